@@ -1,0 +1,3 @@
+from vlmselect.cli import main
+
+main()

@@ -1,0 +1,86 @@
+"""Views over the catalog that several commands share: VRAM columns, task listings, one estimate."""
+
+from __future__ import annotations
+
+from vlmselect.catalog import Catalog, ModelSpec, TaskSpec
+from vlmselect.hardware.types import HardwareProfile
+from vlmselect.memory import Workload, estimate_memory
+from vlmselect.quant import QUANTS, quant
+
+# `models` reports each model at three precisions, each on the runner that ships it:
+# fp16 as safetensors (transformers), q8 and q4 as GGUF (llama.cpp), at the default workload.
+VRAM_COLUMNS = {"fp16": ("fp16", "transformers"), "q8": ("q8_0", "llama.cpp"), "q4": ("q4_k_m", "llama.cpp")}
+
+
+def model_vram(m: ModelSpec, w: Workload | None = None) -> dict:
+    w = w or Workload()
+    return {col: round(estimate_memory(m, QUANTS[q], runner, w).total_gib, 1)
+            for col, (q, runner) in VRAM_COLUMNS.items()}
+
+
+def models_for_task(cat: Catalog, task: TaskSpec) -> list:
+    """Models and APIs that can do `task`, best task quality first (capability filter applied)."""
+    from vlmselect.recommend import capable, task_quality
+
+    local = [m for m in cat.models.values() if capable(m, task) is None]
+    apis = [a for a in cat.apis.values() if capable(a, task) is None]
+    key = lambda x: task_quality(x, task)[0]  # noqa: E731
+    return sorted(local, key=key, reverse=True) + sorted(apis, key=key, reverse=True)
+
+
+def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str | None, w: Workload,
+                 hw: HardwareProfile) -> dict:
+    """`estimate`: the breakdown for one model; placement and speed when the machine is known."""
+    from vlmselect.errors import UsageError
+    from vlmselect.recommend import Request, alternatives, run_command, runners_for
+    from vlmselect.speed import estimate_speed
+
+    q = quant(quant_name) if quant_name else None
+    if runner is None:
+        runner = ("ollama" if q.fmt == "gguf" and "ollama" in runners_for(m) else
+                  "llama.cpp" if q.fmt == "gguf" else "transformers") if q else None
+    task = next(iter(cat.tasks.values()))
+    req = Request(task=task, workload=w, runner=runner)
+    notes = []
+    pick = None
+    if q is None:
+        options = alternatives(cat, hw, req, m.id)
+        pick = options[0] if options else None
+        if pick is None:
+            q, runner = QUANTS["q4_k_m"], runner or "llama.cpp"
+            notes.append("no runner and quant of this model runs on this hardware; showing q4_k_m")
+        else:
+            q, runner = pick.quant, pick.runner
+    else:
+        from vlmselect.quant import RUNNER_FORMATS
+
+        if q.fmt not in RUNNER_FORMATS[runner]:
+            raise UsageError(f"{runner} cannot load {q.id}",
+                             f"{runner} takes: {', '.join(x for x in QUANTS if QUANTS[x].fmt in RUNNER_FORMATS[runner])}")
+        same = lambda p: p.runner == runner and p.quant.fmt == q.fmt and p.quant.bits == q.bits  # noqa: E731 (bf16 ~ fp16)
+        options = [p for p in alternatives(cat, hw, req, m.id) if same(p)]
+        pick = options[0] if options else None
+    mem = pick.mem if pick else estimate_memory(m, q, runner, w)
+    d = {
+        "id": m.id, "quant": q.id, "runner": runner, "context": mem.context_tokens, "images": w.images,
+        "image_tokens": mem.image_tokens, "total_gib": round(mem.total_gib, 2), "parts_gib": mem.parts(),
+        "basis": mem.basis, "weights_published": mem.weights_published,
+        "mode": pick.mode if pick else None, "fits": pick.fits if pick else False,
+        "gpus_used": pick.gpus_used if pick else 0,
+        "hardware": hw.to_json(), "notes": notes,
+    }
+    if pick is None and hw.usable_gpus:
+        notes.append(f"does not fit: needs {mem.total_gib:.1f} GiB; {hw.usable_gpus[0].vram_total_gib:.1f} GiB per GPU")
+    g = hw.usable_gpus[0] if hw.usable_gpus else None
+    if pick is not None:
+        d["tokens_per_s"] = round(pick.speed.tokens_per_s, 1)
+        d["seconds_per_image"] = round(pick.speed.seconds_per_image, 2)
+        d["speed_basis"] = pick.speed.basis
+        d["headroom_gib"] = round(pick.headroom_gib, 2) if pick.headroom_gib is not None else None
+        d["command"] = run_command(m, q, runner, pick.mode, pick.gpus_used, mem, w) if runner else None
+    elif g is not None:
+        sp = estimate_speed(m, q, mem, w, bandwidth_gbps=g.bandwidth_gbps, tflops=g.fp16_tflops)
+        d["tokens_per_s"] = round(sp.tokens_per_s, 1)
+        d["seconds_per_image"] = round(sp.seconds_per_image, 2)
+        d["speed_basis"] = sp.basis + " (if it fitted)"
+    return d

@@ -1,0 +1,342 @@
+"""The command line: parse -> call -> render. Errors become a message, a hint and an exit code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vlmselect import __version__
+from vlmselect.errors import RuntimeFailure, UsageError, VlmselectError
+
+app = typer.Typer(
+    name="vlmselect", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Choose a vision-language model for your GPU and your task, then get it running.",
+)
+catalog_app = typer.Typer(help="Check catalog files.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+_state = {"catalog": []}
+
+# ---------------------------------------------------------------- shared options
+
+CatalogOpt = Annotated[Optional[list[Path]], typer.Option("--catalog", help="Extra catalog YAML file or folder (overlays the shipped one by id).")]
+GpuOpt = Annotated[Optional[str], typer.Option("--gpu", help="Plan for a GPU preset, e.g. 'RTX 3090' (see catalog/gpus.yaml).", rich_help_panel="Hardware")]
+GpuCountOpt = Annotated[int, typer.Option("--gpu-count", help="Number of GPUs.", rich_help_panel="Hardware")]
+VramOpt = Annotated[Optional[float], typer.Option("--vram", help="VRAM per GPU in GB (overrides preset / probe).", rich_help_panel="Hardware")]
+RamOpt = Annotated[Optional[float], typer.Option("--ram", help="System RAM in GB.", rich_help_panel="Hardware")]
+CpuOnlyOpt = Annotated[bool, typer.Option("--cpu-only", help="Plan for CPU only.", rich_help_panel="Hardware")]
+ContextOpt = Annotated[int, typer.Option("--context", help="Text tokens per request.", rich_help_panel="Workload")]
+ImagesOpt = Annotated[Optional[int], typer.Option("--images", help="Images per request (default 1; video tasks: frames).", rich_help_panel="Workload")]
+ResOpt = Annotated[str, typer.Option("--resolution", help="Image size WxH.", rich_help_panel="Workload")]
+NewTokOpt = Annotated[int, typer.Option("--max-new-tokens", help="Tokens generated per answer.", rich_help_panel="Workload")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _catalog(extra: list[Path] | None = None):
+    from vlmselect.catalog import load_catalog
+
+    return load_catalog(list(_state["catalog"]) + list(extra or []))
+
+
+def _workload(context: int, images: int | None, resolution: str, max_new_tokens: int, default_images: int = 1):
+    from vlmselect.memory import Workload
+
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", resolution)
+    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+        raise UsageError(f"--resolution must be WIDTHxHEIGHT, got {resolution!r}", "for example --resolution 1024x768")
+    if context < 1:
+        raise UsageError(f"--context must be at least 1, got {context}", "for example --context 4096")
+    if max_new_tokens < 1:
+        raise UsageError(f"--max-new-tokens must be at least 1, got {max_new_tokens}", "for example --max-new-tokens 256")
+    if images is not None and images < 0:
+        raise UsageError(f"--images must be 0 or more, got {images}", "for example --images 1")
+    w, h = int(m.group(1)), int(m.group(2))
+    if w > 32768 or h > 32768:
+        raise UsageError(f"--resolution {w}x{h} is larger than any model takes", "use at most 32768 per side")
+    return Workload(context=context, images=default_images if images is None else images,
+                    width=w, height=h, max_new_tokens=max_new_tokens)
+
+
+def _hardware(cat, gpu, gpu_count, vram, ram, cpu_only):
+    from vlmselect.hardware import build_profile
+
+    return build_profile(cat, gpu=gpu, gpu_count=gpu_count, vram=vram, ram=ram, cpu_only=cpu_only)
+
+
+def _date(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{flag} must be a date YYYY-MM-DD, got {value!r}", f"for example {flag} 2024-11-01") from None
+
+
+def _choice(value: str | None, choices, flag: str) -> str | None:
+    if value is None:
+        return None
+    v = value.lower()
+    aliases = {"hf": "transformers", "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp"}
+    v = aliases.get(v, v)
+    if v not in choices:
+        from vlmselect.errors import unknown
+
+        raise unknown(flag.lstrip("-"), value, choices, f"{flag}: one of {', '.join(choices)}")
+    return v
+
+
+# ---------------------------------------------------------------- commands
+
+
+@app.callback()
+def _root(
+    catalog: CatalogOpt = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+):
+    if version:
+        typer.echo(f"vlmselect {__version__}")
+        raise typer.Exit(0)
+    _state["catalog"] = list(catalog or [])
+
+
+@app.command()
+def recommend(
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="What the model must do (see `vlmselect models --help`).")] = None,
+    priority: Annotated[str, typer.Option("--priority", help="balanced | quality | speed | cost")] = "balanced",
+    local: Annotated[bool, typer.Option("--local", help="Only local models.")] = False,
+    api: Annotated[bool, typer.Option("--api", help="Only hosted APIs.")] = False,
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm")] = None,
+    max_cost_per_image: Annotated[Optional[float], typer.Option("--max-cost-per-image", help="USD cap for APIs.")] = None,
+    commercial: Annotated[bool, typer.Option("--commercial", help="Only licences that allow commercial use.")] = False,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Only models released by this date (YYYY-MM-DD).")] = None,
+    top: Annotated[int, typer.Option("--top", help="How many of each to show.")] = 5,
+    explain: Annotated[bool, typer.Option("--explain", help="Show the basis of each estimate and the excluded models.")] = False,
+    json_out: JsonOpt = False,
+    catalog: CatalogOpt = None,
+    gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
+    context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
+):
+    """Recommend local models and hosted APIs for a task on this (or a described) machine."""
+    from vlmselect import render
+    from vlmselect.quant import RUNNERS
+    from vlmselect.recommend import PRIORITIES, Request, recommend as run
+
+    cat = _catalog(catalog)
+    if task is None:
+        raise UsageError("--task is required", "tasks: " + ", ".join(cat.tasks))
+    t = cat.task(task)
+    prio = _choice(priority, PRIORITIES, "--priority")
+    rnr = _choice(runner, RUNNERS, "--runner")
+    if top < 1:
+        raise UsageError(f"--top must be at least 1, got {top}", "for example --top 5")
+    if max_cost_per_image is not None and max_cost_per_image < 0:
+        raise UsageError("--max-cost-per-image must be 0 or more", "for example --max-cost-per-image 0.005")
+    if local and api:
+        raise UsageError("--local and --api exclude each other", "give one of them, or neither for both")
+    wl = _workload(context, images, resolution, max_new_tokens, default_images=t.images or 1)
+    when = _date(as_of, "--as-of")
+    hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
+    req = Request(task=t, workload=wl, priority=prio, local=not api, api=not local and rnr is None, runner=rnr,
+                  max_cost_per_image=max_cost_per_image, commercial=commercial, as_of=when, top=top)
+    rec = run(cat, hw, req)
+    if json_out:
+        render.print_json(render.recommendation_json(rec))
+    else:
+        render.print_recommendation(rec, explain)
+
+
+@app.command()
+def models(
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="Only models that can do this task, best first.")] = None,
+    json_out: JsonOpt = False,
+    catalog: CatalogOpt = None,
+):
+    """List the catalog: local models with estimated VRAM, and hosted APIs."""
+    from vlmselect import render
+    from vlmselect.catalog_views import model_vram, models_for_task
+    from vlmselect.cost import api_cost
+    from vlmselect.memory import Workload
+
+    cat = _catalog(catalog)
+    items = models_for_task(cat, cat.task(task)) if task else [*cat.models.values(), *cat.apis.values()]
+    if json_out:
+        render.print_json([render.model_row_json(m, model_vram(m) if m.kind == "local" else None) for m in items])
+        return
+    rows = [(m, model_vram(m) if m.kind == "local" else None, api_cost(m, Workload()).usd if m.kind == "api" else None)
+            for m in items]
+    render.print_models(rows, task)
+
+
+@app.command()
+def show(model: Annotated[str, typer.Argument(help="Model id or name.")], json_out: JsonOpt = False, catalog: CatalogOpt = None):
+    """Show one model or API with every fact and its sources."""
+    from vlmselect import render
+    from vlmselect.catalog_views import model_vram
+
+    cat = _catalog(catalog)
+    m = cat.model(model)
+    vram = model_vram(m) if m.kind == "local" else None
+    if json_out:
+        render.print_json(render.model_row_json(m, vram))
+    else:
+        render.print_show(m, vram)
+
+
+@app.command()
+def estimate(
+    model: Annotated[str, typer.Argument(help="Model id or name.")],
+    quant: Annotated[Optional[str], typer.Option("--quant", help="fp16, bf16, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, q3_k_m, q2_k, iq2_xxs, nf4, int8, awq, gptq, fp8")] = None,
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm")] = None,
+    json_out: JsonOpt = False,
+    catalog: CatalogOpt = None,
+    gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
+    context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
+):
+    """Estimate memory (and speed, when a GPU is known) of one model at one quant."""
+    from vlmselect import render
+    from vlmselect.catalog_views import estimate_one
+    from vlmselect.quant import RUNNERS
+
+    cat = _catalog(catalog)
+    m = cat.model(model)
+    if m.kind != "local":
+        raise UsageError(f"{m.id} is a hosted API: it has no local memory footprint", "try `vlmselect show " + m.id + "`")
+    rnr = _choice(runner, RUNNERS, "--runner")
+    wl = _workload(context, images, resolution, max_new_tokens)
+    hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
+    d = estimate_one(cat, m, quant, rnr, wl, hw)
+    if json_out:
+        render.print_json(d)
+    else:
+        render.print_estimate(d)
+
+
+@app.command()
+def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
+    """Check the GPU, driver, RAM, disk, Ollama, torch, bitsandbytes and transformers, each with a fix."""
+    from vlmselect import render
+    from vlmselect.doctor import run_checks
+
+    cat = _catalog(catalog)
+    hw, checks = run_checks(cat)
+    if json_out:
+        render.print_json({"hardware": hw.to_json(), "checks": [c.to_json() for c in checks]})
+    else:
+        from vlmselect.doctor import print_checks
+
+        print_checks(hw, checks)
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def pull(
+    model: Annotated[str, typer.Argument(help="Model id or name.")],
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf (default: what recommend would pick)")] = None,
+    quant: Annotated[Optional[str], typer.Option("--quant", help="Quantization (default: best that fits).")] = None,
+    smoke_after: Annotated[bool, typer.Option("--smoke", help="Run the smoke test after the pull.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Pull even when it does not fit or the disk is short.")] = False,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the repository's own Python code (smoke).")] = False,
+    catalog: CatalogOpt = None,
+    gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
+):
+    """Download a model through Ollama or Hugging Face, after checking that it fits."""
+    from vlmselect.pull import pull_model
+
+    cat = _catalog(catalog)
+    hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
+    result = pull_model(cat, hw, model, runner=runner, quant=quant, yes=yes, force=force)
+    if smoke_after:
+        from vlmselect.smoke import smoke_model
+
+        rec = smoke_model(cat, result.target, runner=result.runner, quant=result.quant, hw=hw,
+                          trust_remote_code=trust_remote_code)
+        if not rec["passed"]:
+            raise typer.Exit(1)
+
+
+@app.command()
+def smoke(
+    model: Annotated[str, typer.Argument(help="Catalog id, Ollama tag, Hugging Face repo id or local HF directory.")],
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf")] = None,
+    quant: Annotated[Optional[str], typer.Option("--quant", help="hf runner: bf16, fp16, nf4 or int8.")] = None,
+    image: Annotated[Optional[Path], typer.Option("--image", help="Your own image instead of the test card.")] = None,
+    prompt: Annotated[Optional[str], typer.Option("--prompt", help="Prompt for --image.")] = None,
+    expect: Annotated[Optional[str], typer.Option("--expect", help="Text the answer must contain (with --image).")] = None,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the repository's own Python code.")] = False,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Tokens to generate.")] = 128,
+    json_out: JsonOpt = False,
+    catalog: CatalogOpt = None,
+):
+    """Prove a model works here: a generated test card, a scored answer, measured speed and VRAM."""
+    from vlmselect.smoke import smoke_model
+
+    cat = _catalog(catalog)
+    rec = smoke_model(cat, model, runner=runner, quant=quant, image=image, prompt=prompt, expect=expect,
+                      trust_remote_code=trust_remote_code, max_new_tokens=max_new_tokens, json_out=json_out)
+    if not rec["passed"]:
+        raise typer.Exit(1)
+
+
+@catalog_app.command("validate")
+def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML file or a folder of them.")]):
+    """Validate catalog files: every problem with its file, line, id and field."""
+    from vlmselect.catalog import validate_path
+
+    count, problems = validate_path(path)
+    if problems:
+        for p in problems:
+            typer.echo(p, err=True)
+        raise UsageError(f"{len(problems)} problem(s) in {path}", "the format is described in docs/catalog.md")
+    typer.echo(f"{path}: {count} entries, all valid")
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def _debug() -> bool:
+    return "--debug" in sys.argv or os.environ.get("VLMSELECT_DEBUG") == "1"
+
+
+def main() -> None:
+    import click
+
+    try:
+        rv = app(standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("Aborted.", err=True)
+        code = 130
+    except VlmselectError as exc:
+        if _debug():
+            raise
+        typer.echo(f"Error: {exc.message}", err=True)
+        if exc.hint:
+            typer.echo(f"Hint: {exc.hint}", err=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        code = 130
+    except Exception as exc:  # a bug of ours: say so, without a traceback unless asked
+        if _debug():
+            raise
+        typer.echo(f"Error: internal error: {type(exc).__name__}: {exc}", err=True)
+        typer.echo("Hint: run again with --debug (or VLMSELECT_DEBUG=1) for the traceback, and report it", err=True)
+        code = 1
+    sys.exit(code)
+
+
+__all__ = ["app", "main", "RuntimeFailure"]

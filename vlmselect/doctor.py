@@ -1,0 +1,259 @@
+"""`vlmselect doctor`: hardware and software checks, each with a one-line detail and a fix.
+
+Nothing heavy is imported here: torch and bitsandbytes are checked in a subprocess with a
+timeout, so doctor answers in a few seconds even when CUDA initialisation hangs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+
+from vlmselect.hardware import HardwareProfile, model_dirs, probe
+
+TORCH_TIMEOUT_S = 20.0
+OLLAMA_TIMEOUT_S = 1.5
+MIN_RAM_GIB = 8.0
+MIN_DISK_GIB = 20.0  # room for one 7B model at fp16, or a few quantized ones
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # ok | warn | fail | skip
+    detail: str
+    hint: str = ""
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "status": self.status, "detail": self.detail, "hint": self.hint}
+
+
+def ollama_host() -> str:
+    """OLLAMA_HOST as Ollama reads it: host, host:port or a URL; default 127.0.0.1:11434."""
+    raw = os.environ.get("OLLAMA_HOST", "").strip() or "127.0.0.1:11434"
+    if "://" not in raw:
+        raw = "http://" + raw
+    scheme, rest = raw.split("://", 1)
+    hostport = rest.split("/", 1)[0]
+    if hostport.startswith("["):
+        has_port = "]:" in hostport
+    else:
+        has_port = ":" in hostport
+    if not has_port:
+        hostport += ":11434"
+    if hostport.startswith("0.0.0.0"):
+        hostport = "127.0.0.1" + hostport[len("0.0.0.0"):]
+    return f"{scheme}://{hostport}"
+
+
+def _gpu_checks(hw: HardwareProfile) -> list[Check]:
+    out = []
+    gpus = hw.usable_gpus
+    if not gpus:
+        why = "; ".join(hw.notes) or "no GPU found"
+        if os.path.exists("/.dockerenv") or os.environ.get("container"):
+            hint = "inside a container: run it with the GPU passed through (docker run --gpus all, with the NVIDIA Container Toolkit)"
+        elif "not loaded" in why:
+            hint = "load the driver (sudo modprobe nvidia) or reboot after installing it"
+        elif "permission" in why:
+            hint = "add your user to the group that owns /dev/nvidia* (often 'video') and log in again"
+        else:
+            hint = "install the NVIDIA driver (nvidia-smi must work); without a GPU only small models run, slowly, and hosted APIs are the better choice"
+        out.append(Check("gpu", "warn", why, hint))
+        out.append(Check("driver", "skip", "no NVIDIA GPU visible"))
+        out.append(Check("bf16", "skip", "no GPU"))
+        out.append(Check("vram", "skip", "no GPU"))
+        return out
+    names = ", ".join(f"{g.name} ({g.vram_total_gib:.1f} GiB)" for g in gpus)
+    lost = [g for g in hw.gpus if g.status != "ok"]
+    out.append(Check("gpu", "warn" if lost else "ok", f"{len(gpus)} GPU(s) via {hw.source}: {names}"
+                     + (f"; {len(lost)} unreadable" if lost else ""),
+                     "check `nvidia-smi` and the kernel log (dmesg) for the unreadable GPU" if lost else ""))
+    if hw.driver_version:
+        out.append(Check("driver", "ok", f"driver {hw.driver_version}, supports CUDA {hw.cuda_driver_version or 'unknown'}"))
+    else:
+        out.append(Check("driver", "skip", f"driver version not reported by {hw.source}"))
+    no_bf16 = [g for g in gpus if g.bf16 is False]
+    if no_bf16:
+        out.append(Check("bf16", "warn", f"{no_bf16[0].name} (compute capability {no_bf16[0].compute_capability}) has no bf16",
+                         "models run in fp16 instead; some (Gemma 3) are unstable in fp16: prefer GGUF via Ollama/llama.cpp"))
+    elif all(g.bf16 for g in gpus):
+        out.append(Check("bf16", "ok", "bf16 supported (compute capability >= 8.0)"))
+    else:
+        out.append(Check("bf16", "skip", "compute capability unknown"))
+    for g in gpus:
+        if g.vram_free_gib is None:
+            out.append(Check(f"vram[{g.index}]", "skip", f"{g.name}: free memory not reported"))
+            continue
+        used = (g.vram_total_gib or 0) - g.vram_free_gib
+        procs = ", ".join(f"{p.name} (pid {p.pid}{f', {p.used_gib:.1f} GiB' if p.used_gib is not None else ''})"
+                          for p in g.processes) or "no process listed"
+        share = used / g.vram_total_gib if g.vram_total_gib else 0
+        status = "warn" if share > 0.25 else "ok"
+        out.append(Check(f"vram[{g.index}]", status,
+                         f"{g.name}: {g.vram_free_gib:.1f} of {g.vram_total_gib:.1f} GiB free; held by {procs}",
+                         "stop those processes (or `ollama stop MODEL`) to free VRAM" if status == "warn" else ""))
+    return out
+
+
+def _ram_disk_checks(hw: HardwareProfile) -> list[Check]:
+    out = []
+    if hw.ram_total_gib is None:
+        out.append(Check("ram", "skip", "RAM not readable"))
+    else:
+        st = "ok" if hw.ram_total_gib >= MIN_RAM_GIB else "warn"
+        out.append(Check("ram", st, f"{hw.ram_total_gib:.1f} GiB total, {hw.ram_available_gib or 0:.1f} GiB available",
+                         "" if st == "ok" else "8 GiB+ is needed to load even small models comfortably"))
+    dirs = model_dirs()
+    for name, free in hw.disk_free_gib.items():
+        if free is None:
+            out.append(Check(f"disk[{name}]", "skip", f"{dirs[name]}: not readable"))
+            continue
+        st = "ok" if free >= MIN_DISK_GIB else "warn"
+        env = "OLLAMA_MODELS" if name == "ollama" else "HF_HOME"
+        out.append(Check(f"disk[{name}]", st, f"{free:.0f} GiB free at {dirs[name]}",
+                         "" if st == "ok" else f"free space there, or point {env} at a larger disk"))
+    return out
+
+
+def _ollama_checks() -> list[Check]:
+    import urllib.error
+    import urllib.request
+
+    out = []
+    binary = shutil.which("ollama")
+    out.append(Check("ollama binary", "ok" if binary else "warn", binary or "ollama not on PATH",
+                     "" if binary else "install it from https://ollama.com/download (needed for --runner ollama)"))
+    host = ollama_host()
+    try:
+        with urllib.request.urlopen(host + "/api/version", timeout=OLLAMA_TIMEOUT_S) as resp:  # noqa: S310 (loopback/user host)
+            version = json.loads(resp.read().decode()).get("version", "?")
+        out.append(Check("ollama server", "ok", f"reachable at {host}, version {version}"))
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        out.append(Check("ollama server", "warn", f"not reachable at {host} ({reason})",
+                         "start it with `ollama serve` (or set OLLAMA_HOST to where it runs)"))
+    return out
+
+
+_TORCH_PROBE = r"""
+import json
+out = {}
+try:
+    import torch
+    out["torch"] = torch.__version__
+    out["cuda_build"] = torch.version.cuda
+    out["cuda_available"] = torch.cuda.is_available()
+    if out["cuda_available"]:
+        out["device"] = torch.cuda.get_device_name(0)
+except Exception as e:
+    out["torch_error"] = f"{type(e).__name__}: {e}"
+try:
+    import bitsandbytes as bnb
+    out["bitsandbytes"] = bnb.__version__
+except Exception as e:
+    out["bnb_error"] = f"{type(e).__name__}: {e}"
+print(json.dumps(out))
+"""
+
+
+def _python_checks(hw: HardwareProfile, catalog) -> list[Check]:
+    out = []
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = None
+    if torch_version is None:
+        out.append(Check("torch", "skip", "torch not installed (only needed for --runner hf)",
+                         "pip install 'vlmselect[hf]'"))
+    else:
+        try:
+            res = subprocess.run([sys.executable, "-c", _TORCH_PROBE], capture_output=True, text=True,
+                                 timeout=TORCH_TIMEOUT_S, check=False)
+            info = json.loads(res.stdout.strip().splitlines()[-1]) if res.stdout.strip() else {}
+        except (subprocess.TimeoutExpired, ValueError, IndexError):
+            info = {"torch_error": f"importing torch took over {TORCH_TIMEOUT_S:.0f} s"}
+        if "torch_error" in info:
+            out.append(Check("torch", "fail", info["torch_error"], "reinstall torch for your platform"))
+        else:
+            has_gpu = bool(hw.usable_gpus) and hw.usable_gpus[0].vendor == "nvidia"
+            cuda = info.get("cuda_build")
+            detail = f"torch {info.get('torch')} (CUDA build {cuda or 'none: CPU only'})"
+            if info.get("cuda_available"):
+                out.append(Check("torch", "ok", detail + f", sees {info.get('device')}"))
+            elif has_gpu:
+                hint = ("install a CUDA build of torch (see pytorch.org)" if not cuda
+                        else f"torch's CUDA {cuda} may be newer than the driver's {hw.cuda_driver_version}: update the driver")
+                out.append(Check("torch", "fail", detail + ", but CUDA is not available to it", hint))
+            else:
+                out.append(Check("torch", "ok", detail + "; no GPU, CPU only"))
+            if cuda and hw.cuda_driver_version and _ver(cuda) > _ver(hw.cuda_driver_version):
+                out.append(Check("torch cuda vs driver", "fail",
+                                 f"torch built for CUDA {cuda}, driver supports up to {hw.cuda_driver_version}",
+                                 "update the NVIDIA driver, or install a torch build for an older CUDA"))
+        if "bnb_error" in info:
+            out.append(Check("bitsandbytes", "warn", info["bnb_error"], "pip install bitsandbytes (for nf4 / int8)"))
+        elif "bitsandbytes" in info:
+            usable = bool(hw.usable_gpus) and hw.usable_gpus[0].vendor == "nvidia"
+            out.append(Check("bitsandbytes", "ok" if usable else "warn",
+                             f"bitsandbytes {info['bitsandbytes']}" + ("" if usable else "; no CUDA GPU: nf4/int8 only run slowly on the CPU"),
+                             "" if usable else "use GGUF quants via Ollama / llama.cpp on this machine"))
+    try:
+        tf = metadata.version("transformers")
+    except metadata.PackageNotFoundError:
+        tf = None
+    need = max((_ver(m.runners.get("transformers", {}).get("min_version", "0")) for m in catalog.models.values()
+                if isinstance(m.runners.get("transformers"), dict)), default=(0,))
+    need_s = ".".join(str(x) for x in need)
+    if tf is None:
+        out.append(Check("transformers", "skip", "not installed (only needed for --runner hf)", "pip install 'vlmselect[hf]'"))
+    elif _ver(tf) < need:
+        out.append(Check("transformers", "warn", f"transformers {tf}; the catalog's newest model class needs {need_s}",
+                         f"pip install -U 'transformers>={need_s}'"))
+    else:
+        out.append(Check("transformers", "ok", f"transformers {tf} (catalog needs >= {need_s})"))
+    return out
+
+
+def _ver(s: str) -> tuple:
+    parts = []
+    for p in str(s).split("."):
+        digits = "".join(ch for ch in p if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts) or (0,)
+
+
+def run_checks(catalog) -> tuple[HardwareProfile, list[Check]]:
+    hw = probe(catalog.gpu_by_name)
+    checks = _gpu_checks(hw) + _ram_disk_checks(hw) + _ollama_checks() + _python_checks(hw, catalog)
+    return hw, checks
+
+
+def print_checks(hw: HardwareProfile, checks: list[Check]) -> None:
+    from rich.table import Table
+
+    from vlmselect import __version__
+    from vlmselect.render import console, hardware_line
+
+    c = console()
+    c.print(f"vlmselect {__version__} · Python {sys.version.split()[0]} · {sys.platform}")
+    c.print(hardware_line(hw))
+    if hw.cpu_name:
+        c.print(f"CPU: {hw.cpu_name} ({hw.cpu_cores} cores)")
+    t = Table(title="Checks")
+    for col in ("check", "status", "detail", "fix"):
+        t.add_column(col, overflow="fold")
+    mark = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
+    for ch in checks:
+        t.add_row(ch.name, mark[ch.status], ch.detail, ch.hint)
+    c.print(t)
+    fails = sum(ch.status == "fail" for ch in checks)
+    warns = sum(ch.status == "warn" for ch in checks)
+    c.print(f"{fails} failed, {warns} warnings" + (" — fix the failures above" if fails else ""))

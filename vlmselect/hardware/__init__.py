@@ -1,0 +1,170 @@
+"""The machine: probed (NVML first, then fallbacks), or described on the command line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from vlmselect.errors import UsageError
+from vlmselect.hardware.types import GpuInfo, GpuProcess, HardwareProfile
+
+__all__ = ["GpuInfo", "GpuProcess", "HardwareProfile", "probe", "build_profile", "model_dirs"]
+
+GIB = 2**30
+TOOL_TIMEOUT_S = 1.5  # each fallback tool; the whole probe stays within ~2 s
+
+
+def model_dirs() -> dict[str, Path]:
+    """Where models land: Ollama's models directory and the Hugging Face hub cache."""
+    ollama = os.environ.get("OLLAMA_MODELS") or str(Path.home() / ".ollama" / "models")
+    if os.environ.get("HF_HUB_CACHE"):
+        hf = os.environ["HF_HUB_CACHE"]
+    else:
+        hf_home = os.environ.get("HF_HOME") or str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface")
+        hf = str(Path(hf_home) / "hub")
+    return {"ollama": Path(ollama), "huggingface": Path(hf)}
+
+
+def free_disk_gib(path: Path) -> float | None:
+    """Free space on the file system that holds `path` (or its nearest existing parent)."""
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        return shutil.disk_usage(p).free / GIB
+    except OSError:
+        return None
+
+
+def _system() -> dict:
+    import platform
+
+    import psutil
+
+    vm = psutil.virtual_memory()
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "ram_total_gib": vm.total / GIB, "ram_available_gib": vm.available / GIB,
+        "cpu_name": cpu, "cpu_cores": psutil.cpu_count(logical=False) or psutil.cpu_count(),
+        "disk_free_gib": {k: free_disk_gib(v) for k, v in model_dirs().items()},
+    }
+
+
+def probe(bandwidth_lookup=None) -> HardwareProfile:
+    """Read this machine. Never raises: what could not be read is said in `notes`."""
+    from vlmselect.hardware import fallbacks
+    from vlmselect.hardware.nvml import NvmlUnavailable, probe_nvml
+
+    start = time.perf_counter()
+    notes: list[str] = []
+    gpus: list[GpuInfo] = []
+    source, driver, cuda = "none", None, None
+    try:
+        gpus, sysinfo = probe_nvml(bandwidth_lookup)
+        source, driver, cuda = "nvml", sysinfo["driver_version"], sysinfo["cuda_driver_version"]
+        if not gpus:
+            notes.append("NVML found no visible GPU" + (" (CUDA_VISIBLE_DEVICES hides them)"
+                                                        if "CUDA_VISIBLE_DEVICES" in os.environ else ""))
+    except NvmlUnavailable as exc:
+        notes.append(exc.reason)
+        smi = fallbacks.probe_nvidia_smi(TOOL_TIMEOUT_S) if exc.code != "library_not_found" or shutil.which("nvidia-smi") else None
+        if smi and smi[0]:
+            gpus, driver = smi
+            source = "nvidia-smi"
+            gpus = [_with_preset(g, bandwidth_lookup) for g in gpus]
+        else:
+            amd = fallbacks.probe_amd(TOOL_TIMEOUT_S)
+            if amd and amd[0]:
+                gpus, source = [_with_preset(g, bandwidth_lookup) for g in amd[0]], amd[1]
+            else:
+                apple = fallbacks.probe_apple(TOOL_TIMEOUT_S)
+                if apple:
+                    gpus, source = [_with_preset(apple, bandwidth_lookup)], "apple"
+    lost = [g for g in gpus if g.status != "ok"]
+    if lost:
+        notes.append(f"{len(lost)} GPU(s) could not be read: " + "; ".join(g.detail for g in lost))
+    if source == "none":
+        notes.append("no GPU found: CPU-only estimates")
+    return HardwareProfile(source=source, gpus=tuple(gpus), driver_version=driver, cuda_driver_version=cuda,
+                           notes=tuple(notes), probe_s=time.perf_counter() - start, **_system())
+
+
+def _with_preset(g: GpuInfo, lookup) -> GpuInfo:
+    from dataclasses import replace
+
+    preset = lookup(g.name) if lookup else None
+    if not preset:
+        return g
+    return replace(g, bandwidth_gbps=g.bandwidth_gbps or preset.bandwidth_gbps,
+                   fp16_tflops=g.fp16_tflops or preset.fp16_tflops,
+                   compute_capability=g.compute_capability or preset.compute_capability,
+                   bf16=g.bf16 if g.bf16 is not None else preset.bf16)
+
+
+def check_size(name: str, value: float | None) -> None:
+    """Sizes typed for a card are its marketed GB, which for GPU memory are binary units:
+    NVML reports a "24 GB" RTX 3090 as 24576 MiB = 24.0 GiB. So they are taken as GiB."""
+    if value is not None and not value > 0:
+        raise UsageError(f"{name} must be a positive number of GB, got {value:g}", f"for example {name} 24")
+
+
+def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: float | None = None,
+                  ram: float | None = None, cpu_only: bool = False, probe_fn=None) -> HardwareProfile:
+    """The hardware every fit judgement uses: a preset, a manual description, or the probe."""
+    if gpu_count < 1:
+        raise UsageError(f"--gpu-count must be at least 1, got {gpu_count}", "for example --gpu-count 2")
+    check_size("--vram", vram)
+    check_size("--ram", ram)
+    if cpu_only and (gpu or vram):
+        raise UsageError("--cpu-only cannot be combined with --gpu or --vram", "drop one of them")
+
+    needs_probe = not (gpu or vram or cpu_only) or ram is None
+    base = (probe_fn or (lambda: probe(catalog.gpu_by_name)))() if needs_probe else None
+    if not (gpu or vram or cpu_only):
+        prof = base
+        if gpu_count > 1 and prof.gpus:
+            # Planning a second identical card: copy the first (its free memory as total).
+            first = prof.gpus[0]
+            extra = tuple(_copy_gpu(first, i, free=first.vram_total_gib) for i in range(len(prof.gpus), gpu_count))
+            prof = prof.with_(gpus=prof.gpus + extra, notes=prof.notes + (f"planning {gpu_count} x {first.name}",))
+    elif cpu_only:
+        prof = HardwareProfile(source="manual", gpus=(), notes=("--cpu-only: no GPU used",))
+    else:
+        gpus = []
+        if gpu:
+            spec = catalog.gpu(gpu)
+            total = float(vram) if vram else spec.vram_gib
+            for i in range(gpu_count):
+                gpus.append(GpuInfo(
+                    index=i, name=spec.name, vendor=spec.vendor, vram_total_gib=total, vram_free_gib=None,
+                    bandwidth_gbps=spec.bandwidth_gbps, compute_capability=spec.compute_capability,
+                    fp16_tflops=spec.fp16_tflops, bf16=spec.bf16, unified_memory=spec.unified_memory,
+                ))
+            source = "preset"
+        else:
+            for i in range(gpu_count):
+                gpus.append(GpuInfo(index=i, name=f"GPU with {vram:g} GB", vram_total_gib=float(vram)))
+            source = "manual"
+        prof = HardwareProfile(source=source, gpus=tuple(gpus))
+    if base is not None and prof is not base:
+        prof = prof.with_(ram_total_gib=base.ram_total_gib, ram_available_gib=base.ram_available_gib,
+                          cpu_name=base.cpu_name, cpu_cores=base.cpu_cores, disk_free_gib=base.disk_free_gib)
+    if ram is not None:
+        prof = prof.with_(ram_total_gib=float(ram), ram_available_gib=float(ram))
+    return prof
+
+
+def _copy_gpu(g: GpuInfo, index: int, free: float | None) -> GpuInfo:
+    from dataclasses import replace
+
+    return replace(g, index=index, uuid=None, vram_free_gib=free, vram_used_gib=None, processes=())

@@ -1,0 +1,262 @@
+"""One memory estimator for every command: weights + vision + KV cache + compute + overhead.
+
+`estimate_memory` is pure: facts in (a ModelSpec, a quant, a runner, a workload), a
+breakdown out, with the basis of every part so `--explain` can show it. The formulas and
+their sources are in shared/reference/vram-estimation.md and docs/estimation.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vlmselect.catalog import ModelSpec, gb_to_gib
+from vlmselect.imagetokens import model_image_tokens
+from vlmselect.quant import RUNNER_FORMATS, Quant
+
+GIB = 2**30
+MIB = 2**20
+
+# Runtime constants, each with where it comes from.
+OLLAMA_MINIMUM_MIB = 457  # ml/device.go MinimumMemory() for CUDA/ROCm [V]
+OLLAMA_BATCH = 512  # api/types.go num_batch default [V]
+OLLAMA_QWEN_MAX_TOKENS = 1280  # Ollama caps Qwen-VL images at 28*28*1280 pixels [V memory.go]
+TORCH_CUDA_CONTEXT_GIB = 0.5  # CUDA context + cuBLAS workspace, 0.3-0.5 GiB [I]
+TORCH_FRAGMENTATION = 0.05  # caching-allocator slack on top of live tensors [I]
+LLAMA_CPP_CONTEXT_GIB = 0.3  # CUDA context of a llama-server process [I]
+VLLM_OVERHEAD_GIB = 1.5  # CUDA context + CUDA graphs + sampler buffers [I]
+VISION_HEADS = 16  # attention heads of a typical ViT-L/SO400M tower, for the P^2 term [I]
+
+
+@dataclass(frozen=True)
+class Workload:
+    context: int = 4096  # text tokens in the prompt + history
+    images: int = 1
+    width: int = 1024
+    height: int = 1024
+    max_new_tokens: int = 256
+
+    def __post_init__(self):
+        for name in ("context", "max_new_tokens", "width", "height"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.images < 0:
+            raise ValueError("images must be 0 or more")
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    model_id: str
+    quant: str
+    runner: str
+    image_tokens: int  # per image, in the context
+    context_tokens: int  # text + image tokens + new tokens: what the KV cache holds
+    weights_text_gib: float
+    weights_vision_gib: float
+    kv_cache_gib: float
+    compute_gib: float
+    overhead_gib: float
+    basis: dict = field(default_factory=dict)  # part -> how it was computed
+    weights_published: bool = False  # weights from a published artifact size
+    encoder_patches: int = 0  # vision-encoder patches per image (for compute)
+
+    @property
+    def total_gib(self) -> float:
+        return (self.weights_text_gib + self.weights_vision_gib + self.kv_cache_gib
+                + self.compute_gib + self.overhead_gib)
+
+    @property
+    def weights_gib(self) -> float:
+        return self.weights_text_gib + self.weights_vision_gib
+
+    def parts(self) -> dict:
+        return {
+            "weights_text": round(self.weights_text_gib, 3),
+            "weights_vision": round(self.weights_vision_gib, 3),
+            "kv_cache": round(self.kv_cache_gib, 3),
+            "compute": round(self.compute_gib, 3),
+            "overhead": round(self.overhead_gib, 3),
+        }
+
+
+# ---------------------------------------------------------------- weights
+
+
+def _split_params(m: ModelSpec) -> tuple[float, float]:
+    """(text, vision) parameters in billions; vision unknown -> 0 and text = total."""
+    vis = m.params_vision_b or 0.0
+    text = m.params_text_b if m.params_text_b is not None else max(m.params_total_b - vis, 0.0)
+    return text, vis
+
+
+def _embedding_params_b(m: ModelSpec) -> float:
+    """Input embedding + lm_head parameters, which bnb/AWQ/GPTQ keep at 16 bits."""
+    a = m.arch
+    if not (a.vocab and a.hidden):
+        return 0.0
+    tied = bool(m.runners.get("tied_embeddings"))  # rarely given; untied is the common case for VLMs
+    return a.vocab * a.hidden * (1 if tied else 2) / 1e9
+
+
+def published_weights(m: ModelSpec, q: Quant, runner: str) -> tuple[float, str] | None:
+    """(GB, source) of the published artifact for this quant and runner, when the catalog has it."""
+    r = m.runners
+    if runner == "ollama":
+        for tag in r.get("ollama") or []:
+            if tag.get("quant", "").lower() == q.id and tag.get("size_gb"):
+                return float(tag["size_gb"]), f"Ollama tag {tag['tag']} ({tag.get('source', '')})"
+    if runner in ("ollama", "llama.cpp"):
+        g = r.get("gguf") or {}
+        f = (g.get("files") or {}).get(q.id)
+        mm = g.get("mmproj") or {}
+        if f and f.get("size_gb") and mm.get("size_gb"):
+            return float(f["size_gb"]) + float(mm["size_gb"]), f"GGUF {f.get('file', q.id)} + mmproj ({g.get('source', '')})"
+    if runner in ("transformers", "vllm"):
+        if q.fmt == "fp":
+            t = r.get("transformers") or {}
+            if t.get("size_gb"):
+                return float(t["size_gb"]), f"safetensors total ({t.get('source', '')})"
+        elif q.fmt in ("awq", "gptq", "fp8"):
+            t = r.get(q.fmt) or {}
+            if t.get("size_gb"):
+                return float(t["size_gb"]), f"{t.get('repo', q.fmt)} safetensors ({t.get('source', '')})"
+    return None
+
+
+def _weights(m: ModelSpec, q: Quant, runner: str) -> tuple[float, float, str, bool]:
+    """(text GiB, vision GiB, basis, published?)."""
+    text_b, vis_b = _split_params(m)
+    vision_bits = 16 if q.vision_16bit else q.bits
+    vision_gib = vis_b * 1e9 * vision_bits / 8 / GIB
+    pub = published_weights(m, q, runner)
+    if pub:
+        total_gib = gb_to_gib(pub[0])
+        vision_gib = min(vision_gib, total_gib)
+        return total_gib - vision_gib, vision_gib, f"published size {pub[0]:.2f} GB: {pub[1]}", True
+    if q.fmt in ("bnb", "awq", "gptq", "fp8"):
+        emb = min(_embedding_params_b(m), text_b)
+        text_gib = ((text_b - emb) * q.bits + emb * 16) * 1e9 / 8 / GIB
+        basis = (f"{text_b - emb:.2f}B Linear params x {q.bits} bpw + {emb:.2f}B embedding/lm_head params x 16 bit"
+                 f" + vision {vis_b:.2f}B x {vision_bits} bit ({q.basis})")
+    else:
+        text_gib = text_b * 1e9 * q.bits / 8 / GIB
+        basis = f"{text_b:.2f}B text params x {q.bits} bpw + vision {vis_b:.2f}B x 16 bit ({q.basis})"
+    return text_gib, vision_gib, basis, False
+
+
+# ---------------------------------------------------------------- KV cache
+
+
+def kv_cache_bytes(m: ModelSpec, tokens: int, bytes_per_elem: float = 2.0, cross_tokens: int = 0) -> float:
+    """2 x layers x kv_heads x head_dim x tokens x bytes; sliding-window layers hold the window only."""
+    a = m.arch
+    per_token_layer = 2 * a.kv_heads * a.head_dim * bytes_per_elem
+    sliding = min(a.sliding_layers, a.layers) if a.sliding_window else 0
+    full_layers = a.layers - sliding
+    total = per_token_layer * (full_layers * tokens + sliding * min(tokens, a.sliding_window or tokens))
+    if a.cross_attention_layers and cross_tokens:
+        total += per_token_layer * a.cross_attention_layers * cross_tokens
+    return total
+
+
+# ---------------------------------------------------------------- compute buffers
+
+
+def _text_graph_bytes(m: ModelSpec, ctx: int, kv_bytes: float) -> tuple[float, str]:
+    """Ollama's llama-family graph formula when the config has what it needs, else its fallback."""
+    a = m.arch
+    b = min(ctx, OLLAMA_BATCH)
+    if a.hidden and a.heads and a.vocab:
+        e, h, c, v = a.hidden, a.heads, ctx, a.vocab
+        full = max(4 * b * (1 + 4 * e + c * (1 + h)), 4 * b * (e + v))
+        return full, "Ollama llama graph: max(4b(1+4e+c(1+h)), 4b(e+vocab)), b=min(ctx,512)"
+    ratio = (a.heads or a.kv_heads) / a.kv_heads
+    return ratio * kv_bytes / 6, "Ollama fallback graph: (n_head/n_head_kv) x KV / 6"
+
+
+def _vision_graph_bytes(patches: int) -> float:
+    """Worst-case ViT activations: the P^2 attention scores dominate (4 bytes x P^2 x heads)."""
+    return 4.0 * patches * patches * VISION_HEADS
+
+
+def _torch_activation_bytes(m: ModelSpec, ctx: int) -> float:
+    """Prefill activations in PyTorch: a few hidden-size buffers and the MLP's widest tensor per token."""
+    a = m.arch
+    hidden = a.hidden or (a.heads * a.head_dim if a.heads else a.kv_heads * a.head_dim * 4)
+    return ctx * hidden * 2 * 12  # ~12 live hidden-size bf16 buffers per token during prefill [I]
+
+
+# ---------------------------------------------------------------- the estimate
+
+
+def runner_takes(runner: str, q: Quant) -> bool:
+    return q.fmt in RUNNER_FORMATS[runner]
+
+
+def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: float = 2.0) -> MemoryEstimate:
+    """Peak GPU memory of `m` at quant `q` on `runner` for workload `w` (all GiB)."""
+    cap = OLLAMA_QWEN_MAX_TOKENS if runner == "ollama" and m.image_tokens["rule"] == "qwen2-vl" else None
+    img = model_image_tokens(m.image_tokens, w.width, w.height, cap_tokens=cap)
+    per_image, patches = img.tokens, img.patches
+    if m.image_tokens["rule"] == "cross-attention":
+        ctx = w.context + w.max_new_tokens
+        cross = patches * min(w.images, 1)  # mllama takes one image per request
+    else:
+        ctx = w.context + per_image * w.images + w.max_new_tokens
+        cross = 0
+    if m.arch.encoder_decoder:
+        # Encoder-decoder OCR models: the decoder's self-attention holds the generated text;
+        # its cross-attention holds the encoder's outputs, once per decoder layer.
+        kv = kv_cache_bytes(m, w.max_new_tokens + w.context // 8, kv_bytes) + kv_cache_bytes(m, per_image * w.images, kv_bytes)
+        kv_basis = "encoder-decoder: decoder self-attention over the output + cross-attention over the image tokens"
+    else:
+        kv = kv_cache_bytes(m, ctx, kv_bytes, cross_tokens=cross)
+        kv_basis = (f"2 x {m.arch.layers} layers x {m.arch.kv_heads} kv heads x {m.arch.head_dim} x {ctx} tokens"
+                    f" x {kv_bytes:g} B ({w.context} text + {w.images} x {per_image} image + {w.max_new_tokens} new)")
+        if m.arch.sliding_window and m.arch.sliding_layers:
+            kv_basis += f"; {m.arch.sliding_layers} sliding layers hold {m.arch.sliding_window} tokens"
+        if cross:
+            kv_basis += f"; + {m.arch.cross_attention_layers} cross-attention layers x {cross} image tokens"
+
+    text_gib, vision_gib, w_basis, published = _weights(m, q, runner)
+    has_vision = w.images > 0
+
+    if runner in ("ollama", "llama.cpp"):
+        g_text, g_basis = _text_graph_bytes(m, ctx, kv)
+        g_vis = _vision_graph_bytes(img.seq) if has_vision else 0.0
+        compute = (g_text + g_vis) / GIB
+        c_basis = f"{g_basis}; vision graph 4 x P^2 x {VISION_HEADS} heads, P = {img.seq} patches per ViT pass"
+        if runner == "ollama":
+            layer = text_gib * GIB / max(m.arch.layers, 1) + kv / max(m.arch.layers, 1)
+            overhead = (OLLAMA_MINIMUM_MIB * MIB + layer) / GIB
+            o_basis = f"Ollama MinimumMemory {OLLAMA_MINIMUM_MIB} MiB + one layer buffer (blk.0 + kv[0])"
+        else:
+            overhead = LLAMA_CPP_CONTEXT_GIB
+            o_basis = f"CUDA context of llama-server ~{LLAMA_CPP_CONTEXT_GIB} GiB [I]"
+    else:
+        act = _torch_activation_bytes(m, ctx)
+        logits = (m.arch.vocab or 0) * 4 * 2  # last-position logits, fp32, two copies while sampling
+        g_vis = _vision_graph_bytes(img.seq) / 4 if has_vision else 0.0  # SDPA kernels keep ~1/4 of eager [I]
+        compute = (act + logits + g_vis) / GIB
+        c_basis = "prefill activations ~12 hidden-size buffers per token + logits + ViT attention (SDPA)"
+        live = text_gib + vision_gib + kv / GIB + compute
+        if runner == "vllm":
+            overhead = VLLM_OVERHEAD_GIB
+            o_basis = (f"CUDA context + CUDA graphs ~{VLLM_OVERHEAD_GIB} GiB [I]; vLLM itself pre-allocates"
+                       " gpu_memory_utilization (0.9) of the card for its KV pool")
+        else:
+            overhead = TORCH_CUDA_CONTEXT_GIB + TORCH_FRAGMENTATION * live
+            o_basis = f"CUDA context {TORCH_CUDA_CONTEXT_GIB} GiB + {TORCH_FRAGMENTATION:.0%} allocator slack [I]"
+
+    return MemoryEstimate(
+        model_id=m.id, quant=q.id, runner=runner, image_tokens=per_image, context_tokens=ctx,
+        weights_text_gib=text_gib, weights_vision_gib=vision_gib, kv_cache_gib=kv / GIB,
+        compute_gib=compute, overhead_gib=overhead, weights_published=published, encoder_patches=patches,
+        basis={"weights": w_basis, "kv_cache": kv_basis, "compute": c_basis, "overhead": o_basis,
+               "image_tokens": f"{m.image_tokens['rule']} rule at {w.width}x{w.height}: {per_image} tokens"
+                               + (f" (Ollama cap {cap})" if cap else "")},
+    )
+
+
+def weights_only_gib(m: ModelSpec, q: Quant, runner: str) -> float:
+    t, v, _, _ = _weights(m, q, runner)
+    return t + v

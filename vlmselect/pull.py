@@ -1,0 +1,186 @@
+"""`vlmselect pull`: resolve a model to an artifact, check that it fits and that the disk has room,
+then download it through Ollama or Hugging Face with progress."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from vlmselect.catalog import Catalog, ModelSpec, gb_to_gib
+from vlmselect.errors import RuntimeFailure, UsageError
+from vlmselect.hardware import HardwareProfile, free_disk_gib, model_dirs
+from vlmselect.memory import Workload
+from vlmselect.quant import QUANTS, quant as parse_quant
+
+DISK_MARGIN_GIB = 1.0
+
+
+@dataclass
+class PullPlan:
+    model: ModelSpec
+    runner: str  # ollama | hf
+    quant: str
+    artifact: str  # Ollama tag or HF repo id
+    files: list  # HF allow-patterns
+    size_gb: float | None
+    fits: bool
+    vram_gib: float
+    usable_gib: float | None
+    mode: str | None
+
+
+@dataclass
+class PullResult:
+    target: str  # what smoke should load: the Ollama tag or the local snapshot directory
+    runner: str
+    quant: str
+
+
+def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None) -> PullPlan:
+    from vlmselect.recommend import Request, alternatives
+
+    m = cat.model(name)
+    if m.kind != "local":
+        raise UsageError(f"{m.id} is a hosted API: there is nothing to download", "pick a local model: `vlmselect models`")
+    if runner not in (None, "ollama", "hf", "transformers"):
+        raise UsageError(f"unknown runner {runner!r} for pull", "--runner ollama or --runner hf")
+    want = {"ollama": "ollama", "hf": "transformers", "transformers": "transformers", None: None}[runner]
+    q = parse_quant(quant_name) if quant_name else None
+    req = Request(task=next(iter(cat.tasks.values())), workload=Workload())
+    options = [p for p in alternatives(cat, hw, req, m.id)
+               if p.runner in (("ollama", "transformers") if want is None else (want,))
+               and (q is None or (p.quant.fmt == q.fmt and p.quant.bits == q.bits))]
+    if not options:
+        return _unplaceable(m, want, q, hw)
+    best = options[0]
+    if best.runner == "ollama":
+        tag = next(t for t in m.runners["ollama"] if t.get("quant", "").lower() == best.quant.id)
+        return PullPlan(m, "ollama", best.quant.id, tag["tag"], [], tag.get("size_gb"), best.fits,
+                        best.mem.total_gib, best.usable_gib, best.mode)
+    repo, files, size = hf_artifact(m, best.quant.id)
+    return PullPlan(m, "hf", best.quant.id, repo, files, size, best.fits, best.mem.total_gib, best.usable_gib, best.mode)
+
+
+def _unplaceable(m: ModelSpec, want: str | None, q, hw: HardwareProfile) -> PullPlan:
+    """Nothing runs here: still say what the download would be, so --force can go ahead."""
+    from vlmselect.memory import estimate_memory
+
+    runner = want or ("ollama" if m.runners.get("ollama") else "transformers")
+    if runner == "ollama":
+        tags = m.runners.get("ollama") or []
+        if not tags:
+            raise UsageError(f"{m.id} has no Ollama tag in the catalog", "try --runner hf")
+        tag = next((t for t in tags if q is None or t.get("quant", "").lower() == q.id), None)
+        if tag is None:
+            raise UsageError(f"{m.id} has no Ollama tag at {q.id}",
+                             "tags: " + ", ".join(f"{t['tag']} ({t.get('quant')})" for t in tags))
+        qq = QUANTS.get(tag.get("quant", "q4_k_m").lower(), QUANTS["q4_k_m"])
+        mem = estimate_memory(m, qq, "ollama", Workload())
+        return PullPlan(m, "ollama", qq.id, tag["tag"], [], tag.get("size_gb"), False, mem.total_gib, None, None)
+    qq = q or QUANTS["bf16"]
+    repo, files, size = hf_artifact(m, qq.id)
+    mem = estimate_memory(m, qq, "transformers", Workload())
+    return PullPlan(m, "hf", qq.id, repo, files, size, False, mem.total_gib, None, None)
+
+
+HF_WEIGHT_FILES = ["*.safetensors", "*.safetensors.index.json"]
+HF_SIDE_FILES = ["*.json", "*.model", "*.txt", "*.jinja", "*.tiktoken", "*.py"]
+
+
+def hf_artifact(m: ModelSpec, q: str) -> tuple[str, list, float | None]:
+    """(repo, allow_patterns, published GB) for the transformers runner at quant `q`."""
+    qq = QUANTS[q]
+    if qq.fmt in ("awq", "gptq", "fp8") and m.runners.get(qq.fmt):
+        art = m.runners[qq.fmt]
+        return art["repo"], HF_WEIGHT_FILES + HF_SIDE_FILES, art.get("size_gb")
+    # bf16 / fp16 / nf4 / int8 all start from the full-precision safetensors.
+    t = m.runners.get("transformers") or {}
+    return m.hf_repo, HF_WEIGHT_FILES + HF_SIDE_FILES, t.get("size_gb")
+
+
+def preflight(plan: PullPlan, hw: HardwareProfile, force: bool) -> list[str]:
+    """Problems that stop the pull (unless --force): no fit, no disk."""
+    problems = []
+    if not plan.fits:
+        where = f"{plan.usable_gib:.1f} GiB usable" if plan.usable_gib is not None else "this machine"
+        mode = f" (would run as {plan.mode})" if plan.mode else ""
+        problems.append(f"{plan.model.id} at {plan.quant} needs {plan.vram_gib:.1f} GiB; {where}{mode}")
+    d = model_dirs()["ollama" if plan.runner == "ollama" else "huggingface"]
+    free = free_disk_gib(d)
+    if plan.size_gb and free is not None and gb_to_gib(plan.size_gb) + DISK_MARGIN_GIB > free:
+        problems.append(f"download is {plan.size_gb:.1f} GB but only {free:.1f} GiB is free at {d}")
+    return problems
+
+
+def pull_model(cat: Catalog, hw: HardwareProfile, name: str, *, runner: str | None, quant: str | None,
+               yes: bool, force: bool) -> PullResult:
+    from vlmselect.render import console
+
+    plan = plan_pull(cat, hw, name, runner, quant)
+    c = console(stderr=True)
+    size = f"{plan.size_gb:.1f} GB" if plan.size_gb else "size not published"
+    c.print(f"{plan.model.name}: {plan.artifact} ({plan.quant}, {size}) via {plan.runner}; "
+            f"estimated {plan.vram_gib:.1f} GiB" + (f", runs as {plan.mode}" if plan.mode else ""))
+    problems = preflight(plan, hw, force)
+    if problems and not force:
+        raise RuntimeFailure("pre-flight check failed: " + "; ".join(problems),
+                             "pick a smaller --quant (see `vlmselect estimate`), free space, or pass --force")
+    for p in problems:
+        c.print(f"[yellow]warning (--force):[/yellow] {p}")
+    if not yes and sys.stdin.isatty():
+        import typer
+
+        if not typer.confirm(f"Download {plan.artifact}?", default=True):
+            raise RuntimeFailure("cancelled", "pass --yes to skip the question")
+    if plan.runner == "ollama":
+        _pull_ollama(plan.artifact, c)
+        return PullResult(plan.artifact, "ollama", plan.quant)
+    from vlmselect.runners.hf import download
+
+    path = download(plan.artifact, plan.files, c)
+    return PullResult(str(path), "hf", plan.quant)
+
+
+def _pull_ollama(tag: str, c) -> None:
+    from vlmselect.runners import ollama as rt
+
+    rt.check_tag(tag)
+    if c.is_terminal:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                      TimeRemainingColumn(), console=c) as bar:
+            tasks: dict = {}
+
+            def on(status, layer):
+                if layer is None or not layer.total:
+                    return
+                if layer.digest not in tasks:
+                    tasks[layer.digest] = bar.add_task(f"layer {layer.digest.split(':')[-1][:12]}", total=layer.total)
+                bar.update(tasks[layer.digest], completed=layer.completed)
+
+            _run_pull(rt, tag, on)
+    else:
+        seen: dict = {}
+
+        def on(status, layer):
+            # Line-based: one line per status change and per 25 % of each layer.
+            if layer is not None and layer.total:
+                step = int(4 * layer.completed / layer.total)
+                if seen.get(layer.digest) != step:
+                    seen[layer.digest] = step
+                    c.print(f"{status}: {layer.completed}/{layer.total} bytes ({100 * layer.completed // layer.total}%)")
+            elif seen.get("_status") != status:
+                seen["_status"] = status
+                c.print(status)
+
+        _run_pull(rt, tag, on)
+    c.print(f"pulled {tag}")
+
+
+def _run_pull(rt, tag, on) -> None:
+    try:
+        rt.pull(tag, on)
+    except KeyboardInterrupt:
+        raise RuntimeFailure(f"pull of {tag} interrupted",
+                             "run the same command again: Ollama keeps the partial layers and resumes") from None

@@ -1,0 +1,85 @@
+"""Quantization formats: bits per weight, which runners take them, and their quality cost.
+
+Bits per weight for GGUF types are llama.cpp's own measurements on Llama-3.1-8B
+(tools/quantize/README.md, "bits/weight" column). Where that table has no row (Q3_K_M,
+Q4_0) the bpw is derived from quantize.cpp's size string for the same model, scaled by
+the Q3_K_S row that appears in both: bpw = 3.6429 x size_G / 3.41.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LLAMA_CPP_QUANT_TABLE = "https://github.com/ggml-org/llama.cpp/blob/master/tools/quantize/README.md"
+QUANTIZE_CPP = "https://github.com/ggml-org/llama.cpp/blob/master/tools/quantize/quantize.cpp"
+BNB_DOC = "https://huggingface.co/docs/transformers/main/en/quantization/bitsandbytes"
+
+
+@dataclass(frozen=True)
+class Quant:
+    id: str
+    bits: float  # effective bits per quantized weight
+    fmt: str  # "fp" | "gguf" | "bnb" | "awq" | "gptq" | "fp8"
+    quality: float  # 1.0 = lossless; rough relative quality used in ranking
+    group: str  # "fp16" | "q8" | "q4" | "q2" ... the bucket reported by `models`
+    basis: str
+    vision_16bit: bool = True  # does the vision tower stay 16-bit under this format?
+    embeddings_16bit: bool = True  # do embeddings / lm_head stay 16-bit?
+
+
+# Quality factors: relative, from llama.cpp's published perplexity deltas (quantize.cpp,
+# "+ppl @ Llama-3-8B"): near-lossless at 8 bits, noticeable at 3, severe at 2. They only
+# order the options; the ranking says so in its basis.
+QUANTS: dict[str, Quant] = {
+    q.id: q
+    for q in (
+        Quant("bf16", 16.0, "fp", 1.0, "fp16", "2 bytes per parameter"),
+        Quant("fp16", 16.0, "fp", 1.0, "fp16", "2 bytes per parameter"),
+        Quant("fp8", 8.0, "fp8", 0.99, "q8", "1 byte per Linear weight; embeddings and vision 16-bit"),
+        Quant("q8_0", 8.5008, "gguf", 0.99, "q8", f"8.5008 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+        Quant("int8", 8.0, "bnb", 0.98, "q8", f"bitsandbytes LLM.int8: 1 byte per Linear weight ({BNB_DOC})",
+              vision_16bit=False),
+        Quant("q6_k", 6.5633, "gguf", 0.985, "q6", f"6.5633 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+        Quant("q5_k_m", 5.7036, "gguf", 0.975, "q5", f"5.7036 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+        Quant("q4_k_m", 4.8944, "gguf", 0.96, "q4", f"4.8944 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+        Quant("q4_0", 4.636, "gguf", 0.94, "q4", f"4.636 bpw, derived: 4.34G vs Q3_K_S 3.41G @ Llama-3-8B ({QUANTIZE_CPP})"),
+        Quant("awq", 4.156, "awq", 0.96, "q4", "int4 + fp16 scale and 4-bit zero per 128-group: 4 + 20/128 bpw"),
+        Quant("gptq", 4.156, "gptq", 0.955, "q4", "int4 + fp16 scale and 4-bit zero per 128-group: 4 + 20/128 bpw"),
+        Quant("nf4", 4.5, "bnb", 0.95, "q4", f"bitsandbytes NF4: 4 bits + fp32 absmax per 64 weights = 4.5 bpw ({BNB_DOC})",
+              vision_16bit=False),
+        Quant("q3_k_m", 3.995, "gguf", 0.90, "q3", f"3.995 bpw, derived: 3.74G vs Q3_K_S 3.41G @ Llama-3-8B ({QUANTIZE_CPP})"),
+        Quant("q2_k", 3.1593, "gguf", 0.80, "q2", f"3.1593 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+        Quant("iq2_xxs", 2.3824, "gguf", 0.72, "q2", f"2.3824 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+    )
+}
+
+# Which formats each runner can load.
+RUNNER_FORMATS = {
+    "ollama": ("gguf", "fp"),
+    "llama.cpp": ("gguf", "fp"),
+    "transformers": ("fp", "bnb", "awq", "gptq", "fp8"),
+    "vllm": ("fp", "awq", "gptq", "fp8"),
+}
+RUNNERS = tuple(RUNNER_FORMATS)
+
+# The order in which quants are tried: best first.
+PREFERENCE = ("bf16", "fp16", "q8_0", "fp8", "int8", "q6_k", "q5_k_m", "awq", "q4_k_m", "gptq",
+              "nf4", "q4_0", "q3_k_m", "q2_k", "iq2_xxs")
+
+LOW_QUALITY = {"q3_k_m", "q2_k", "iq2_xxs"}
+
+
+def quant(name: str) -> Quant:
+    from vlmselect.errors import unknown
+
+    key = name.lower().replace("-", "_")
+    key = {"f16": "fp16", "q4": "q4_k_m", "q8": "q8_0", "4bit": "nf4", "8bit": "int8", "q4_k": "q4_k_m",
+           "q5_k": "q5_k_m", "q3_k": "q3_k_m", "int4": "nf4"}.get(key, key)
+    if key not in QUANTS:
+        raise unknown("quantization", name, QUANTS, "quantizations: " + ", ".join(QUANTS))
+    return QUANTS[key]
+
+
+def quants_for(runner: str) -> list[Quant]:
+    fmts = RUNNER_FORMATS[runner]
+    return [QUANTS[q] for q in PREFERENCE if QUANTS[q].fmt in fmts]

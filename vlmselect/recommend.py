@@ -1,0 +1,453 @@
+"""Rank models for a task on a machine. Pure: no I/O, no rich; one path for every command.
+
+For each model that can do the task, for each runner it can run on, the quantization is
+chosen (the highest precision that fits, or what the priority asks for), placed on the
+hardware (one GPU, several, CPU offload, CPU only), then scored by task quality, speed and
+headroom, weighted by the priority. Hosted APIs are scored by quality and cost per image.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
+from vlmselect.cost import CostEstimate, api_cost
+from vlmselect.hardware.types import GpuInfo, HardwareProfile
+from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
+from vlmselect.quant import LOW_QUALITY, QUANTS, Quant, quants_for
+from vlmselect.speed import DEFAULT_RAM_BANDWIDTH_GBPS, Placement, SpeedEstimate, estimate_speed
+
+PRIORITIES = ("balanced", "quality", "speed", "cost")
+RESERVE_GIB = 0.5  # display, driver and other processes when free memory was not measured [I]
+FIT_MARGIN = 0.05  # safety margin on top of the estimate (reference: 5-10 %) [I]
+RAM_RESERVE_GIB = 2.0  # the OS and the runner process itself, when offloading to RAM [I]
+
+# Weights of (quality, speed, headroom) for local models and (quality, cost) for APIs.
+LOCAL_WEIGHTS = {"balanced": (0.6, 0.25, 0.15), "quality": (0.85, 0.1, 0.05),
+                 "speed": (0.35, 0.55, 0.1), "cost": (0.45, 0.15, 0.4)}
+API_WEIGHTS = {"balanced": (0.75, 0.25), "quality": (0.92, 0.08), "speed": (0.6, 0.4), "cost": (0.3, 0.7)}
+BENCH_SCALE = {"ocrbench": 1000.0}  # published on 0-1000; the others in percent
+LOWER_IS_BETTER = {"omnidocbench"}  # edit distance
+
+
+@dataclass(frozen=True)
+class Request:
+    task: TaskSpec
+    workload: Workload
+    priority: str = "balanced"
+    local: bool = True
+    api: bool = True
+    runner: str | None = None  # ollama | transformers | llama.cpp | vllm
+    max_cost_per_image: float | None = None
+    commercial: bool = False
+    as_of: dt.date | None = None
+    top: int = 5
+    today: dt.date = field(default_factory=dt.date.today)
+
+
+@dataclass(frozen=True)
+class LocalPick:
+    model: ModelSpec
+    quant: Quant
+    runner: str
+    mode: str
+    gpus_used: int
+    mem: MemoryEstimate
+    speed: SpeedEstimate
+    usable_gib: float | None  # memory available where the model runs (per GPU, or RAM)
+    headroom_gib: float | None
+    quality: float
+    score: float
+    why: str
+    command: str
+    warnings: tuple = ()
+
+    @property
+    def fits(self) -> bool:
+        return self.mode in ("gpu", "multi-gpu")
+
+
+@dataclass(frozen=True)
+class ApiPick:
+    api: ApiSpec
+    cost: CostEstimate
+    status: str
+    quality: float
+    score: float
+    why: str
+
+
+@dataclass(frozen=True)
+class Excluded:
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    request: Request
+    hardware: HardwareProfile
+    local: list
+    api: list
+    excluded: list
+    notes: list
+
+
+# ---------------------------------------------------------------- quality
+
+
+UNPUBLISHED_FACTOR = 0.9  # a missing benchmark counts as 90 % of the capability score
+
+
+def task_quality(item: ModelSpec | ApiSpec, task: TaskSpec) -> tuple[float, str]:
+    """0..1: half the curated capability score, half the task's published benchmarks.
+
+    Where a model publishes none of the task's benchmarks, that half is its capability score
+    x UNPUBLISHED_FACTOR, so publishing numbers never costs a model its place, and an
+    unmeasured claim never beats a measured one of the same level.
+    """
+    caps = task.rank_capabilities
+    wsum = sum(caps.values()) or 1.0
+    cap_score = sum(w * min(item.cap(c), 3) / 3 for c, w in caps.items()) / wsum
+    got = {b: w for b, w in task.rank_benchmarks.items() if b in item.benchmarks}
+    if not got:
+        bench = cap_score * UNPUBLISHED_FACTOR
+        return 0.5 * cap_score + 0.5 * bench, (
+            f"capabilities {cap_score:.2f}; no {'/'.join(task.rank_benchmarks) or 'benchmark'} score published")
+    bsum = sum(got.values())
+    bench = 0.0
+    for b, w in got.items():
+        v = item.benchmarks[b] / BENCH_SCALE.get(b, 100.0)
+        bench += w * (1 - v if b in LOWER_IS_BETTER else v)
+    bench /= bsum
+    shown = ", ".join(f"{b} {item.benchmarks[b]:g}" for b in got)
+    return 0.5 * cap_score + 0.5 * bench, f"{shown}; capabilities {cap_score:.2f}"
+
+
+def capable(item: ModelSpec | ApiSpec, task: TaskSpec) -> str | None:
+    """None when the model can do the task, else why not."""
+    for cap, need in task.needs.items():
+        if item.cap(cap) < need:
+            have = item.cap(cap)
+            return f"cannot do {task.id}: {cap} is {have} (needs {need})" if have == 0 else \
+                f"too weak for {task.id}: {cap} {have}/3 (needs {need})"
+    return None
+
+
+# ---------------------------------------------------------------- placement
+
+
+def usable_vram(g: GpuInfo) -> float:
+    """Memory a new model may use on `g`: measured free memory, else total minus a reserve."""
+    if g.vram_free_gib is not None:
+        return g.vram_free_gib
+    return max((g.vram_total_gib or 0) - RESERVE_GIB, 0)
+
+
+def _need(mem: MemoryEstimate) -> float:
+    return mem.total_gib * (1 + FIT_MARGIN)
+
+
+def runners_for(m: ModelSpec) -> list[str]:
+    """Runners this model has an artifact or an integration for, per the catalog."""
+    r = m.runners
+    out = []
+    if r.get("ollama"):
+        out.append("ollama")
+    if r.get("transformers"):
+        out.append("transformers")
+    if (r.get("gguf") or {}).get("files"):
+        out.append("llama.cpp")
+    if r.get("vllm"):
+        out.append("vllm")
+    return out
+
+
+def quant_options(m: ModelSpec, runner: str, hw: HardwareProfile) -> list[Quant]:
+    """Quants this runner can load for this model on this hardware, best first."""
+    gpus = hw.usable_gpus
+    vendor = gpus[0].vendor if gpus else None
+    cc = gpus[0].cc_float if gpus else None
+    r = m.runners
+    out = []
+    for q in quants_for(runner):
+        if runner == "ollama":
+            if not any(t.get("quant", "").lower() == q.id for t in r.get("ollama") or []):
+                continue
+        elif runner == "llama.cpp":
+            if q.id not in ((r.get("gguf") or {}).get("files") or {}):
+                continue
+        elif q.fmt in ("awq", "gptq", "fp8"):
+            if not r.get(q.fmt):
+                continue
+            if q.fmt == "fp8" and (cc is None or cc < 8.9):
+                continue  # FP8 kernels need Ada / Hopper (compute capability 8.9+)
+        if q.id == "bf16" and runner in ("transformers", "vllm") and not (gpus and gpus[0].bf16):
+            continue  # bf16 needs compute capability 8.0+; fp16 takes its place
+        if q.id == "fp16" and runner in ("transformers", "vllm") and gpus and gpus[0].bf16:
+            continue  # one 16-bit option: bf16 where the GPU has it
+        if q.fmt == "bnb" and (vendor != "nvidia"):
+            continue  # bitsandbytes quants are offered only with a CUDA GPU
+        out.append(q)
+    if runner in ("ollama", "llama.cpp") and not any(q.id in ("fp16", "bf16") for q in out):
+        pass
+    return out
+
+
+def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload) -> tuple[str, int, float, float | None, MemoryEstimate] | None:
+    """(mode, gpus used, share of weights on GPU, usable GiB, estimate), or None when it cannot run."""
+    mem = estimate_memory(m, q, runner, w)
+    gpus = hw.usable_gpus
+    ram = (hw.ram_available_gib or hw.ram_total_gib or 0) - RAM_RESERVE_GIB
+    if gpus:
+        if runner == "vllm" and (gpus[0].cc_float or 0) < 7.0:
+            return None  # vLLM needs compute capability 7.0+
+        usable = usable_vram(gpus[0])
+        if _need(mem) <= usable:
+            return "gpu", 1, 1.0, usable, mem
+        if len(gpus) > 1:
+            per_gpu_fixed = mem.compute_gib + mem.overhead_gib
+            shared = mem.weights_gib + mem.kv_cache_gib
+            sizes = [k for k in range(2, len(gpus) + 1) if runner != "vllm" or (k & (k - 1)) == 0]
+            for k in sizes:
+                if runner == "vllm" and m.arch.kv_heads % k and k % m.arch.kv_heads:
+                    continue  # tensor parallel splits the KV heads evenly
+                avail = min(usable_vram(g) for g in gpus[:k])
+                if (shared / k + per_gpu_fixed) * (1 + FIT_MARGIN) <= avail:
+                    return "multi-gpu", k, 1.0, avail, mem
+        if runner in ("ollama", "llama.cpp", "transformers") and not gpus[0].unified_memory:
+            # Offload: what does not fit stays in system RAM and runs from there.
+            on_gpu = usable - (mem.compute_gib + mem.overhead_gib + mem.weights_vision_gib) * (1 + FIT_MARGIN)
+            rest = mem.weights_text_gib + mem.kv_cache_gib - max(on_gpu, 0)
+            if on_gpu > 0.1 * (mem.weights_text_gib + mem.kv_cache_gib) and rest <= ram:
+                share = max(min(on_gpu / (mem.weights_text_gib + mem.kv_cache_gib), 1.0), 0.0)
+                return "offload", 1, share, usable, mem
+        return None
+    if runner in ("ollama", "llama.cpp", "transformers") and _need(mem) <= ram:
+        if runner == "transformers" and q.fmt != "fp":
+            return None  # bnb / AWQ / GPTQ kernels need a GPU
+        return "cpu", 0, 0.0, ram, mem
+    return None
+
+
+# ---------------------------------------------------------------- commands
+
+
+def run_command(m: ModelSpec, q: Quant, runner: str, mode: str, gpus_used: int, mem: MemoryEstimate, w: Workload) -> str:
+    r = m.runners
+    ctx = mem.context_tokens
+    if runner == "ollama":
+        tag = next(t["tag"] for t in r["ollama"] if t.get("quant", "").lower() == q.id)
+        return f"ollama run {tag}"
+    if runner == "llama.cpp":
+        g = r["gguf"]
+        f = g["files"][q.id]
+        mm = (g.get("mmproj") or {}).get("file", "mmproj.gguf")
+        ngl = "99" if mode in ("gpu", "multi-gpu") else "auto"
+        split = f" --tensor-split {','.join(['1'] * gpus_used)}" if mode == "multi-gpu" else ""
+        if mode == "offload":
+            ngl = str(max(1, int(m.arch.layers * 0.5)))
+        dev = " --device none" if mode == "cpu" else ""
+        return (f"llama-server --hf-repo {g['repo']} --hf-file {f['file']} --mmproj-url "
+                f"https://huggingface.co/{g['repo']}/resolve/main/{mm} -c {ctx} -ngl {ngl}{split}{dev}")
+    if runner == "vllm":
+        repo = (r.get(q.fmt) or {}).get("repo") if q.fmt in ("awq", "gptq", "fp8") else m.hf_repo
+        parts = [f"vllm serve {repo}", f"--max-model-len {ctx}",
+                 f"--limit-mm-per-prompt '{{\"image\": {max(w.images, 1)}}}'"]
+        if q.id == "fp16":
+            parts.append("--dtype float16")
+        if gpus_used > 1:
+            parts.append(f"--tensor-parallel-size {gpus_used}")
+        if m.trust_remote_code:
+            parts.append("--trust-remote-code")
+        return " ".join(parts)
+    # transformers: our own runner does the loading right (dtype, NF4, device_map)
+    trc = " --trust-remote-code" if m.trust_remote_code else ""
+    return f"vlmselect pull {m.id} --runner hf --quant {q.id} --smoke{trc}"
+
+
+# ---------------------------------------------------------------- local ranking
+
+
+def _speed_score(tps: float) -> float:
+    return max(0.0, min(1.0, math.log10(max(tps, 0.1)) / math.log10(150)))
+
+
+def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Request, quality: float) -> LocalPick | None:
+    placed = place(m, q, runner, hw, req.workload)
+    if placed is None:
+        return None
+    mode, k, share, usable, mem = placed
+    gpus = hw.usable_gpus
+    g = gpus[0] if gpus else None
+    speed = estimate_speed(
+        m, q, mem, req.workload,
+        bandwidth_gbps=g.bandwidth_gbps if g and mode != "cpu" else None,
+        tflops=g.fp16_tflops if g else None,
+        placement=Placement(mode, gpus=max(k, 1), gpu_share=share, tensor_parallel=(runner == "vllm" and k > 1)),
+        ram_bandwidth_gbps=DEFAULT_RAM_BANDWIDTH_GBPS, cpu_cores=hw.cpu_cores or 8,
+    )
+    need = mem.total_gib * (1 + FIT_MARGIN)
+    if mode == "gpu":
+        headroom = usable - need
+    elif mode == "multi-gpu":
+        headroom = usable * k - need
+    elif mode == "cpu":
+        headroom = usable - need
+    else:
+        headroom = None
+    qual = quality * q.quality
+    wq, ws, wf = LOCAL_WEIGHTS[req.priority]
+    fit_score = 0.0 if headroom is None or usable is None else max(0.0, min(1.0, headroom / max(usable, 1)))
+    mode_factor = {"gpu": 1.0, "multi-gpu": 0.95, "offload": 0.6, "cpu": 0.5}[mode]
+    score = (wq * qual + ws * _speed_score(speed.tokens_per_s) + wf * fit_score) * mode_factor
+    warnings = []
+    if q.id in LOW_QUALITY:
+        warnings.append(f"{q.id} is a heavy quantization: expect visibly worse answers than 4-bit")
+    if mode == "offload":
+        warnings.append(f"{1 - share:.0%} of the weights run from system RAM: slow")
+    if m.trust_remote_code and runner in ("transformers", "vllm"):
+        warnings.append(f"{m.hf_repo} runs custom code from its repository (--trust-remote-code)")
+    return LocalPick(
+        model=m, quant=q, runner=runner, mode=mode, gpus_used=k, mem=mem, speed=speed, usable_gib=usable,
+        headroom_gib=headroom, quality=qual, score=score, why="",
+        command=run_command(m, q, runner, mode, k, mem, req.workload), warnings=tuple(warnings),
+    )
+
+
+def _choose(options: list[LocalPick], priority: str) -> LocalPick:
+    """The pick for one model: highest precision on GPU (or by score for speed/cost), then others."""
+    on_gpu = [o for o in options if o.fits and o.quant.id not in LOW_QUALITY]
+    pool = on_gpu or [o for o in options if o.fits] or options
+    if priority in ("balanced", "quality") and on_gpu:
+        best_bits = max(o.quant.bits for o in pool)
+        pool = [o for o in pool if o.quant.bits == best_bits]
+    return max(pool, key=lambda o: o.score)
+
+
+def _why(p: LocalPick, quality_basis: str, task: TaskSpec, best: LocalPick | None) -> str:
+    bits = []
+    if p.mode == "gpu":
+        bits.append(f"fits one GPU at {p.quant.id} with {p.headroom_gib:.1f} GiB to spare")
+    elif p.mode == "multi-gpu":
+        how = "tensor parallel" if p.runner == "vllm" else "layers split"
+        bits.append(f"needs {p.gpus_used} GPUs ({how})")
+    elif p.mode == "offload":
+        bits.append(f"does not fit in VRAM: {p.mem.total_gib:.1f} GiB needed, so layers run from RAM")
+    else:
+        bits.append("runs on the CPU")
+    bits.append(quality_basis.split(";")[0])
+    if task.id in ("video", "action-recognition", "long-video") and p.model.cap("video") == 1:
+        bits.append("no native video: feed sampled frames as images")
+    if p.model.is_moe:
+        bits.append(f"MoE: {p.model.params_active_b:g}B of {p.model.params_total_b:g}B active per token")
+    return "; ".join(bits)
+
+
+def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommendation:
+    excluded: list[Excluded] = []
+    notes: list[str] = []
+    local: list[LocalPick] = []
+    if req.local:
+        for m in catalog.models.values():
+            reason = _filter(m, req)
+            if reason:
+                excluded.append(Excluded(m.id, reason))
+                continue
+            runners = runners_for(m)
+            if req.runner:
+                if req.runner not in runners:
+                    excluded.append(Excluded(m.id, f"no {req.runner} artifact in the catalog (has: {', '.join(runners) or 'none'})"))
+                    continue
+                runners = [req.runner]
+            quality, qbasis = task_quality(m, req.task)
+            options = []
+            for runner in runners:
+                for q in quant_options(m, runner, hw):
+                    pick = _evaluate(m, q, runner, hw, req, quality)
+                    if pick:
+                        options.append(pick)
+            if not options:
+                excluded.append(Excluded(m.id, _no_fit_reason(m, hw, req, runners)))
+                continue
+            best = _choose(options, req.priority)
+            local.append(_with_why(best, qbasis, req.task))
+        local.sort(key=lambda p: p.score, reverse=True)
+
+    apis: list[ApiPick] = []
+    if req.api:
+        on = req.as_of or req.today
+        for a in catalog.apis.values():
+            reason = _filter(a, req)
+            if reason is None and a.status(on) == "retired":
+                reason = f"retired on {a.retired}" + (f"; successor: {a.successor}" if a.successor else "")
+            cost = api_cost(a, req.workload)
+            if reason is None and req.max_cost_per_image is not None and cost.usd > req.max_cost_per_image:
+                reason = f"${cost.usd:.4f} per image is over --max-cost-per-image {req.max_cost_per_image:g}"
+            if reason:
+                excluded.append(Excluded(a.id, reason))
+                continue
+            quality, qbasis = task_quality(a, req.task)
+            wq, wc = API_WEIGHTS[req.priority]
+            cost_score = max(0.0, min(1.0, 1 - math.log10(max(cost.usd, 1e-5) / 1e-5) / 4))  # $0.00001 -> 1, $0.1 -> 0
+            status = a.status(on)
+            score = (wq * quality + wc * cost_score) * (0.9 if status == "deprecated" else 1.0)
+            why = f"{qbasis.split(';')[0]}; ${cost.usd:.4f} per image"
+            if status == "deprecated":
+                why += f"; deprecated since {a.deprecated}, retires {a.retired or 'soon'}"
+            if req.task.id in ("video", "action-recognition", "long-video"):
+                why += "; native video input" if a.cap("video") >= 2 else "; no native video: send sampled frames"
+            apis.append(ApiPick(a, cost, status, quality, score, why))
+        apis.sort(key=lambda p: p.score, reverse=True)
+
+    if not hw.usable_gpus and req.local:
+        notes.append("no GPU: local options run on the CPU (slow); hosted APIs are listed too")
+    return Recommendation(req, hw, local[: req.top], apis[: req.top], excluded, notes)
+
+
+def _with_why(p: LocalPick, qbasis: str, task: TaskSpec) -> LocalPick:
+    from dataclasses import replace
+
+    return replace(p, why=_why(p, qbasis, task, None))
+
+
+def _filter(item: ModelSpec | ApiSpec, req: Request) -> str | None:
+    if req.as_of and item.released > req.as_of:
+        return f"released {item.released}, after --as-of {req.as_of}"
+    reason = capable(item, req.task)
+    if reason:
+        return reason
+    if req.commercial and isinstance(item, ModelSpec) and item.commercial is False:
+        return f"licence {item.license} does not allow commercial use"
+    return None
+
+
+def _no_fit_reason(m: ModelSpec, hw: HardwareProfile, req: Request, runners: list[str]) -> str:
+    if not runners:
+        return "no runner artifact in the catalog"
+    # Report the smallest 4-bit need against what there is.
+    q4 = QUANTS["q4_k_m"] if any(r in ("ollama", "llama.cpp") for r in runners) else QUANTS["nf4"]
+    runner = next((r for r in runners if q4.fmt in ("gguf",) and r in ("ollama", "llama.cpp")), runners[0])
+    mem = estimate_memory(m, q4, runner, req.workload)
+    gpus = hw.usable_gpus
+    if gpus:
+        have = usable_vram(gpus[0])
+        n = math.ceil(mem.total_gib * (1 + FIT_MARGIN) / max(have, 0.1))
+        return (f"needs {mem.total_gib:.1f} GiB at {q4.id}; {have:.1f} GiB on this GPU"
+                f" (would take {n} such GPUs or a {math.ceil(mem.total_gib * (1 + FIT_MARGIN)):d}+ GiB card)")
+    return f"needs {mem.total_gib:.1f} GiB at {q4.id}; {hw.ram_available_gib or 0:.1f} GiB RAM available"
+
+
+def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: str) -> list[LocalPick]:
+    """Every (runner, quant) placement of one model, best first: for `estimate` and `pull`."""
+    m = catalog.models[model_id]
+    quality, qbasis = task_quality(m, req.task)
+    out = []
+    for runner in ([req.runner] if req.runner else runners_for(m)):
+        for q in quant_options(m, runner, hw):
+            p = _evaluate(m, q, runner, hw, req, quality)
+            if p:
+                out.append(_with_why(p, qbasis, req.task))
+    return sorted(out, key=lambda p: (p.fits, p.quant.id not in LOW_QUALITY, p.quant.bits, p.score), reverse=True)

@@ -1,0 +1,218 @@
+"""Rich tables and JSON for every command. Shapes follow design.md; no decisions are made here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from vlmselect.catalog import ApiSpec, ModelSpec
+
+
+def console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    tty = stream.isatty()
+    width = None if tty else int(os.environ.get("COLUMNS", "160"))
+    return Console(file=stream, width=width, no_color=not tty or "NO_COLOR" in os.environ,
+                   highlight=False, soft_wrap=not tty)
+
+
+def print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def r2(v: float | None, nd: int = 2) -> float | None:
+    return None if v is None else round(v, nd)
+
+
+# ---------------------------------------------------------------- recommend
+
+
+def local_json(p) -> dict:
+    return {
+        "id": p.model.id, "name": p.model.name, "quant": p.quant.id, "runner": p.runner, "mode": p.mode,
+        "gpus_used": p.gpus_used, "vram_gib": r2(p.mem.total_gib, 1), "fits": p.fits,
+        "headroom_gib": r2(p.headroom_gib, 1), "tokens_per_s": r2(p.speed.tokens_per_s, 1),
+        "seconds_per_image": r2(p.speed.seconds_per_image, 1), "score": r2(p.score, 3),
+        "quality": r2(p.quality, 3), "released": str(p.model.released), "license": p.model.license,
+        "why": p.why, "command": p.command, "warnings": list(p.warnings),
+        "image_tokens": p.mem.image_tokens, "parts_gib": p.mem.parts(),
+    }
+
+
+def api_json(p) -> dict:
+    return {
+        "id": p.api.id, "name": p.api.name, "provider": p.api.provider,
+        "cost_per_image_usd": round(p.cost.usd, 6), "status": p.status, "score": r2(p.score, 3),
+        "quality": r2(p.quality, 3), "image_tokens": p.cost.image_tokens, "why": p.why,
+        "price_as_of": str(p.api.price_as_of) if p.api.price_as_of else None,
+    }
+
+
+def recommendation_json(rec) -> dict:
+    req = rec.request
+    return {
+        "task": req.task.id, "priority": req.priority, "as_of": str(req.as_of) if req.as_of else None,
+        "workload": {"context": req.workload.context, "images": req.workload.images,
+                     "resolution": f"{req.workload.width}x{req.workload.height}",
+                     "max_new_tokens": req.workload.max_new_tokens},
+        "hardware": rec.hardware.to_json(),
+        "local": [local_json(p) for p in rec.local],
+        "api": [api_json(p) for p in rec.api],
+        "excluded": [{"id": e.id, "reason": e.reason} for e in rec.excluded],
+        "notes": rec.notes,
+    }
+
+
+def hardware_line(hw) -> str:
+    if not hw.gpus:
+        ram = f"{hw.ram_total_gib:.0f} GiB RAM" if hw.ram_total_gib else "RAM unknown"
+        return f"Hardware ({hw.source}): no GPU, {ram}"
+    parts = []
+    for g in hw.gpus:
+        free = f"{g.vram_free_gib:.1f} free / " if g.vram_free_gib is not None else ""
+        total = f"{g.vram_total_gib:.1f} GiB" if g.vram_total_gib else "memory unknown"
+        parts.append(f"{g.name} ({free}{total})" + ("" if g.status == "ok" else f" [{g.status}]"))
+    return f"Hardware ({hw.source}): " + ", ".join(parts)
+
+
+def print_recommendation(rec, explain: bool) -> None:
+    c = console()
+    req = rec.request
+    c.print(f"[bold]Task:[/bold] {req.task.name} ({req.task.id}) · priority {req.priority}"
+            + (f" · as of {req.as_of}" if req.as_of else ""))
+    c.print(hardware_line(rec.hardware))
+    w = req.workload
+    c.print(f"Workload: {w.context} text tokens, {w.images} image(s) at {w.width}x{w.height}, {w.max_new_tokens} new tokens")
+    if req.local:
+        t = Table(title="Local models", show_lines=False)
+        for col in ("#", "model", "quant", "runner", "mode", "VRAM est / avail", "tok/s", "s/image", "why"):
+            t.add_column(col, overflow="fold")
+        for i, p in enumerate(rec.local, 1):
+            avail = f"{p.usable_gib:.1f}" if p.usable_gib is not None else "?"
+            t.add_row(str(i), p.model.name, p.quant.id, p.runner, p.mode + (f" x{p.gpus_used}" if p.gpus_used > 1 else ""),
+                      f"{p.mem.total_gib:.1f} / {avail} GiB", f"{p.speed.tokens_per_s:.0f}",
+                      f"{p.speed.seconds_per_image:.1f}", p.why + "".join(f" ⚠ {x}" for x in p.warnings))
+        if rec.local:
+            c.print(t)
+        else:
+            c.print("[yellow]No local model can do this task on this hardware[/yellow] (see --explain).")
+    if req.api:
+        t = Table(title="Hosted APIs")
+        for col in ("#", "model", "provider", "$/image", "status", "why"):
+            t.add_column(col, overflow="fold")
+        for i, p in enumerate(rec.api, 1):
+            t.add_row(str(i), p.api.name, p.api.provider, f"{p.cost.usd:.4f}", p.status, p.why)
+        if rec.api:
+            c.print(t)
+        else:
+            c.print("[yellow]No hosted API fits these filters.[/yellow]")
+    for n in rec.notes:
+        c.print(f"Note: {n}")
+    if rec.local:
+        top = rec.local[0]
+        c.print(f"[bold]Next step:[/bold] {top.command}")
+    if explain:
+        c.print("\n[bold]Basis of each estimate[/bold]")
+        for p in rec.local:
+            c.print(f"- {p.model.id} ({p.quant.id}, {p.runner}, {p.mode}): total {p.mem.total_gib:.2f} GiB = "
+                    + " + ".join(f"{k} {v:.2f}" for k, v in p.mem.parts().items()))
+            for k, v in p.mem.basis.items():
+                c.print(f"    {k}: {v}")
+            c.print(f"    speed: {p.speed.basis}")
+        for p in rec.api:
+            c.print(f"- {p.api.id}: {p.cost.basis}")
+        if rec.excluded:
+            c.print("\n[bold]Excluded[/bold]")
+            for e in rec.excluded:
+                c.print(f"- {e.id}: {e.reason}")
+    elif rec.excluded:
+        c.print(f"({len(rec.excluded)} models excluded; --explain says why)")
+
+
+# ---------------------------------------------------------------- models / show / estimate
+
+
+def model_row_json(m, vram: dict | None) -> dict:
+    d = {"id": m.id, "name": m.name, "kind": m.kind, "released": str(m.released),
+         "capabilities": dict(m.capabilities), "benchmarks": dict(m.benchmarks),
+         "benchmark_sources": dict(m.benchmark_sources), "sources": list(m.sources)}
+    if isinstance(m, ModelSpec):
+        d.update({"family": m.family, "params_b": m.params_total_b, "active_params_b": m.params_active_b,
+                  "license": m.license, "commercial": m.commercial, "hf_repo": m.hf_repo,
+                  "trust_remote_code": m.trust_remote_code, "vram_gib": vram,
+                  "runners": sorted(k for k in m.runners if k not in ("tied_embeddings",))})
+        if m.seed:
+            d["seed"] = m.seed
+        if m.unverified:
+            d["unverified"] = list(m.unverified)
+    elif isinstance(m, ApiSpec):
+        d.update({"family": m.provider, "provider": m.provider, "api_model": m.api_model,
+                  "price_per_mtok": {"input": m.input_per_mtok, "output": m.output_per_mtok},
+                  "price_as_of": str(m.price_as_of) if m.price_as_of else None, "price_source": m.price_source,
+                  "status": {"deprecated": m.deprecated and str(m.deprecated), "retired": m.retired and str(m.retired),
+                             "successor": m.successor}})
+        if m.seed:
+            d["seed"] = m.seed
+    return d
+
+
+def print_models(rows: list, task_id: str | None) -> None:
+    c = console()
+    t = Table(title="Models" + (f" for {task_id}" if task_id else ""))
+    for col in ("id", "name", "released", "params", "fp16 GiB", "q4 GiB", "OCR", "docs", "charts", "ground", "video", "$/image"):
+        t.add_column(col)
+    for m, vram, cost in rows:
+        caps = [str(m.cap(k)) for k in ("ocr", "documents", "charts", "grounding", "video")]
+        if isinstance(m, ModelSpec):
+            params = f"{m.params_total_b:g}B" + (f" ({m.params_active_b:g}B act.)" if m.is_moe else "")
+            t.add_row(m.id, m.name, str(m.released), params, f"{vram['fp16']:.1f}", f"{vram['q4']:.1f}", *caps, "")
+        else:
+            t.add_row(m.id, m.name, str(m.released), "API", "", "", *caps, f"{cost:.4f}")
+    c.print(t)
+
+
+def print_show(m, vram: dict | None) -> None:
+    c = console()
+    d = model_row_json(m, vram)
+    c.print(f"[bold]{m.name}[/bold] ({m.id}) — {m.kind}, released {m.released}")
+    for k, v in d.items():
+        if k in ("id", "name", "kind", "released", "sources", "benchmark_sources", "benchmarks"):
+            continue
+        c.print(f"  {k}: {v}")
+    if m.benchmarks:
+        c.print("  benchmarks:")
+        for b, s in m.benchmarks.items():
+            c.print(f"    {b}: {s:g}  ({m.benchmark_sources.get(b, '')})")
+    if m.notes:
+        c.print(f"  notes: {m.notes}")
+    c.print("  sources:")
+    for s in m.sources:
+        c.print(f"    {s}")
+
+
+def estimate_json(p, hw) -> dict:
+    d = {
+        "id": p.model.id, "quant": p.quant.id, "runner": p.runner, "mode": p.mode, "gpus_used": p.gpus_used,
+        "fits": p.fits, "context": p.mem.context_tokens, "images": None, "image_tokens": p.mem.image_tokens,
+        "total_gib": r2(p.mem.total_gib), "parts_gib": p.mem.parts(), "basis": p.mem.basis,
+        "hardware": hw.to_json(),
+    }
+    return d
+
+
+def print_estimate(d: dict) -> None:
+    c = console()
+    c.print(f"[bold]{d['id']}[/bold] at {d['quant']} on {d['runner']}: {d['total_gib']:.2f} GiB"
+            + (f" ({d['mode']})" if d.get("mode") else ""))
+    c.print(f"  context {d['context']} tokens ({d['images']} image(s) x {d['image_tokens']} tokens)")
+    for k, v in d["parts_gib"].items():
+        c.print(f"  {k:15s} {v:7.2f} GiB   {d['basis'].get(k.replace('weights_text', 'weights').replace('weights_vision', 'weights'), '')}"
+                if k != "weights_vision" else f"  {k:15s} {v:7.2f} GiB")
+    if d.get("tokens_per_s") is not None:
+        c.print(f"  speed: {d['tokens_per_s']:.1f} tok/s, {d['seconds_per_image']:.1f} s/image  ({d.get('speed_basis', '')})")
+    for n in d.get("notes", []):
+        c.print(f"  note: {n}")

@@ -1,0 +1,1 @@
+"""Runners that load and run models: Ollama (official client) and transformers (Hugging Face)."""
