@@ -25,6 +25,16 @@ Behaviour mirrors the real server where tests are likely to care:
 * Names without a tag are listed as ``name:latest`` (Ollama's convention); look-ups
   accept either form.
 
+Each entry of ``requests`` is ``{"method", "path", "body"}``; /api/pull entries add
+``pull_model``, /api/chat entries add ``images`` (how many, over all messages),
+``images_b64_ok`` (one bool per image: strict base64?) and ``options``.
+
+``chunk_delay_s`` sleeps between streamed lines of a pull and between chat chunks;
+``chat_delay_s`` delays the first chat chunk (time to first token).  ``stop()`` also
+drops open connections, so a stopped fake looks like a killed Ollama: a new request
+fails to connect and an in-flight stream is cut (the client sees
+``httpx.RemoteProtocolError``, "incomplete chunked read").
+
 Knobs are plain attributes read per request, so a test may change them between
 calls (e.g. ``srv.pull_error_at = None`` to let a retry succeed).
 """
@@ -35,6 +45,7 @@ import base64
 import binascii
 import hashlib
 import json
+import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -109,6 +120,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake._track(self.connection, True)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.fake._track(self.connection, False)  # type: ignore[attr-defined]
 
     @property
     def fake(self) -> "FakeOllama":
@@ -328,6 +349,7 @@ class FakeOllama:
         self.pulled: list[str] = []   # names as sent in successful pull requests
         self._loaded: dict[str, float] = {}  # normalized name -> load time
         self._lock = threading.Lock()
+        self._conns: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.host = ""
@@ -353,6 +375,15 @@ class FakeOllama:
             return
         server.shutdown()
         server.server_close()
+        # Drop kept-alive and in-flight connections too, so a stopped fake behaves like a
+        # killed Ollama (a pooled client connection must not keep being served).
+        with self._lock:
+            conns, self._conns = list(self._conns), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
@@ -364,6 +395,10 @@ class FakeOllama:
         self.stop()
 
     # -- state helpers (called from handler threads) ----------------------------------
+
+    def _track(self, conn: socket.socket, add: bool) -> None:
+        with self._lock:
+            (self._conns.add if add else self._conns.discard)(conn)
 
     def _record(self, entry: dict) -> None:
         with self._lock:

@@ -11,7 +11,8 @@ quantise every linear layer, also on the CPU):
 * vision: CLIP, image 64x64, patch 16 -> 4x4 = 16 patches (+1 CLS),
   hidden 64, intermediate 128, 2 layers, 2 heads
 * text: Llama, hidden 128, intermediate 256, 2 layers, 4 heads, 2 kv heads
-* vocab: byte-level BPE, 256 bytes + merges for a few common words + 5 specials
+* vocab: byte-level BPE (no training, deterministic): 5 specials + 256 byte
+  tokens + merges for a few common words = 377 tokens (= LlamaConfig.vocab_size)
 
 Image tokens per image: the processor inserts
 ``(64 // 16) ** 2 + num_additional_image_tokens(1) - 1 ("default" strategy drops CLS) = 16``

@@ -7,9 +7,9 @@ from vlmselect.hardware.types import HardwareProfile
 from vlmselect.memory import Workload, estimate_memory
 from vlmselect.quant import QUANTS, quant
 
-# `models` reports each model at three precisions, each on the runner that ships it:
-# fp16 as safetensors (transformers), q8 and q4 as GGUF (llama.cpp), at the default workload.
-VRAM_COLUMNS = {"fp16": ("fp16", "transformers"), "q8": ("q8_0", "llama.cpp"), "q4": ("q4_k_m", "llama.cpp")}
+# `models` reports each model at three precisions on one runner (llama.cpp: F16, Q8_0, Q4_K_M GGUF),
+# so the columns differ only by the weights, at the default workload.
+VRAM_COLUMNS = {"fp16": ("fp16", "llama.cpp"), "q8": ("q8_0", "llama.cpp"), "q4": ("q4_k_m", "llama.cpp")}
 
 
 def model_vram(m: ModelSpec, w: Workload | None = None) -> dict:

@@ -168,9 +168,20 @@ def _python_checks(hw: HardwareProfile, catalog) -> list[Check]:
         torch_version = metadata.version("torch")
     except metadata.PackageNotFoundError:
         torch_version = None
+    has_gpu = bool(hw.usable_gpus) and hw.usable_gpus[0].vendor == "nvidia"
     if torch_version is None:
         out.append(Check("torch", "skip", "torch not installed (only needed for --runner hf)",
                          "pip install 'vlmselect[hf]'"))
+    elif not has_gpu:
+        # Without an NVIDIA GPU there is no CUDA to test: the versions come from package metadata,
+        # which saves importing torch (seconds).
+        out.append(Check("torch", "ok", f"torch {torch_version}; no NVIDIA GPU, CPU only"))
+        try:
+            bnb = metadata.version("bitsandbytes")
+            out.append(Check("bitsandbytes", "warn", f"bitsandbytes {bnb}; no CUDA GPU: nf4/int8 only run slowly on the CPU",
+                             "use GGUF quants via Ollama / llama.cpp on this machine"))
+        except metadata.PackageNotFoundError:
+            out.append(Check("bitsandbytes", "skip", "not installed (only needed for nf4 / int8)"))
     else:
         try:
             res = subprocess.run([sys.executable, "-c", _TORCH_PROBE], capture_output=True, text=True,
@@ -181,17 +192,14 @@ def _python_checks(hw: HardwareProfile, catalog) -> list[Check]:
         if "torch_error" in info:
             out.append(Check("torch", "fail", info["torch_error"], "reinstall torch for your platform"))
         else:
-            has_gpu = bool(hw.usable_gpus) and hw.usable_gpus[0].vendor == "nvidia"
             cuda = info.get("cuda_build")
             detail = f"torch {info.get('torch')} (CUDA build {cuda or 'none: CPU only'})"
             if info.get("cuda_available"):
                 out.append(Check("torch", "ok", detail + f", sees {info.get('device')}"))
-            elif has_gpu:
+            else:
                 hint = ("install a CUDA build of torch (see pytorch.org)" if not cuda
                         else f"torch's CUDA {cuda} may be newer than the driver's {hw.cuda_driver_version}: update the driver")
                 out.append(Check("torch", "fail", detail + ", but CUDA is not available to it", hint))
-            else:
-                out.append(Check("torch", "ok", detail + "; no GPU, CPU only"))
             if cuda and hw.cuda_driver_version and _ver(cuda) > _ver(hw.cuda_driver_version):
                 out.append(Check("torch cuda vs driver", "fail",
                                  f"torch built for CUDA {cuda}, driver supports up to {hw.cuda_driver_version}",
@@ -199,10 +207,7 @@ def _python_checks(hw: HardwareProfile, catalog) -> list[Check]:
         if "bnb_error" in info:
             out.append(Check("bitsandbytes", "warn", info["bnb_error"], "pip install bitsandbytes (for nf4 / int8)"))
         elif "bitsandbytes" in info:
-            usable = bool(hw.usable_gpus) and hw.usable_gpus[0].vendor == "nvidia"
-            out.append(Check("bitsandbytes", "ok" if usable else "warn",
-                             f"bitsandbytes {info['bitsandbytes']}" + ("" if usable else "; no CUDA GPU: nf4/int8 only run slowly on the CPU"),
-                             "" if usable else "use GGUF quants via Ollama / llama.cpp on this machine"))
+            out.append(Check("bitsandbytes", "ok", f"bitsandbytes {info['bitsandbytes']}"))
     try:
         tf = metadata.version("transformers")
     except metadata.PackageNotFoundError:
@@ -237,6 +242,7 @@ def run_checks(catalog) -> tuple[HardwareProfile, list[Check]]:
 
 
 def print_checks(hw: HardwareProfile, checks: list[Check]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from vlmselect import __version__
@@ -252,7 +258,7 @@ def print_checks(hw: HardwareProfile, checks: list[Check]) -> None:
         t.add_column(col, overflow="fold")
     mark = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
     for ch in checks:
-        t.add_row(ch.name, mark[ch.status], ch.detail, ch.hint)
+        t.add_row(*(escape(x) for x in (ch.name, mark[ch.status], ch.detail, ch.hint)))
     c.print(t)
     fails = sum(ch.status == "fail" for ch in checks)
     warns = sum(ch.status == "warn" for ch in checks)

@@ -23,9 +23,12 @@ PRIORITIES = ("balanced", "quality", "speed", "cost")
 RESERVE_GIB = 0.5  # display, driver and other processes when free memory was not measured [I]
 FIT_MARGIN = 0.05  # safety margin on top of the estimate (reference: 5-10 %) [I]
 RAM_RESERVE_GIB = 2.0  # the OS and the runner process itself, when offloading to RAM [I]
+# Loading a repository's own Python code is a real cost (security review, breakage with new
+# transformers releases): between two otherwise equal models, the one that needs none wins.
+REMOTE_CODE_FACTOR = 0.95
 
 # Weights of (quality, speed, headroom) for local models and (quality, cost) for APIs.
-LOCAL_WEIGHTS = {"balanced": (0.6, 0.25, 0.15), "quality": (0.85, 0.1, 0.05),
+LOCAL_WEIGHTS = {"balanced": (0.7, 0.18, 0.12), "quality": (0.85, 0.1, 0.05),
                  "speed": (0.35, 0.55, 0.1), "cost": (0.45, 0.15, 0.4)}
 API_WEIGHTS = {"balanced": (0.75, 0.25), "quality": (0.92, 0.08), "speed": (0.6, 0.4), "cost": (0.3, 0.7)}
 BENCH_SCALE = {"ocrbench": 1000.0}  # published on 0-1000; the others in percent
@@ -303,6 +306,8 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
     fit_score = 0.0 if headroom is None or usable is None else max(0.0, min(1.0, headroom / max(usable, 1)))
     mode_factor = {"gpu": 1.0, "multi-gpu": 0.95, "offload": 0.6, "cpu": 0.5}[mode]
     score = (wq * qual + ws * _speed_score(speed.tokens_per_s) + wf * fit_score) * mode_factor
+    if m.trust_remote_code and runner in ("transformers", "vllm"):
+        score *= REMOTE_CODE_FACTOR
     warnings = []
     if q.id in LOW_QUALITY:
         warnings.append(f"{q.id} is a heavy quantization: expect visibly worse answers than 4-bit")

@@ -7,6 +7,7 @@ import os
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vlmselect.catalog import ApiSpec, ModelSpec
@@ -84,7 +85,7 @@ def print_recommendation(rec, explain: bool) -> None:
     req = rec.request
     c.print(f"[bold]Task:[/bold] {req.task.name} ({req.task.id}) · priority {req.priority}"
             + (f" · as of {req.as_of}" if req.as_of else ""))
-    c.print(hardware_line(rec.hardware))
+    c.print(escape(hardware_line(rec.hardware)))
     w = req.workload
     c.print(f"Workload: {w.context} text tokens, {w.images} image(s) at {w.width}x{w.height}, {w.max_new_tokens} new tokens")
     if req.local:
@@ -93,9 +94,9 @@ def print_recommendation(rec, explain: bool) -> None:
             t.add_column(col, overflow="fold")
         for i, p in enumerate(rec.local, 1):
             avail = f"{p.usable_gib:.1f}" if p.usable_gib is not None else "?"
-            t.add_row(str(i), p.model.name, p.quant.id, p.runner, p.mode + (f" x{p.gpus_used}" if p.gpus_used > 1 else ""),
+            t.add_row(str(i), escape(p.model.name), p.quant.id, p.runner, p.mode + (f" x{p.gpus_used}" if p.gpus_used > 1 else ""),
                       f"{p.mem.total_gib:.1f} / {avail} GiB", f"{p.speed.tokens_per_s:.0f}",
-                      f"{p.speed.seconds_per_image:.1f}", p.why + "".join(f" ⚠ {x}" for x in p.warnings))
+                      f"{p.speed.seconds_per_image:.1f}", escape(p.why + "".join(f" ⚠ {x}" for x in p.warnings)))
         if rec.local:
             c.print(t)
         else:
@@ -105,7 +106,7 @@ def print_recommendation(rec, explain: bool) -> None:
         for col in ("#", "model", "provider", "$/image", "status", "why"):
             t.add_column(col, overflow="fold")
         for i, p in enumerate(rec.api, 1):
-            t.add_row(str(i), p.api.name, p.api.provider, f"{p.cost.usd:.4f}", p.status, p.why)
+            t.add_row(str(i), escape(p.api.name), p.api.provider, f"{p.cost.usd:.4f}", p.status, escape(p.why))
         if rec.api:
             c.print(t)
         else:

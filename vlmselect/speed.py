@@ -5,9 +5,10 @@
     prefill seconds = 2 x active text params x prompt tokens / (eta_c x TFLOPS)
     seconds/image   = vision + prefill + max_new_tokens / tokens/s
 
+Memory is sized for the full window; speed for what one request fills (SPEED_PROMPT_TOKENS).
 eta_mem and t_step are calibrated on the seed's RTX 3090 table (transformers, FP16):
 Phi-3 Vision 60-80 tok/s, LLaVA 7B 40-60, Qwen2-VL 7B 35-50. With eta_mem = 0.8 and
-t_step = 4 ms the three land at ~70, ~43 and ~41 tok/s (tests/test_speed.py checks it).
+t_step = 4 ms the three land at ~64, ~42 and ~41 tok/s (tests/test_speed.py checks it).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ DEQUANT_PENALTY = {"bnb": 1.6, "awq": 1.1, "gptq": 1.15}
 TP_EFFICIENCY = 0.75  # tensor-parallel scaling per extra GPU (all-reduce cost) [I]
 DEFAULT_RAM_BANDWIDTH_GBPS = 50.0  # dual-channel DDR4-3200: 2 x 8 B x 3200 MT/s = 51.2 GB/s
 CPU_FLOPS_PER_CORE = 2.5e9 * 32 * 0.5  # 2.5 GHz x AVX2 FMA 32 FLOP/cycle x 50% [I]
+# Memory is sized for the whole window (--context text + images + answer), as runners allocate it
+# up front. Speed is for what one request fills: its images, an instruction of at most this many
+# text tokens, and on average half of the answer.
+SPEED_PROMPT_TOKENS = 256
 
 
 @dataclass(frozen=True)
@@ -49,12 +54,18 @@ class Placement:
     tensor_parallel: bool = False
 
 
-def _bytes_per_token(m: ModelSpec, mem: MemoryEstimate, q: Quant) -> float:
-    """Weights read per decoded token (active experts only for MoE) + the KV cache."""
+def filled_tokens(mem: MemoryEstimate, w: Workload) -> int:
+    """Tokens in the KV cache while a single request decodes (on average)."""
+    return mem.image_tokens * w.images + min(w.context, SPEED_PROMPT_TOKENS) + w.max_new_tokens // 2
+
+
+def _bytes_per_token(m: ModelSpec, mem: MemoryEstimate, w: Workload) -> float:
+    """Weights read per decoded token (active experts only for MoE) + the KV cache filled so far."""
     text = mem.weights_text_gib * GIB
     if m.is_moe:
         text *= m.params_active_b / max(m.params_total_b - (m.params_vision_b or 0), m.params_active_b)
-    return text + mem.kv_cache_gib * GIB
+    kv = mem.kv_cache_gib * GIB * min(1.0, filled_tokens(mem, w) / max(mem.context_tokens, 1))
+    return text + kv
 
 
 def estimate_speed(
@@ -63,7 +74,7 @@ def estimate_speed(
     ram_bandwidth_gbps: float = DEFAULT_RAM_BANDWIDTH_GBPS, cpu_cores: int = 8,
 ) -> SpeedEstimate:
     runner = mem.runner
-    per_token = _bytes_per_token(m, mem, q) * DEQUANT_PENALTY.get(q.fmt, 1.0)
+    per_token = _bytes_per_token(m, mem, w) * DEQUANT_PENALTY.get(q.fmt, 1.0)
     t_step = T_STEP_S.get(runner, 0.004)
 
     if placement.mode == "cpu" or not bandwidth_gbps:
@@ -87,7 +98,7 @@ def estimate_speed(
 
     active_text_b = m.params_active_b or (m.params_text_b or m.params_total_b - (m.params_vision_b or 0))
     vision_s = 2 * (m.params_vision_b or 0.0) * 1e9 * mem.encoder_patches * w.images / flops
-    prompt_tokens = w.context + mem.image_tokens * w.images
+    prompt_tokens = min(w.context, SPEED_PROMPT_TOKENS) + mem.image_tokens * w.images
     prefill_s = 2 * active_text_b * 1e9 * prompt_tokens / flops
     decode_s = w.max_new_tokens / tokens_per_s
     return SpeedEstimate(

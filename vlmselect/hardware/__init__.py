@@ -13,7 +13,8 @@ from vlmselect.hardware.types import GpuInfo, GpuProcess, HardwareProfile
 __all__ = ["GpuInfo", "GpuProcess", "HardwareProfile", "probe", "build_profile", "model_dirs"]
 
 GIB = 2**30
-TOOL_TIMEOUT_S = 1.5  # each fallback tool; the whole probe stays within ~2 s
+TOOL_TIMEOUT_S = 1.5  # one fallback tool at most
+PROBE_BUDGET_S = 1.8  # all fallback tools together: the whole probe answers within ~2 s
 
 
 def model_dirs() -> dict[str, Path]:
@@ -77,19 +78,25 @@ def probe(bandwidth_lookup=None) -> HardwareProfile:
                                                         if "CUDA_VISIBLE_DEVICES" in os.environ else ""))
     except NvmlUnavailable as exc:
         notes.append(exc.reason)
-        smi = fallbacks.probe_nvidia_smi(TOOL_TIMEOUT_S) if exc.code != "library_not_found" or shutil.which("nvidia-smi") else None
+
+        def budget() -> float:
+            return min(TOOL_TIMEOUT_S, PROBE_BUDGET_S - (time.perf_counter() - start))
+
+        smi = fallbacks.probe_nvidia_smi(budget()) if shutil.which("nvidia-smi") else None
         if smi and smi[0]:
             gpus, driver = smi
             source = "nvidia-smi"
             gpus = [_with_preset(g, bandwidth_lookup) for g in gpus]
         else:
-            amd = fallbacks.probe_amd(TOOL_TIMEOUT_S)
+            amd = fallbacks.probe_amd(budget()) if budget() > 0.05 else None
             if amd and amd[0]:
                 gpus, source = [_with_preset(g, bandwidth_lookup) for g in amd[0]], amd[1]
             else:
-                apple = fallbacks.probe_apple(TOOL_TIMEOUT_S)
+                apple = fallbacks.probe_apple(budget()) if budget() > 0.05 else None
                 if apple:
                     gpus, source = [_with_preset(apple, bandwidth_lookup)], "apple"
+                elif budget() <= 0.05:
+                    notes.append("GPU tools did not answer in time")
     lost = [g for g in gpus if g.status != "ok"]
     if lost:
         notes.append(f"{len(lost)} GPU(s) could not be read: " + "; ".join(g.detail for g in lost))
@@ -128,6 +135,7 @@ def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: 
     if cpu_only and (gpu or vram):
         raise UsageError("--cpu-only cannot be combined with --gpu or --vram", "drop one of them")
 
+    spec = catalog.gpu(gpu) if gpu else None  # an unknown name fails before any probing
     needs_probe = not (gpu or vram or cpu_only) or ram is None
     base = (probe_fn or (lambda: probe(catalog.gpu_by_name)))() if needs_probe else None
     if not (gpu or vram or cpu_only):
@@ -141,8 +149,7 @@ def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: 
         prof = HardwareProfile(source="manual", gpus=(), notes=("--cpu-only: no GPU used",))
     else:
         gpus = []
-        if gpu:
-            spec = catalog.gpu(gpu)
+        if spec:
             total = float(vram) if vram else spec.vram_gib
             for i in range(gpu_count):
                 gpus.append(GpuInfo(

@@ -66,7 +66,8 @@ def parse_rocm_smi(json_text: str) -> list[GpuInfo]:
         card = data[key]
         total = _num(str(card.get("VRAM Total Memory (B)", "")))
         used = _num(str(card.get("VRAM Total Used Memory (B)", "")))
-        name = card.get("Card Series") or card.get("Card series") or card.get("Card SKU") or "AMD GPU"
+        names = (card.get(k) for k in ("Card Series", "Card series", "Card SKU"))
+        name = next((n for n in names if n and str(n).strip() != "N/A"), "AMD GPU")  # newer rocm-smi: "N/A"
         gpus.append(GpuInfo(
             index=int(key[4:]) if key[4:].isdigit() else len(gpus), name=str(name), vendor="amd",
             vram_total_gib=total / GIB if total else None,
@@ -87,7 +88,15 @@ def parse_apple_sysctl(memsize: str, brand: str, wired_limit_mb: str | None) -> 
 
 
 def probe_nvidia_smi(timeout: float) -> tuple[list[GpuInfo], str | None] | None:
+    import time
+
+    start = time.perf_counter()
     out = run_tool(["nvidia-smi", f"--query-gpu={NVIDIA_SMI_QUERY}", "--format=csv,noheader,nounits"], timeout)
+    left = timeout - (time.perf_counter() - start)
+    if out is None and left > 0.1:
+        # Drivers before ~R510 reject the compute_cap field: ask again without it.
+        old = NVIDIA_SMI_QUERY.replace("compute_cap", "pci.bus_id")
+        out = run_tool(["nvidia-smi", f"--query-gpu={old}", "--format=csv,noheader,nounits"], left)
     return parse_nvidia_smi(out) if out else None
 
 

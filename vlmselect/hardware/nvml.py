@@ -12,6 +12,7 @@ import os
 from vlmselect.hardware.types import GpuInfo, GpuProcess
 
 GIB = 2**30
+_LOST = object()  # handle placeholder: the GPU was lost before it could be opened
 
 
 class NvmlUnavailable(Exception):
@@ -108,13 +109,15 @@ def _read_all(pynvml, bandwidth_lookup) -> tuple[list[GpuInfo], dict]:
 
     handles, uuids = [], []
     for i in range(count):
+        h, uuid = None, None
         try:
             h = pynvml.nvmlDeviceGetHandleByIndex(i)
-            uuids.append(_query(pynvml, pynvml.nvmlDeviceGetUUID, h))
-        except pynvml.NVMLError:
-            h = None
-            uuids.append(None)
+            uuid = _query(pynvml, pynvml.nvmlDeviceGetUUID, h)
+        except pynvml.NVMLError as exc:
+            # A GPU off the bus fails here already (the handle call returns GPU_IS_LOST too).
+            h = _LOST if getattr(exc, "value", None) == pynvml.NVML_ERROR_GPU_IS_LOST else None
         handles.append(h)
+        uuids.append(uuid)
 
     gpus = []
     for i in visible_indices(count, uuids, os.environ.get("CUDA_VISIBLE_DEVICES")):
@@ -125,6 +128,8 @@ def _read_all(pynvml, bandwidth_lookup) -> tuple[list[GpuInfo], dict]:
 def _read_gpu(pynvml, index: int, handle, bandwidth_lookup) -> GpuInfo:
     if handle is None:
         return GpuInfo(index=index, name="unknown GPU", status="error", detail="NVML could not open this GPU")
+    if handle is _LOST:
+        return _lost_gpu(index)
     try:
         name = _query(pynvml, pynvml.nvmlDeviceGetName, handle) or "unknown NVIDIA GPU"
         uuid = _query(pynvml, pynvml.nvmlDeviceGetUUID, handle)
@@ -137,8 +142,7 @@ def _read_gpu(pynvml, index: int, handle, bandwidth_lookup) -> GpuInfo:
         procs = _query(pynvml, pynvml.nvmlDeviceGetComputeRunningProcesses, handle, default=[]) or []
         procs += _query(pynvml, pynvml.nvmlDeviceGetGraphicsRunningProcesses, handle, default=[]) or []
     except pynvml.NVMLError:
-        return GpuInfo(index=index, name="lost GPU", status="lost",
-                       detail="GPU has fallen off the bus (NVML: GPU is lost); reboot or reseat it")
+        return _lost_gpu(index)
 
     preset = bandwidth_lookup(name) if bandwidth_lookup else None
     bandwidth, derived = (preset.bandwidth_gbps, False) if preset else (None, False)
@@ -162,6 +166,11 @@ def _read_gpu(pynvml, index: int, handle, bandwidth_lookup) -> GpuInfo:
         bf16=(cc[0] >= 8) if cc else None,
         processes=tuple(processes),
     )
+
+
+def _lost_gpu(index: int) -> GpuInfo:
+    return GpuInfo(index=index, name="lost GPU", status="lost",
+                   detail="GPU has fallen off the bus (NVML: GPU is lost); reboot or reseat it")
 
 
 def _process_name(pid: int) -> str:

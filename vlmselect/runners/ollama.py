@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from vlmselect.errors import RuntimeFailure, UsageError
 
+CLIENT_TIMEOUT_S = 600.0  # per network read: pulls stream a line at least every few seconds
 START_HINT = "start the server with `ollama serve` (install: https://ollama.com/download), or set OLLAMA_HOST"
 
 
@@ -17,10 +18,12 @@ def _client():
 
     from vlmselect.doctor import ollama_host
 
-    return ollama, ollama.Client(host=ollama_host())
+    # The client has no timeout by default: a stalled server would hang us forever.
+    return ollama, ollama.Client(host=ollama_host(), timeout=CLIENT_TIMEOUT_S)
 
 
 def _fail(ollama, exc: Exception, what: str) -> RuntimeFailure:
+    # Non-streaming calls raise ConnectionError; streaming ones a bare httpx.ConnectError.
     if isinstance(exc, ConnectionError) or type(exc).__name__ in ("ConnectError", "ConnectTimeout"):
         from vlmselect.doctor import ollama_host
 

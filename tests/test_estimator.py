@@ -1,0 +1,169 @@
+"""The one estimator: weights against published artifacts, KV cache by hand, image tokens by rule."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from vlmselect.catalog import gb_to_gib
+from vlmselect.imagetokens import model_image_tokens
+from vlmselect.memory import GIB, Workload, estimate_memory, kv_cache_bytes, weights_only_gib
+from vlmselect.quant import QUANTS
+
+README = "https://github.com/ollama/ollama/blob/v0.6.5/README.md#model-library"
+
+# (model, quant, runner, published GB, where the size is published). The estimate below is
+# computed from parameter counts x bits per weight, with the published sizes removed from the
+# model first, so these are real checks of the formula, not echoes of the catalog.
+PUBLISHED = [
+    ("llama-3.2-11b-vision", "q4_k_m", "ollama", 7.9, README + " (llama3.2-vision, 11B)"),
+    ("llama-3.2-11b-vision", "q8_0", "ollama", 10.0 + 1.9,
+     "https://ollama.com/library/llama3.2-vision:11b-instruct-q8_0 (model 10 GB + projector 1.9 GB)"),
+    ("gemma-3-12b", "q4_k_m", "ollama", 8.1, README + " (gemma3:12b)"),
+    ("gemma-3-27b", "q4_k_m", "ollama", 17.0, README + " (gemma3:27b)"),
+    ("llava-1.6-7b", "q4_0", "ollama", 4.5, README + " (llava 7B)"),
+    ("granite-vision-3.2-2b", "q4_k_m", "ollama", 2.4, "https://ollama.com/library/granite3.2-vision/tags"),
+    ("granite-vision-3.2-2b", "q8_0", "ollama", 3.6, "https://ollama.com/library/granite3.2-vision/tags"),
+    ("qwen3-vl-8b", "q8_0", "ollama", 9.8, "https://ollama.com/library/qwen3-vl:8b-instruct-q8_0"),
+    ("qwen3-vl-30b-a3b", "q4_k_m", "ollama", 20.0, "https://ollama.com/library/qwen3-vl:30b"),
+    ("llama-4-scout", "q4_k_m", "ollama", 67.0, README + " (llama4:scout)"),
+    ("internvl3-8b", "bf16", "transformers", 15.9, "https://huggingface.co/OpenGVLab/InternVL3-8B/tree/main"),
+]
+
+
+def _unpublished(m):
+    """The model with every published artifact size removed: the estimate must come from parameters."""
+    runners = {k: v for k, v in m.runners.items() if k not in ("ollama", "gguf", "transformers", "awq", "gptq", "fp8")}
+    return replace(m, runners=runners)
+
+
+@pytest.mark.parametrize("mid,q,runner,published_gb,source", PUBLISHED)
+def test_weights_from_parameters_within_10_percent_of_published(catalog, mid, q, runner, published_gb, source):
+    m = _unpublished(catalog.models[mid])
+    est = weights_only_gib(m, QUANTS[q], runner)
+    pub = gb_to_gib(published_gb)
+    assert abs(est - pub) / pub <= 0.10, f"{mid} {q}: {est:.2f} GiB vs {pub:.2f} GiB published ({source})"
+
+
+def test_published_size_is_used_when_known(catalog):
+    m = catalog.models["granite-vision-3.2-2b"]
+    e = estimate_memory(m, QUANTS["q8_0"], "ollama", Workload())
+    assert e.weights_published
+    assert e.weights_gib == pytest.approx(gb_to_gib(3.6))
+    assert "published size" in e.basis["weights"]
+
+
+def test_kv_cache_by_hand_qwen2_vl_7b(catalog):
+    m = catalog.models["qwen2-vl-7b"]
+    # 2 (K and V) x 28 layers x 4 kv heads x 128 head dim x 2 bytes = 57344 bytes per token
+    assert kv_cache_bytes(m, 1000) == 57344 * 1000
+    w = Workload(context=4096, images=1, width=1024, height=1024, max_new_tokens=256)
+    e = estimate_memory(m, QUANTS["bf16"], "transformers", w)
+    assert e.image_tokens == 37 * 37  # round(1024/28)^2
+    assert e.context_tokens == 4096 + 1369 + 256
+    assert e.kv_cache_gib * GIB == pytest.approx(57344 * (4096 + 1369 + 256))
+
+
+def test_kv_cache_sliding_window_counts_the_window_only(catalog):
+    m = catalog.models["gemma-3-27b"]
+    a = m.arch
+    assert a.sliding_window and a.sliding_layers
+    per = 2 * a.kv_heads * a.head_dim * 2
+    full = a.layers - a.sliding_layers
+    assert kv_cache_bytes(m, 32768) == per * (full * 32768 + a.sliding_layers * a.sliding_window)
+    assert kv_cache_bytes(m, 32768) < per * a.layers * 32768 / 3
+
+
+def test_image_tokens_grow_the_kv_cache(catalog):
+    m = catalog.models["qwen2.5-vl-7b"]
+    small = estimate_memory(m, QUANTS["bf16"], "transformers", Workload(images=1, width=448, height=448))
+    big = estimate_memory(m, QUANTS["bf16"], "transformers", Workload(images=4, width=1344, height=1344))
+    assert big.kv_cache_gib > small.kv_cache_gib
+    assert big.context_tokens - small.context_tokens == 4 * 48 * 48 - 16 * 16
+
+
+@pytest.mark.parametrize("rule,w,h,tokens", [
+    ({"rule": "qwen2-vl", "pixels_per_token": 28, "min_tokens": 4, "max_tokens": 16384}, 1024, 1024, 1369),
+    ({"rule": "qwen2-vl", "pixels_per_token": 32, "min_tokens": 64, "max_tokens": 16384}, 1024, 1024, 1024),
+    ({"rule": "tiles", "tile": 448, "tokens_per_tile": 256, "max_tiles": 12, "thumbnail": True}, 448, 448, 256),
+    ({"rule": "tiles", "tile": 448, "tokens_per_tile": 256, "max_tiles": 12, "thumbnail": True}, 1024, 1024, 2560),
+    ({"rule": "phi3-vision", "num_crops": 16}, 1344, 1344, 2509),  # the processor formula's documented maximum
+    ({"rule": "anyres", "base_tokens": 576, "tile": 336}, 672, 672, 2880),
+    ({"rule": "fixed", "tokens": 256}, 4000, 3000, 256),
+    ({"rule": "slices", "tokens_per_slice": 64, "max_slices": 9, "slice_pixels": 448 * 448}, 1344, 1344, 640),
+])
+def test_image_token_rules(rule, w, h, tokens):
+    assert model_image_tokens(rule, w, h).tokens == tokens
+
+
+def test_ollama_caps_qwen_images_at_1280_tokens(catalog):
+    m = catalog.models["qwen2.5-vl-7b"]
+    w = Workload(width=2048, height=2048)
+    assert estimate_memory(m, QUANTS["q4_k_m"], "ollama", w).image_tokens <= 1280
+    assert estimate_memory(m, QUANTS["bf16"], "transformers", w).image_tokens > 1280
+
+
+def test_seed_72b_at_4_bits_does_not_fit_24_gb(catalog):
+    m = catalog.models["qwen2-vl-72b"]
+    e = estimate_memory(m, QUANTS["q4_k_m"], "llama.cpp", Workload())
+    assert e.total_gib > 40
+    assert e.weights_gib > 40  # ~73B x 4.89 bits: the seed's "24 GB" is off by half
+    assert m.seed["vram_q4_gb"] == 24 and e.total_gib > 1.6 * gb_to_gib(m.seed["vram_q4_gb"])
+
+
+def test_ordering_fp16_q8_q4_for_every_model(catalog):
+    from vlmselect.catalog_views import model_vram
+
+    for m in catalog.models.values():
+        v = model_vram(m)
+        assert v["fp16"] > v["q8"] > v["q4"] > 0, m.id
+
+
+def test_vision_tower_stays_16_bit_in_gguf_but_not_in_nf4(catalog):
+    m = _unpublished(catalog.models["internvl2-26b"])  # a 6B vision tower makes the difference visible
+    gguf = estimate_memory(m, QUANTS["q4_k_m"], "llama.cpp", Workload())
+    nf4 = estimate_memory(m, QUANTS["nf4"], "transformers", Workload())
+    assert gguf.weights_vision_gib == pytest.approx(5.9e9 * 2 / GIB)
+    assert nf4.weights_vision_gib == pytest.approx(5.9e9 * 4.5 / 8 / GIB)
+
+
+def test_nf4_keeps_embeddings_and_lm_head_at_16_bit(catalog):
+    m = _unpublished(catalog.models["qwen2-vl-7b"])
+    e = estimate_memory(m, QUANTS["nf4"], "transformers", Workload())
+    emb = 152064 * 3584 * 2 / 1e9  # input embedding + untied lm_head, billions of parameters
+    text_b = m.params_text_b
+    expect = ((text_b - emb) * 4.5 + emb * 16) * 1e9 / 8 / GIB
+    assert e.weights_text_gib == pytest.approx(expect)
+    assert e.weights_text_gib > text_b * 1e9 * 4.5 / 8 / GIB + 1.3  # the 16-bit embeddings (1.09B params) are visible
+
+
+def test_moe_memory_uses_total_params_speed_uses_active(catalog):
+    from vlmselect.speed import estimate_speed
+
+    moe = _unpublished(catalog.models["qwen3-vl-30b-a3b"])
+    dense = replace(moe, params_active_b=None, id="dense-twin")
+    q = QUANTS["q4_k_m"]
+    w = Workload(context=512)
+    e_moe = estimate_memory(moe, q, "llama.cpp", w)
+    e_dense = estimate_memory(dense, q, "llama.cpp", w)
+    assert e_moe.weights_gib == pytest.approx(e_dense.weights_gib)  # all experts stay in memory
+    s_moe = estimate_speed(moe, q, e_moe, w, bandwidth_gbps=935.8, tflops=142.7)
+    s_dense = estimate_speed(dense, q, e_dense, w, bandwidth_gbps=935.8, tflops=142.7)
+    assert s_moe.tokens_per_s > 3 * s_dense.tokens_per_s  # only ~3B of 31B are read per token
+
+
+def test_breakdown_adds_up_and_names_its_basis(catalog):
+    e = estimate_memory(catalog.models["gemma-3-12b"], QUANTS["q4_k_m"], "ollama", Workload())
+    assert e.total_gib == pytest.approx(sum(e.parts().values()), abs=0.01)
+    for part in ("weights", "kv_cache", "compute", "overhead", "image_tokens"):
+        assert e.basis[part]
+    assert e.overhead_gib >= 457 / 1024  # Ollama's MinimumMemory
+
+
+def test_gemma_vision_graph_matches_ollamas_logged_value(catalog):
+    # Ollama logs projector.graph = 1.0 GiB for gemma3 (issue #10765); ours: 4 x 4096^2 x 16 heads.
+    e = estimate_memory(catalog.models["gemma-3-27b"], QUANTS["q4_k_m"], "ollama", Workload(context=512))
+    g_vis = 4 * 4096 * 4096 * 16 / GIB
+    assert g_vis == pytest.approx(1.0, abs=0.05)
+    assert e.compute_gib >= g_vis
