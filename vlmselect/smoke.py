@@ -109,7 +109,7 @@ def score_card(answer: str, card: Card) -> dict:
     cer = sum(cers) / len(cers)
     a = answer.lower()
     bars = {k: bool(re.search(rf"\b{k.lower()}\s*[:=\-]?\s*{v}\b", a)) for k, v in card.bars.items()}
-    colour = card.colour in a
+    colour = re.search(rf"\b{card.colour}\b", a) is not None
     chart = sum(bars.values()) / len(bars)
     score = 0.6 * (1 - cer) + 0.3 * chart + 0.1 * colour
     passed = cer <= MAX_CER and chart >= 2 / 3 and colour
@@ -204,10 +204,10 @@ def _resolve(cat: Catalog, target: str, runner: str | None):
         if runner is None:
             runner = "ollama" if spec.runners.get("ollama") else "hf"
         if runner == "ollama":
-            tags = spec.runners.get("ollama") or []
+            tags = [t["tag"] for t in spec.runners.get("ollama") or []]
             if not tags:
                 raise UsageError(f"{spec.id} has no Ollama tag in the catalog", "try --runner hf")
-            return spec, "ollama", tags[0]["tag"]
+            return spec, "ollama", target if target in tags else tags[0]
         return spec, "hf", spec.hf_repo
     local = Path(target).expanduser()
     if runner is None:
@@ -311,6 +311,8 @@ def _smoke_hf(cat, spec, target: str, quant: str | None, png: bytes, prompt: str
     gen = hf.generate(loaded, card_image, prompt, max_new_tokens)
     est_spec = spec or spec_from_config(path, target)
     est_runner_quant = q if q in ("nf4", "int8") else ("bf16" if loaded.dtype == "bfloat16" else "fp16")
+    if loaded.dtype == "float32" and q not in ("nf4", "int8"):
+        q = "fp32"  # the CPU runs full precision whatever 16-bit type was asked for
     return {"id": spec.id if spec else target, "runner": "hf", "quant": q, "target": str(path),
             "device": loaded.device, "dtype": loaded.dtype, "load_s": round(loaded.load_s, 3),
             "answer": gen.answer, "latency_s": round(gen.latency_s, 3),

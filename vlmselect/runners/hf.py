@@ -110,6 +110,7 @@ def load(path: Path, quant: str, *, trust_remote_code: bool, model_class: str | 
     cls = getattr(transformers, model_class, None) if model_class else None
     if cls is None:
         from transformers import AutoModelForImageTextToText as cls  # noqa: N813
+    transformers.utils.logging.disable_progress_bar()
     start = time.perf_counter()
     try:
         processor = AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code)

@@ -30,6 +30,8 @@ def _fail(ollama, exc: Exception, what: str) -> RuntimeFailure:
         return RuntimeFailure(f"cannot reach the Ollama server at {ollama_host()}", START_HINT)
     if isinstance(exc, ollama.ResponseError):
         msg = exc.error or str(exc)
+        if "try pulling it first" in msg:
+            return RuntimeFailure(f"Ollama: {what}: {msg}", "download it first: `vlmselect pull MODEL --runner ollama`")
         if "file does not exist" in msg or "not found" in msg:
             return RuntimeFailure(f"Ollama: {what}: {msg}", "check the tag on https://ollama.com/library")
         return RuntimeFailure(f"Ollama: {what}: {msg}", "run the same command again: Ollama resumes partial downloads")
