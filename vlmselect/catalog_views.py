@@ -20,11 +20,12 @@ def model_vram(m: ModelSpec, w: Workload | None = None) -> dict:
 
 def models_for_task(cat: Catalog, task: TaskSpec) -> list:
     """Models and APIs that can do `task`, best task quality first (capability filter applied)."""
-    from vlmselect.recommend import capable, task_quality
+    from vlmselect.recommend import best_scores, capable, task_quality
 
     local = [m for m in cat.models.values() if capable(m, task) is None]
     apis = [a for a in cat.apis.values() if capable(a, task) is None]
-    key = lambda x: task_quality(x, task)[0]  # noqa: E731
+    best = best_scores(cat)
+    key = lambda x: task_quality(x, task, best)[0]  # noqa: E731
     return sorted(local, key=key, reverse=True) + sorted(apis, key=key, reverse=True)
 
 

@@ -94,15 +94,19 @@ def _choice(value: str | None, choices, flag: str) -> str | None:
 # ---------------------------------------------------------------- commands
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"vlmselect {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     catalog: CatalogOpt = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.", is_eager=True,
+                                          callback=_print_version)] = False,
 ):
-    if version:
-        typer.echo(f"vlmselect {__version__}")
-        raise typer.Exit(0)
     _state["catalog"] = list(catalog or [])
 
 
@@ -306,18 +310,25 @@ def _debug() -> bool:
     return "--debug" in sys.argv or os.environ.get("VLMSELECT_DEBUG") == "1"
 
 
-def main() -> None:
+def _click_errors() -> tuple[tuple, tuple, tuple]:
+    """(Exit, ClickException, Abort) classes: recent typer carries its own copy of click."""
     import click
 
+    vendored = next((c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"), click.ClickException)
+    return ((typer.Exit, click.exceptions.Exit), (vendored, click.ClickException), (typer.Abort, click.exceptions.Abort))
+
+
+def main() -> None:
+    exit_types, click_types, abort_types = _click_errors()
     try:
         rv = app(standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
-    except click.exceptions.Exit as exc:
+    except exit_types as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
+    except click_types as exc:
         exc.show()
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except abort_types:
         typer.echo("Aborted.", err=True)
         code = 130
     except VlmselectError as exc:

@@ -113,8 +113,8 @@ def published_weights(m: ModelSpec, q: Quant, runner: str) -> tuple[float, str] 
     if runner in ("transformers", "vllm"):
         if q.fmt == "fp":
             t = r.get("transformers") or {}
-            if t.get("size_gb"):
-                return float(t["size_gb"]), f"safetensors total ({t.get('source', '')})"
+            if t.get("size_gb"):  # published in 16 bits; fp32 on a CPU doubles it
+                return float(t["size_gb"]) * q.bits / 16, f"safetensors total x {q.bits:g}/16 ({t.get('source', '')})"
         elif q.fmt in ("awq", "gptq", "fp8"):
             t = r.get(q.fmt) or {}
             if t.get("size_gb"):

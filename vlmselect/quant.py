@@ -33,6 +33,7 @@ class Quant:
 QUANTS: dict[str, Quant] = {
     q.id: q
     for q in (
+        Quant("fp32", 32.0, "fp", 1.0, "fp16", "4 bytes per parameter (transformers on a CPU)"),
         Quant("bf16", 16.0, "fp", 1.0, "fp16", "2 bytes per parameter"),
         Quant("fp16", 16.0, "fp", 1.0, "fp16", "2 bytes per parameter"),
         Quant("fp8", 8.0, "fp8", 0.99, "q8", "1 byte per Linear weight; embeddings and vision 16-bit"),
@@ -63,7 +64,7 @@ RUNNER_FORMATS = {
 RUNNERS = tuple(RUNNER_FORMATS)
 
 # The order in which quants are tried: best first.
-PREFERENCE = ("bf16", "fp16", "q8_0", "fp8", "int8", "q6_k", "q5_k_m", "awq", "q4_k_m", "gptq",
+PREFERENCE = ("fp32", "bf16", "fp16", "q8_0", "fp8", "int8", "q6_k", "q5_k_m", "awq", "q4_k_m", "gptq",
               "nf4", "q4_0", "q3_k_m", "q2_k", "iq2_xxs")
 
 LOW_QUALITY = {"q3_k_m", "q2_k", "iq2_xxs"}

@@ -104,12 +104,14 @@ class Recommendation:
 UNPUBLISHED_FACTOR = 0.9  # a missing benchmark counts as 90 % of the capability score
 
 
-def task_quality(item: ModelSpec | ApiSpec, task: TaskSpec) -> tuple[float, str]:
+def task_quality(item: ModelSpec | ApiSpec, task: TaskSpec, best: dict | None = None) -> tuple[float, str]:
     """0..1: half the curated capability score, half the task's published benchmarks.
 
-    Where a model publishes none of the task's benchmarks, that half is its capability score
-    x UNPUBLISHED_FACTOR, so publishing numbers never costs a model its place, and an
-    unmeasured claim never beats a measured one of the same level.
+    Each score is taken relative to the best published score for that benchmark in the
+    catalog (`best`), so benchmarks on different scales (OCRBench /1000, DocVQA %) weigh
+    alike. Where a model publishes none of the task's benchmarks, that half is its
+    capability score x UNPUBLISHED_FACTOR: publishing numbers never costs a model its place,
+    and an unmeasured claim never beats a measured one of the same level.
     """
     caps = task.rank_capabilities
     wsum = sum(caps.values()) or 1.0
@@ -119,14 +121,30 @@ def task_quality(item: ModelSpec | ApiSpec, task: TaskSpec) -> tuple[float, str]
         bench = cap_score * UNPUBLISHED_FACTOR
         return 0.5 * cap_score + 0.5 * bench, (
             f"capabilities {cap_score:.2f}; no {'/'.join(task.rank_benchmarks) or 'benchmark'} score published")
-    bsum = sum(got.values())
+    best = best or {}
     bench = 0.0
     for b, w in got.items():
-        v = item.benchmarks[b] / BENCH_SCALE.get(b, 100.0)
-        bench += w * (1 - v if b in LOWER_IS_BETTER else v)
-    bench /= bsum
+        v, top = item.benchmarks[b], best.get(b)
+        if b in LOWER_IS_BETTER:
+            rel = (top / v) if top and v > 0 else 1.0
+        else:
+            rel = (v / top) if top else v / BENCH_SCALE.get(b, 100.0)
+        bench += w * min(rel, 1.0)
+    bench /= sum(got.values())
     shown = ", ".join(f"{b} {item.benchmarks[b]:g}" for b in got)
     return 0.5 * cap_score + 0.5 * bench, f"{shown}; capabilities {cap_score:.2f}"
+
+
+def best_scores(catalog: Catalog) -> dict:
+    """The best published score of each benchmark across the catalog (lowest for edit distances)."""
+    best: dict = {}
+    for item in [*catalog.models.values(), *catalog.apis.values()]:
+        for b, v in item.benchmarks.items():
+            if b not in best:
+                best[b] = v
+            else:
+                best[b] = min(best[b], v) if b in LOWER_IS_BETTER else max(best[b], v)
+    return best
 
 
 def capable(item: ModelSpec | ApiSpec, task: TaskSpec) -> str | None:
@@ -187,6 +205,10 @@ def quant_options(m: ModelSpec, runner: str, hw: HardwareProfile) -> list[Quant]
                 continue
             if q.fmt == "fp8" and (cc is None or cc < 8.9):
                 continue  # FP8 kernels need Ada / Hopper (compute capability 8.9+)
+        if q.id == "fp32" and (runner != "transformers" or gpus):
+            continue  # full precision only where transformers runs on the CPU
+        if q.id in ("bf16", "fp16") and runner == "transformers" and not gpus:
+            continue  # on the CPU transformers computes in fp32
         if q.id == "bf16" and runner in ("transformers", "vllm") and not (gpus and gpus[0].bf16):
             continue  # bf16 needs compute capability 8.0+; fp16 takes its place
         if q.id == "fp16" and runner in ("transformers", "vllm") and gpus and gpus[0].bf16:
@@ -194,8 +216,6 @@ def quant_options(m: ModelSpec, runner: str, hw: HardwareProfile) -> list[Quant]
         if q.fmt == "bnb" and (vendor != "nvidia"):
             continue  # bitsandbytes quants are offered only with a CUDA GPU
         out.append(q)
-    if runner in ("ollama", "llama.cpp") and not any(q.id in ("fp16", "bf16") for q in out):
-        pass
     return out
 
 
@@ -340,7 +360,11 @@ def _why(p: LocalPick, quality_basis: str, task: TaskSpec, best: LocalPick | Non
         how = "tensor parallel" if p.runner == "vllm" else "layers split"
         bits.append(f"needs {p.gpus_used} GPUs ({how})")
     elif p.mode == "offload":
-        bits.append(f"does not fit in VRAM: {p.mem.total_gib:.1f} GiB needed, so layers run from RAM")
+        need = p.mem.total_gib * (1 + FIT_MARGIN)
+        per = p.usable_gib or 0
+        n = math.ceil(need / per) if per > 1 else None
+        bits.append(f"does not fit in VRAM: {p.mem.total_gib:.1f} GiB needed, so layers run from RAM"
+                    + (f" (would fit {n} such GPUs or one {math.ceil(need)}+ GiB card)" if n else ""))
     else:
         bits.append("runs on the CPU")
     bits.append(quality_basis.split(";")[0])
@@ -352,6 +376,7 @@ def _why(p: LocalPick, quality_basis: str, task: TaskSpec, best: LocalPick | Non
 
 
 def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommendation:
+    best = best_scores(catalog)
     excluded: list[Excluded] = []
     notes: list[str] = []
     local: list[LocalPick] = []
@@ -367,7 +392,7 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
                     excluded.append(Excluded(m.id, f"no {req.runner} artifact in the catalog (has: {', '.join(runners) or 'none'})"))
                     continue
                 runners = [req.runner]
-            quality, qbasis = task_quality(m, req.task)
+            quality, qbasis = task_quality(m, req.task, best)
             options = []
             for runner in runners:
                 for q in quant_options(m, runner, hw):
@@ -377,8 +402,7 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
             if not options:
                 excluded.append(Excluded(m.id, _no_fit_reason(m, hw, req, runners)))
                 continue
-            best = _choose(options, req.priority)
-            local.append(_with_why(best, qbasis, req.task))
+            local.append(_with_why(_choose(options, req.priority), qbasis, req.task))
         local.sort(key=lambda p: p.score, reverse=True)
 
     apis: list[ApiPick] = []
@@ -394,7 +418,7 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
             if reason:
                 excluded.append(Excluded(a.id, reason))
                 continue
-            quality, qbasis = task_quality(a, req.task)
+            quality, qbasis = task_quality(a, req.task, best)
             wq, wc = API_WEIGHTS[req.priority]
             cost_score = max(0.0, min(1.0, 1 - math.log10(max(cost.usd, 1e-5) / 1e-5) / 4))  # $0.00001 -> 1, $0.1 -> 0
             status = a.status(on)
@@ -448,7 +472,7 @@ def _no_fit_reason(m: ModelSpec, hw: HardwareProfile, req: Request, runners: lis
 def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: str) -> list[LocalPick]:
     """Every (runner, quant) placement of one model, best first: for `estimate` and `pull`."""
     m = catalog.models[model_id]
-    quality, qbasis = task_quality(m, req.task)
+    quality, qbasis = task_quality(m, req.task, best_scores(catalog))
     out = []
     for runner in ([req.runner] if req.runner else runners_for(m)):
         for q in quant_options(m, runner, hw):

@@ -1,0 +1,138 @@
+"""The CLI through its real entry points: help, exit codes, JSON shapes, start-up weight."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "transformers", "bitsandbytes", "huggingface_hub", "ollama", "httpx", "PIL")
+COMMANDS = ["recommend", "doctor", "pull", "smoke", "models", "show", "estimate", "catalog"]
+
+
+def run(*args, env=None, cwd=None):
+    e = dict(os.environ, NO_COLOR="1", COLUMNS="200", **(env or {}))
+    return subprocess.run([sys.executable, "-m", "vlmselect", *args], capture_output=True, text=True,
+                          env=e, cwd=cwd, timeout=120)
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_help_pages(cli, cmd):
+    r = cli(cmd, "--help")
+    assert r.code == 0 and "Usage" in r.out
+
+
+def test_python_dash_m_and_version():
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("vlmselect ")
+
+
+def test_startup_path_imports_nothing_heavy():
+    code = ("import sys, runpy; sys.argv=['vlmselect','recommend','--task','ocr','--gpu','RTX 3090','--json'];\n"
+            "try:\n    runpy.run_module('vlmselect', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    heavy = [ln for ln in r.stderr.splitlines() if ln.startswith("HEAVY=")][0]
+    assert heavy == "HEAVY=", heavy
+    assert json.loads(r.stdout)["task"] == "ocr"
+
+
+@pytest.mark.parametrize("cmd", [["models"], ["doctor"], ["show", "qwen2-vl-7b"], ["estimate", "qwen2-vl-7b"]])
+def test_other_commands_stay_light(cmd):
+    code = ("import sys, runpy; sys.argv=['vlmselect', *sys.argv[1:]];\n"
+            "try:\n    runpy.run_module('vlmselect', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, timeout=120)
+    assert "HEAVY=\n" in r.stderr + "\n", r.stderr[-500:]
+
+
+def test_models_json_lists_the_seed_ids_with_vram_and_sources(cli):
+    d = cli("models", "--json").json()
+    ids = {m["id"] for m in d}
+    seed = {"qwen2-vl-7b", "qwen2-vl-72b", "llava-1.6-7b", "llava-1.6-34b", "phi-3-vision", "internvl2-8b",
+            "internvl2-26b", "minicpm-v-2.6", "idefics2-8b", "docowl-1.5", "nougat", "llava-video-7b",
+            "gpt-4o", "gpt-4o-mini", "claude-3.5-sonnet", "claude-3-haiku", "gemini-1.5-pro", "gemini-1.5-flash"}
+    assert seed <= ids
+    for m in d:
+        assert m["sources"], m["id"]
+        if m["kind"] == "local":
+            v = m["vram_gib"]
+            assert v["fp16"] > v["q4"] > 0, m["id"]
+            assert set(m) >= {"family", "released", "params_b", "capabilities", "benchmarks"}
+        else:
+            assert m["provider"] and m["price_per_mtok"] and "status" in m
+
+
+def test_models_for_a_task_puts_capable_models_first(cli, catalog):
+    d = cli("models", "--task", "ocr", "--json").json()
+    local = [m for m in d if m["kind"] == "local"]
+    assert all(m["capabilities"]["ocr"] >= 1 for m in d)
+    top = {m["id"] for m in local[:8]}
+    specialists = {"paddleocr-vl", "dots-ocr", "deepseek-ocr", "deepseek-ocr-2", "olmocr-2-7b", "hunyuan-ocr"}
+    assert top & specialists and top & {"qwen2.5-vl-72b", "qwen2.5-vl-7b", "qwen3-vl-8b", "qwen3-vl-32b", "minicpm-v-2.6"}
+
+
+def test_show_and_unknown_model(cli):
+    r = cli("show", "Qwen2-VL 7B")
+    assert r.code == 0 and "https://" in r.out and "sources" in r.out
+    r = cli("show", "qwen2-vl-8b")
+    assert r.code == 2 and "did you mean" in r.err and "qwen2-vl-7b" in r.err
+
+
+def test_estimate_72b_q4_over_40_gib(cli):
+    d = cli("estimate", "qwen2-vl-72b", "--quant", "q4_k_m", "--json").json()
+    assert d["total_gib"] > 40 and set(d["parts_gib"]) == {"weights_text", "weights_vision", "kv_cache", "compute", "overhead"}
+    assert d["image_tokens"] > 0 and d["context"] > 4096
+
+
+def test_estimate_phi3_fp16_3090_speed_in_seed_range(cli):
+    d = cli("estimate", "phi-3-vision", "--quant", "fp16", "--runner", "transformers", "--gpu", "RTX 3090", "--json").json()
+    assert 60 <= d["tokens_per_s"] <= 80
+    assert d["hardware"]["source"] == "preset" and d["hardware"]["gpus"][0]["vram_total_gib"] == 24.0
+
+
+def test_estimate_hardware_flags(cli):
+    d = cli("estimate", "qwen2.5-vl-7b", "--gpu", "rtx 3090", "--gpu-count", "2", "--json").json()
+    assert len(d["hardware"]["gpus"]) == 2
+    for bad in (["--gpu", "Nonexistent 9999"], ["--vram", "-3"], ["--gpu-count", "0"], ["--ram", "lots"],
+                ["--quant", "q9_x"], ["--runner", "ollama", "--quant", "nf4"]):
+        r = cli("estimate", "qwen2.5-vl-7b", *bad)
+        assert r.code == 2, (bad, r.err)
+        assert "Traceback" not in r.err
+
+
+def test_estimate_api_is_usage_error(cli):
+    r = cli("estimate", "gpt-4o")
+    assert r.code == 2 and "hosted API" in r.err
+
+
+def test_debug_shows_traceback(monkeypatch):
+    r = run("show", "nope", env={"VLMSELECT_DEBUG": "1"})
+    assert r.returncode != 0 and "Traceback" in r.stderr
+    r = run("show", "nope")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_non_editable_install_ships_the_catalog(tmp_path):
+    """`pip install .` (a wheel, not editable) works from any directory: the YAML is inside the package."""
+    wheel_dir = tmp_path / "wheel"
+    b = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                        str(wheel_dir), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert b.returncode == 0, b.stderr[-2000:]
+    wheel = next(wheel_dir.glob("vlmselect-*.whl"))
+    target = tmp_path / "site"
+    i = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                       capture_output=True, text=True, timeout=300)
+    assert i.returncode == 0, i.stderr[-2000:]
+    assert (target / "vlmselect" / "catalog_data" / "models.yaml").exists()
+    r = run("models", "--json", env={"PYTHONPATH": str(target)}, cwd="/")
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)) > 40
+    where = subprocess.run([sys.executable, "-c", "import vlmselect; print(vlmselect.__file__)"], capture_output=True,
+                           text=True, env=dict(os.environ, PYTHONPATH=str(target)), cwd="/")
+    assert where.stdout.startswith(str(target))

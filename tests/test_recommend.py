@@ -1,0 +1,235 @@
+"""recommend: the seed's rows as of 2024-11-01, today's picks, placements, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+SEED = ["--gpu", "RTX 3090", "--as-of", "2024-11-01"]
+
+
+def rec(cli, *args):
+    r = cli("recommend", *args, "--json")
+    assert r.code == 0, r.err
+    return r.json()
+
+
+def local_ids(d, n=3):
+    return [x["id"] for x in d["local"][:n]]
+
+
+def api_ids(d, n=3):
+    return [x["id"] for x in d["api"][:n]]
+
+
+# ---------------------------------------------------------------- the seed's rows (Selection by Use Case, Summary)
+
+
+@pytest.mark.parametrize("task", ["ocr", "invoice", "screenshot"])
+def test_seed_documents_pick_qwen2_vl_7b(cli, task):
+    d = rec(cli, "--task", task, *SEED)
+    assert d["local"][0]["id"] == "qwen2-vl-7b"
+    assert "gpt-4o" in api_ids(d)  # seed: GPT-4o (Claude 3.5 for screenshots): all within a few points
+
+
+def test_seed_academic_pdfs_pick_nougat(cli):
+    d = rec(cli, "--task", "academic-pdf", *SEED)
+    assert d["local"][0]["id"] == "nougat"
+
+
+def test_seed_grounding_qwen2_vl_and_no_api(cli):
+    d = rec(cli, "--task", "grounding", *SEED, "--top", "10")
+    assert "qwen2-vl-7b" in local_ids(d, 5)
+    assert d["api"] == []  # no 2024 API returned boxes
+    assert all(x["reason"] for x in d["excluded"] if x["id"] in ("gpt-4o", "claude-3.5-sonnet", "gemini-1.5-pro"))
+
+
+def test_seed_general_fast_and_good_is_qwen2_vl_7b(cli):
+    d = rec(cli, "--task", "general", *SEED)
+    assert d["local"][0]["id"] == "qwen2-vl-7b"
+
+
+def test_seed_speed_pick_is_phi3_vision_on_transformers(cli):
+    # The seed's speed table is transformers FP16: there Phi-3 Vision is the fastest that does the task.
+    d = rec(cli, "--task", "general", *SEED, "--priority", "speed", "--runner", "transformers", "--top", "10")
+    fastest = max(d["local"], key=lambda x: x["tokens_per_s"])
+    assert fastest["id"] == "phi-3-vision"
+
+
+def test_seed_cheapest_api_is_gemini_flash(cli):
+    d = rec(cli, "--task", "general", *SEED, "--priority", "cost", "--api")
+    assert d["api"][0]["id"] == "gemini-1.5-flash"
+    assert d["local"] == []
+
+
+def test_seed_best_quality_api(cli):
+    d = rec(cli, "--task", "general", *SEED, "--priority", "quality", "--api")
+    assert set(api_ids(d, 2)) & {"gpt-4o", "claude-3.5-sonnet"}
+
+
+def test_seed_video_api_is_gemini_native_video(cli):
+    d = rec(cli, "--task", "video", *SEED, "--priority", "quality")
+    assert api_ids(d, 2) == ["gemini-1.5-flash", "gemini-1.5-pro"] or api_ids(d, 2) == ["gemini-1.5-pro", "gemini-1.5-flash"]
+    assert "native video" in d["api"][0]["why"]
+    assert all("frames" in x["why"] for x in d["api"][2:])
+
+
+def test_seed_action_recognition_llava_video_if_it_fits(cli):
+    d = rec(cli, "--task", "action-recognition", *SEED)
+    assert d["local"][0]["id"] == "llava-video-7b"
+
+
+def test_seed_72b_does_not_fit_one_3090(cli):
+    d = rec(cli, "--task", "general", *SEED, "--top", "40")
+    big = [x for x in d["local"] if x["id"] == "qwen2-vl-72b"]
+    assert big, "the 72B should still be offered, honestly placed"
+    p = big[0]
+    assert p["mode"] == "offload" and not p["fits"] and p["vram_gib"] > 40
+    assert p["tokens_per_s"] < 5 and p["warnings"]
+    assert "would fit 2 such GPUs" in p["why"]
+    two = rec(cli, "--task", "general", *SEED, "--gpu-count", "2", "--priority", "quality", "--top", "40")
+    p2 = [x for x in two["local"] if x["id"] == "qwen2-vl-72b"][0]
+    assert p2["mode"] == "multi-gpu" and p2["gpus_used"] == 2 and p2["fits"]
+
+
+# ---------------------------------------------------------------- today
+
+
+@pytest.mark.parametrize("task", ["ocr", "general", "grounding", "charts", "video"])
+def test_today_top_local_pick_is_a_2025_model(cli, task):
+    d = rec(cli, "--task", task, "--gpu", "RTX 3090")
+    assert d["local"][0]["released"] >= "2025-01-01", d["local"][0]
+    assert all(x["status"] != "retired" for x in d["api"])
+
+
+def test_no_retired_api_offered_today(cli, catalog):
+    d = rec(cli, "--task", "general", "--api", "--top", "50")
+    offered = {x["id"] for x in d["api"]}
+    assert "claude-3.5-sonnet" not in offered and "gemini-1.5-pro" not in offered
+    reasons = {x["id"]: x["reason"] for x in d["excluded"]}
+    assert "retired" in reasons["claude-3.5-sonnet"]
+
+
+def test_capability_filter_never_ranks_an_incapable_model(cli, catalog):
+    for task in catalog.tasks.values():
+        d = rec(cli, "--task", task.id, "--gpu", "RTX 3090", "--top", "100")
+        for x in d["local"]:
+            m = catalog.models[x["id"]]
+            assert all(m.cap(c) >= n for c, n in task.needs.items()), (task.id, m.id)
+        for x in d["api"]:
+            a = catalog.apis[x["id"]]
+            assert all(a.cap(c) >= n for c, n in task.needs.items()), (task.id, a.id)
+
+
+def test_every_task_and_priority_answers(cli, catalog):
+    for task in catalog.tasks:
+        for prio in ("balanced", "quality", "speed", "cost"):
+            d = rec(cli, "--task", task, "--priority", prio, "--gpu", "RTX 4090")
+            assert d["task"] == task and d["priority"] == prio
+            assert d["local"] or d["api"]
+
+
+def test_task_aliases(cli):
+    assert rec(cli, "--task", "pdf", "--gpu", "3090")["task"] == "academic-pdf"
+    assert rec(cli, "--task", "boxes", "--gpu", "3090")["task"] == "grounding"
+
+
+# ---------------------------------------------------------------- placements on other machines
+
+
+def test_small_gpu_places_within_memory(cli):
+    d = rec(cli, "--task", "ocr", "--gpu", "RTX 3060 12GB", "--local", "--top", "20")
+    for x in d["local"]:
+        if x["mode"] == "gpu":
+            assert x["vram_gib"] * 1.05 <= 12.0 - 0.5 + 1e-6
+            assert x["headroom_gib"] >= 0
+
+
+def test_cpu_only_gives_cpu_placements_and_apis(cli):
+    d = rec(cli, "--task", "ocr", "--cpu-only")
+    assert d["hardware"]["gpus"] == [] and d["hardware"]["source"] == "manual"
+    assert d["local"] and all(x["mode"] == "cpu" for x in d["local"])
+    assert all(x["tokens_per_s"] < 60 for x in d["local"])
+    assert d["api"]
+
+
+def test_old_card_gets_no_bf16_and_no_vllm(cli):
+    d = rec(cli, "--task", "general", "--gpu", "GTX 1080 Ti", "--top", "30")
+    assert all(x["runner"] != "vllm" for x in d["local"])
+    assert all(x["quant"] != "bf16" for x in d["local"])
+
+
+def test_multi_gpu_count_reported(cli):
+    d = rec(cli, "--task", "ocr", "--gpu", "3090", "--gpu-count", "2")
+    assert len(d["hardware"]["gpus"]) == 2
+
+
+def test_manual_vram(cli):
+    d = rec(cli, "--task", "ocr", "--vram", "8", "--local")
+    assert d["hardware"]["source"] == "manual" and d["hardware"]["gpus"][0]["vram_total_gib"] == 8
+
+
+def test_max_cost_filters_apis(cli):
+    d = rec(cli, "--task", "general", "--api", "--max-cost-per-image", "0.001", "--top", "50")
+    assert d["api"] and all(x["cost_per_image_usd"] <= 0.001 for x in d["api"])
+
+
+def test_commercial_excludes_non_commercial_licences(cli, catalog):
+    d = rec(cli, "--task", "academic-pdf", "--gpu", "3090", "--commercial", "--local", "--top", "50")
+    assert "nougat" not in {x["id"] for x in d["local"]}  # CC-BY-NC
+
+
+def test_json_shape(cli):
+    d = rec(cli, "--task", "ocr", "--gpu", "3090")
+    assert set(d) >= {"task", "priority", "as_of", "hardware", "local", "api", "excluded"}
+    assert set(d["hardware"]) >= {"source", "gpus", "ram_total_gib"}
+    g = d["hardware"]["gpus"][0]
+    assert set(g) >= {"name", "vram_total_gib", "vram_free_gib", "bandwidth_gbps", "compute_capability"}
+    x = d["local"][0]
+    assert set(x) >= {"id", "name", "quant", "runner", "mode", "gpus_used", "vram_gib", "fits", "headroom_gib",
+                      "tokens_per_s", "seconds_per_image", "score", "why", "command"}
+    a = d["api"][0]
+    assert set(a) >= {"id", "name", "provider", "cost_per_image_usd", "status", "why"}
+    assert [y["score"] for y in d["local"]] == sorted((y["score"] for y in d["local"]), reverse=True)
+
+
+def test_commands_are_runnable_shapes(cli):
+    d = rec(cli, "--task", "general", "--gpu", "3090", "--top", "30")
+    for x in d["local"]:
+        cmd = x["command"]
+        assert cmd.split()[0] in ("ollama", "vllm", "llama-server", "vlmselect"), cmd
+        if x["runner"] == "ollama":
+            assert cmd.startswith("ollama run ")
+
+
+def test_table_output_has_next_step(cli):
+    r = cli("recommend", "--task", "ocr", "--gpu", "3090")
+    assert r.code == 0 and "Next step:" in r.out and "Local models" in r.out and "Hosted APIs" in r.out
+    r = cli("recommend", "--task", "ocr", "--gpu", "3090", "--explain")
+    assert "Basis of each estimate" in r.out and "Excluded" in r.out
+
+
+# ---------------------------------------------------------------- bad input: exit 2, a message, no traceback
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--task", "no-such-task"], "unknown task"),
+    (["--task", "orc"], "did you mean ocr"),
+    (["--task", "ocr", "--priority", "fastest"], "unknown priority"),
+    (["--task", "ocr", "--resolution", "big"], "--resolution"),
+    (["--task", "ocr", "--resolution", "0x100"], "--resolution"),
+    (["--task", "ocr", "--as-of", "2024-13-45"], "--as-of"),
+    (["--task", "ocr", "--gpu", "Nonexistent 9999"], "unknown GPU"),
+    (["--task", "ocr", "--vram", "-3"], "--vram"),
+    (["--task", "ocr", "--gpu-count", "0"], "--gpu-count"),
+    (["--task", "ocr", "--ram", "lots"], "--ram"),
+    (["--task", "ocr", "--runner", "tgi"], "unknown runner"),
+    (["--task", "ocr", "--catalog", "/no/such/file.yaml"], "catalog file not found"),
+    (["--task", "ocr", "--top", "0"], "--top"),
+    (["--task", "ocr", "--local", "--api"], "exclude each other"),
+    ([], "--task is required"),
+])
+def test_bad_input_exits_2(cli, args, needle):
+    r = cli("recommend", *args)
+    assert r.code == 2, (args, r.out, r.err)
+    assert needle in r.err
+    assert "Traceback" not in r.err + r.out
