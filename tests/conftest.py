@@ -16,6 +16,7 @@ def isolated_user(tmp_path, monkeypatch):
     """The user's config, data, model and cache directories, and the Ollama host, all private to the test."""
     monkeypatch.setenv("VLMSELECT_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("VLMSELECT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VLMSELECT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

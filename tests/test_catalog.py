@@ -165,3 +165,17 @@ def test_shipped_catalog_files_validate(cli):
 
     r = cli("catalog", "validate", str(shipped_dir()))
     assert r.code == 0, r.err
+
+
+def test_validated_files_are_cached_and_the_cache_follows_edits(tmp_path, isolated_user):
+    import os
+
+    p = write(tmp_path, "models.yaml", GOOD_MODEL)
+    first = load_catalog([p], include_user=False)
+    assert list((isolated_user / "cache").glob("catalog-*.json"))
+    again = load_catalog([p], include_user=False)
+    assert again.models["tiny-vlm"] == first.models["tiny-vlm"]  # same facts from the cache
+    p.write_text(GOOD_MODEL.replace("layers: 4", "layers: -4"))
+    os.utime(p, ns=(p.stat().st_mtime_ns + 10**9, p.stat().st_mtime_ns + 10**9))
+    with pytest.raises(UsageError):  # an edited file is validated again, never served stale
+        load_catalog([p], include_user=False)

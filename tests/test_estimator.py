@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from vlmselect.catalog import gb_to_gib
@@ -35,7 +33,7 @@ PUBLISHED = [
 def _unpublished(m):
     """The model with every published artifact size removed: the estimate must come from parameters."""
     runners = {k: v for k, v in m.runners.items() if k not in ("ollama", "gguf", "transformers", "awq", "gptq", "fp8")}
-    return replace(m, runners=runners)
+    return m._replace(runners=runners)
 
 
 @pytest.mark.parametrize("mid,q,runner,published_gb,source", PUBLISHED)
@@ -142,7 +140,7 @@ def test_moe_memory_uses_total_params_speed_uses_active(catalog):
     from vlmselect.speed import estimate_speed
 
     moe = _unpublished(catalog.models["qwen3-vl-30b-a3b"])
-    dense = replace(moe, params_active_b=None, id="dense-twin")
+    dense = moe._replace(params_active_b=None, id="dense-twin")
     q = QUANTS["q4_k_m"]
     w = Workload(context=512)
     e_moe = estimate_memory(moe, q, "llama.cpp", w)

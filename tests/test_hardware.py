@@ -391,19 +391,25 @@ def _fixed_probe():
                            cpu_cores=8, disk_free_gib={"ollama": 100.0})
 
 
+def _fixed_system():
+    p = _fixed_probe()
+    return {"ram_total_gib": p.ram_total_gib, "ram_available_gib": p.ram_available_gib, "cpu_name": p.cpu_name,
+            "cpu_cores": p.cpu_cores, "disk_free_gib": p.disk_free_gib}
+
+
 def _no_probe():
     raise AssertionError("probe() should not run")
 
 
 @pytest.mark.parametrize("typed", ["3090", "rtx 3090", "RTX 3090", "rtx-3090", "NVIDIA GeForce RTX 3090"])
 def test_build_profile_preset(catalog, typed):
-    prof = build_profile(catalog, gpu=typed, probe_fn=_fixed_probe)
+    prof = build_profile(catalog, gpu=typed, probe_fn=_no_probe, system_fn=_fixed_system)
     assert prof.source == "preset"
     (g,) = prof.gpus
     assert g.name == "NVIDIA GeForce RTX 3090"
     assert g.vram_total_gib == 24.0 and g.vram_free_gib is None
     assert g.bandwidth_gbps == 935.8 and g.compute_capability == "8.6" and g.bf16 is True
-    assert prof.ram_total_gib == 64.0 and prof.cpu_name == "Test CPU"  # the rest from the probe
+    assert prof.ram_total_gib == 64.0 and prof.cpu_name == "Test CPU"  # the rest from this machine, GPUs unprobed
 
 
 def test_build_profile_preset_options(catalog):
@@ -432,9 +438,9 @@ def test_build_profile_bad_input(catalog, kw):
 
 
 def test_build_profile_cpu_only_and_manual(catalog):
-    prof = build_profile(catalog, cpu_only=True, probe_fn=_fixed_probe)
+    prof = build_profile(catalog, cpu_only=True, probe_fn=_no_probe, system_fn=_fixed_system)
     assert prof.source == "manual" and prof.gpus == () and prof.ram_total_gib == 64.0
-    prof = build_profile(catalog, vram=48, probe_fn=_fixed_probe)
+    prof = build_profile(catalog, vram=48, probe_fn=_no_probe, system_fn=_fixed_system)
     assert prof.source == "manual"
     (g,) = prof.gpus
     assert g.vram_total_gib == 48.0 and g.name == "GPU with 48 GB" and g.usable

@@ -5,16 +5,12 @@ by id (`--catalog PATH` and `*.yaml` in the user's config directory). Every load
 validated, and every problem is reported at once with its file, line, id and field.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, NamedTuple
 
 from vlmselect.errors import UsageError, unknown
 
@@ -38,8 +34,7 @@ def gb_to_gib(gb: float) -> float:
 # ---------------------------------------------------------------- value types
 
 
-@dataclass(frozen=True)
-class Arch:
+class Arch(NamedTuple):
     """What the KV cache and the speed model need from the text backbone's config."""
 
     layers: int
@@ -54,8 +49,7 @@ class Arch:
     encoder_decoder: bool = False
 
 
-@dataclass(frozen=True)
-class ModelSpec:
+class ModelSpec(NamedTuple):
     id: str
     name: str
     family: str
@@ -74,9 +68,9 @@ class ModelSpec:
     params_vision_b: float | None = None
     params_active_b: float | None = None
     max_resolution: tuple | None = None
-    benchmarks: dict = field(default_factory=dict)  # key -> score
-    benchmark_sources: dict = field(default_factory=dict)  # key -> url
-    runners: dict = field(default_factory=dict)
+    benchmarks: dict = {}  # key -> score
+    benchmark_sources: dict = {}  # key -> url
+    runners: dict = {}
     seed: dict | None = None
     aliases: tuple = ()
     unverified: tuple = ()
@@ -93,8 +87,7 @@ class ModelSpec:
         return int(self.capabilities.get(name, 0))
 
 
-@dataclass(frozen=True)
-class ApiSpec:
+class ApiSpec(NamedTuple):
     id: str
     name: str
     provider: str
@@ -109,8 +102,8 @@ class ApiSpec:
     price_as_of: dt.date | None = None
     max_resolution: tuple | None = None
     context_max: int | None = None
-    benchmarks: dict = field(default_factory=dict)
-    benchmark_sources: dict = field(default_factory=dict)
+    benchmarks: dict = {}
+    benchmark_sources: dict = {}
     deprecated: dt.date | None = None
     retired: dt.date | None = None
     successor: str | None = None
@@ -133,8 +126,7 @@ class ApiSpec:
         return "active"
 
 
-@dataclass(frozen=True)
-class GpuSpec:
+class GpuSpec(NamedTuple):
     id: str
     name: str
     vendor: str
@@ -149,8 +141,7 @@ class GpuSpec:
     notes: str = ""
 
 
-@dataclass(frozen=True)
-class TaskSpec:
+class TaskSpec(NamedTuple):
     id: str
     name: str
     needs: dict
@@ -177,6 +168,8 @@ class _Problems:
     def _line_index(self) -> dict:
         # Composing again costs time, so only when there is something to report.
         if self._lines is None:
+            import yaml
+
             self._lines = {}
             try:
                 root = yaml.compose(self.text, Loader=yaml.SafeLoader)
@@ -444,13 +437,15 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", s)
 
 
-@dataclass
 class Catalog:
-    models: dict = field(default_factory=dict)
-    apis: dict = field(default_factory=dict)
-    gpus: dict = field(default_factory=dict)
-    tasks: dict = field(default_factory=dict)
-    files: list = field(default_factory=list)
+    """The loaded tables, each id -> spec."""
+
+    def __init__(self):
+        self.models: dict = {}
+        self.apis: dict = {}
+        self.gpus: dict = {}
+        self.tasks: dict = {}
+        self.files: list = []
 
     # -- look-ups: by id, display name or alias, loosely
 
@@ -494,6 +489,8 @@ class Catalog:
 
 
 def _read(path: Path) -> tuple[str, Any, _Problems]:
+    import yaml  # only when a file changed: validated files come from the JSON cache
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -520,8 +517,59 @@ def _kind_of(path: Path, data: Any) -> str | None:
     return None
 
 
-def load_file(path: Path) -> tuple[dict, list[str]]:
+CACHE_SCHEMA = 1  # bump when validation or the entry format changes
+
+
+def _cache_file(path: Path) -> Path | None:
+    base = os.environ.get("VLMSELECT_CACHE_DIR")
+    if base is None:
+        from platformdirs import user_cache_dir
+
+        base = user_cache_dir("vlmselect")
+    import hashlib
+
+    return Path(base) / f"catalog-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]}.json"
+
+
+def _cache_key(path: Path) -> str:
+    from vlmselect import __version__
+
+    st = path.stat()
+    return f"{CACHE_SCHEMA}:{__version__}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _cached(path: Path) -> dict | None:
+    """The validated entries of `path` from the last load, if the file has not changed since."""
+    import json
+
+    try:
+        cf = _cache_file(path)
+        data = json.loads(cf.read_text(encoding="utf-8"))
+        return data["tables"] if data.get("key") == _cache_key(path) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _store(path: Path, tables: dict) -> None:
+    """Remember validated entries as JSON (never pickle): parsing YAML is most of a cold start."""
+    import json
+
+    try:
+        cf = _cache_file(path)
+        cf.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cf.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": _cache_key(path), "tables": tables}, default=str), encoding="utf-8")
+        tmp.replace(cf)
+    except OSError:
+        pass  # a read-only home only costs speed
+
+
+def load_file(path: Path, use_cache: bool = False) -> tuple[dict, list[str]]:
     """Parse one catalog file: ({kind: [entries]}, problems)."""
+    if use_cache:
+        cached = _cached(path)
+        if cached is not None:
+            return cached, []
     _, data, problems = _read(path)
     if problems.items:
         return {}, problems.items
@@ -538,6 +586,8 @@ def load_file(path: Path) -> tuple[dict, list[str]]:
     else:
         problems.add(None, None, None, "name the file models.yaml, apis.yaml, gpus.yaml or tasks.yaml, "
                      "or make it a mapping with those keys")
+    if use_cache and not problems.items:
+        _store(path, tables)
     return tables, problems.items
 
 
@@ -571,7 +621,7 @@ def load_catalog(extra: list[Path] | None = None, include_user: bool = True) -> 
     cat = Catalog()
     problems: list[str] = []
     for path in paths:
-        tables, probs = load_file(path)
+        tables, probs = load_file(path, use_cache=True)
         problems += probs
         cat.files.append(str(path))
         for kind, entries in tables.items():

@@ -14,12 +14,7 @@ import typer
 from vlmselect import __version__
 from vlmselect.errors import RuntimeFailure, UsageError, VlmselectError
 
-app = typer.Typer(
-    name="vlmselect", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-    help="Choose a vision-language model for your GPU and your task, then get it running.",
-)
-catalog_app = typer.Typer(help="Check catalog files.", no_args_is_help=True)
-app.add_typer(catalog_app, name="catalog")
+APP_HELP = "Choose a vision-language model for your GPU and your task, then get it running."
 
 _state = {"catalog": []}
 
@@ -100,7 +95,6 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _root(
     catalog: CatalogOpt = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
@@ -110,7 +104,6 @@ def _root(
     _state["catalog"] = list(catalog or [])
 
 
-@app.command()
 def recommend(
     task: Annotated[Optional[str], typer.Option("--task", "-t", help="What the model must do (see `vlmselect models --help`).")] = None,
     priority: Annotated[str, typer.Option("--priority", help="balanced | quality | speed | cost")] = "balanced",
@@ -156,7 +149,6 @@ def recommend(
         render.print_recommendation(rec, explain)
 
 
-@app.command()
 def models(
     task: Annotated[Optional[str], typer.Option("--task", "-t", help="Only models that can do this task, best first.")] = None,
     json_out: JsonOpt = False,
@@ -178,7 +170,6 @@ def models(
     render.print_models(rows, task)
 
 
-@app.command()
 def show(model: Annotated[str, typer.Argument(help="Model id or name.")], json_out: JsonOpt = False, catalog: CatalogOpt = None):
     """Show one model or API with every fact and its sources."""
     from vlmselect import render
@@ -193,7 +184,6 @@ def show(model: Annotated[str, typer.Argument(help="Model id or name.")], json_o
         render.print_show(m, vram)
 
 
-@app.command()
 def estimate(
     model: Annotated[str, typer.Argument(help="Model id or name.")],
     quant: Annotated[Optional[str], typer.Option("--quant", help="fp16, bf16, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, q3_k_m, q2_k, iq2_xxs, nf4, int8, awq, gptq, fp8")] = None,
@@ -222,7 +212,6 @@ def estimate(
         render.print_estimate(d)
 
 
-@app.command()
 def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
     """Check the GPU, driver, RAM, disk, Ollama, torch, bitsandbytes and transformers, each with a fix."""
     from vlmselect import render
@@ -240,7 +229,6 @@ def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
         raise typer.Exit(1)
 
 
-@app.command()
 def pull(
     model: Annotated[str, typer.Argument(help="Model id or name.")],
     runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf (default: what recommend would pick)")] = None,
@@ -267,7 +255,6 @@ def pull(
             raise typer.Exit(1)
 
 
-@app.command()
 def smoke(
     model: Annotated[str, typer.Argument(help="Catalog id, Ollama tag, Hugging Face repo id or local HF directory.")],
     runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf")] = None,
@@ -290,7 +277,6 @@ def smoke(
         raise typer.Exit(1)
 
 
-@catalog_app.command("validate")
 def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML file or a folder of them.")]):
     """Validate catalog files: every problem with its file, line, id and field."""
     from vlmselect.catalog import validate_path
@@ -306,31 +292,55 @@ def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML f
 # ---------------------------------------------------------------- entry point
 
 
+COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show, estimate)}
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The typer app. With `only`, just that command is registered: typer inspects every
+    command's signature at start-up, and one command's is all a run needs."""
+    app = typer.Typer(name="vlmselect", add_completion=False, no_args_is_help=True,
+                      pretty_exceptions_enable=False, help=APP_HELP)
+    app.callback()(_root)
+    for name, fn in COMMANDS.items():
+        if only in (None, name):
+            app.command(name)(fn)
+    if only in (None, "catalog"):
+        catalog_app = typer.Typer(help="Check catalog files.", no_args_is_help=True)
+        catalog_app.command("validate")(catalog_validate)
+        app.add_typer(catalog_app, name="catalog")
+    return app
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (skipping global options and their values)."""
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--catalog":
+            skip = True
+        elif not a.startswith("-"):
+            return a if a in COMMANDS or a == "catalog" else None
+    return None
+
+
 def _debug() -> bool:
     return "--debug" in sys.argv or os.environ.get("VLMSELECT_DEBUG") == "1"
 
 
-def _click_errors() -> tuple[tuple, tuple, tuple]:
-    """(Exit, ClickException, Abort) classes: recent typer carries its own copy of click."""
-    import click
-
-    vendored = next((c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"), click.ClickException)
-    return ((typer.Exit, click.exceptions.Exit), (vendored, click.ClickException), (typer.Abort, click.exceptions.Abort))
+def _kind(exc: BaseException) -> str | None:
+    """click's exception kinds, recognised by name: recent typer carries its own copy of click."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    for kind in ("Exit", "Abort", "ClickException"):
+        if kind in names:
+            return kind
+    return None
 
 
 def main() -> None:
-    exit_types, click_types, abort_types = _click_errors()
     try:
-        rv = app(standalone_mode=False)
+        rv = build_app(_command_in(sys.argv[1:]))(standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
-    except exit_types as exc:
-        code = exc.exit_code
-    except click_types as exc:
-        exc.show()
-        code = exc.exit_code
-    except abort_types:
-        typer.echo("Aborted.", err=True)
-        code = 130
     except VlmselectError as exc:
         if _debug():
             raise
@@ -341,13 +351,24 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         code = 130
-    except Exception as exc:  # a bug of ours: say so, without a traceback unless asked
-        if _debug():
+    except Exception as exc:
+        kind = _kind(exc)
+        if kind == "Exit":
+            code = exc.exit_code
+        elif kind == "ClickException":  # bad flag values, missing options: click's own message, exit 2
+            exc.show()
+            code = exc.exit_code
+        elif kind == "Abort":
+            typer.echo("Aborted.", err=True)
+            code = 130
+        elif _debug():  # a bug of ours: say so, without a traceback unless asked
             raise
-        typer.echo(f"Error: internal error: {type(exc).__name__}: {exc}", err=True)
-        typer.echo("Hint: run again with --debug (or VLMSELECT_DEBUG=1) for the traceback, and report it", err=True)
-        code = 1
+        else:
+            typer.echo(f"Error: internal error: {type(exc).__name__}: {exc}", err=True)
+            typer.echo("Hint: run again with --debug (or VLMSELECT_DEBUG=1) for the traceback, and report it", err=True)
+            code = 1
+        sys.exit(code)
     sys.exit(code)
 
 
-__all__ = ["app", "main", "RuntimeFailure"]
+__all__ = ["build_app", "main", "RuntimeFailure"]

@@ -1,8 +1,7 @@
 """Cost of one image on a hosted API: provider image-token rule x input price + output tokens x output price."""
 
-from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vlmselect.catalog import ApiSpec
 from vlmselect.imagetokens import api_image_tokens
@@ -11,8 +10,7 @@ from vlmselect.memory import Workload
 PROMPT_TOKENS = 50  # a short instruction next to each image
 
 
-@dataclass(frozen=True)
-class CostEstimate:
+class CostEstimate(NamedTuple):
     image_tokens: int
     input_tokens: int
     output_tokens: int

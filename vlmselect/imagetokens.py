@@ -5,7 +5,6 @@ shared/reference/vram-estimation.md section 3). Local rules return an `ImageCost
 that memory, speed and cost share one count.
 """
 
-from __future__ import annotations
 
 import math
 from typing import NamedTuple
@@ -46,8 +45,8 @@ def _qwen(rule: dict, w: int, h: int, cap_tokens: int | None) -> tuple[int, int]
 def _closest_grid(w: int, h: int, tile: int, min_tiles: int, max_tiles: int) -> tuple[int, int]:
     """InternVL's find_closest_aspect_ratio over grids with min..max tiles."""
     aspect = w / h
-    grids = sorted({(i, j) for n in range(min_tiles, max_tiles + 1) for i in range(1, n + 1)
-                    for j in range(1, n + 1) if min_tiles <= i * j <= max_tiles}, key=lambda g: g[0] * g[1])
+    grids = sorted(((i, j) for i in range(1, max_tiles + 1) for j in range(1, max_tiles + 1)
+                    if min_tiles <= i * j <= max_tiles), key=lambda g: g[0] * g[1])
     best, best_diff = (1, 1), float("inf")
     for gw, gh in grids:
         diff = abs(aspect - gw / gh)

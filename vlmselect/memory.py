@@ -5,9 +5,8 @@ breakdown out, with the basis of every part so `--explain` can show it. The form
 their sources are in shared/reference/vram-estimation.md and docs/estimation.md.
 """
 
-from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from vlmselect.catalog import ModelSpec, gb_to_gib
 from vlmselect.imagetokens import model_image_tokens
@@ -27,24 +26,16 @@ VLLM_OVERHEAD_GIB = 1.5  # CUDA context + CUDA graphs + sampler buffers [I]
 VISION_HEADS = 16  # attention heads of a typical ViT-L/SO400M tower, for the P^2 term [I]
 
 
-@dataclass(frozen=True)
-class Workload:
+class Workload(NamedTuple):
     context: int = 4096  # text tokens in the prompt + history
     images: int = 1
     width: int = 1024
     height: int = 1024
     max_new_tokens: int = 256
 
-    def __post_init__(self):
-        for name in ("context", "max_new_tokens", "width", "height"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-        if self.images < 0:
-            raise ValueError("images must be 0 or more")
 
 
-@dataclass(frozen=True)
-class MemoryEstimate:
+class MemoryEstimate(NamedTuple):
     model_id: str
     quant: str
     runner: str
@@ -55,7 +46,7 @@ class MemoryEstimate:
     kv_cache_gib: float
     compute_gib: float
     overhead_gib: float
-    basis: dict = field(default_factory=dict)  # part -> how it was computed
+    basis: dict = {}  # part -> how it was computed
     weights_published: bool = False  # weights from a published artifact size
     encoder_patches: int = 0  # vision-encoder patches per image (for compute)
 

@@ -6,17 +6,15 @@ Q4_0) the bpw is derived from quantize.cpp's size string for the same model, sca
 the Q3_K_S row that appears in both: bpw = 3.6429 x size_G / 3.41.
 """
 
-from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 LLAMA_CPP_QUANT_TABLE = "https://github.com/ggml-org/llama.cpp/blob/master/tools/quantize/README.md"
 QUANTIZE_CPP = "https://github.com/ggml-org/llama.cpp/blob/master/tools/quantize/quantize.cpp"
 BNB_DOC = "https://huggingface.co/docs/transformers/main/en/quantization/bitsandbytes"
 
 
-@dataclass(frozen=True)
-class Quant:
+class Quant(NamedTuple):
     id: str
     bits: float  # effective bits per quantized weight
     fmt: str  # "fp" | "gguf" | "bnb" | "awq" | "gptq" | "fp8"

@@ -6,11 +6,10 @@ hardware (one GPU, several, CPU offload, CPU only), then scored by task quality,
 headroom, weighted by the priority. Hosted APIs are scored by quality and cost per image.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
 from vlmselect.cost import CostEstimate, api_cost
@@ -35,8 +34,7 @@ BENCH_SCALE = {"ocrbench": 1000.0}  # published on 0-1000; the others in percent
 LOWER_IS_BETTER = {"omnidocbench"}  # edit distance
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     task: TaskSpec
     workload: Workload
     priority: str = "balanced"
@@ -47,11 +45,10 @@ class Request:
     commercial: bool = False
     as_of: dt.date | None = None
     top: int = 5
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date | None = None  # None: the real today
 
 
-@dataclass(frozen=True)
-class LocalPick:
+class LocalPick(NamedTuple):
     model: ModelSpec
     quant: Quant
     runner: str
@@ -72,8 +69,7 @@ class LocalPick:
         return self.mode in ("gpu", "multi-gpu")
 
 
-@dataclass(frozen=True)
-class ApiPick:
+class ApiPick(NamedTuple):
     api: ApiSpec
     cost: CostEstimate
     status: str
@@ -82,14 +78,12 @@ class ApiPick:
     why: str
 
 
-@dataclass(frozen=True)
-class Excluded:
+class Excluded(NamedTuple):
     id: str
     reason: str
 
 
-@dataclass(frozen=True)
-class Recommendation:
+class Recommendation(NamedTuple):
     request: Request
     hardware: HardwareProfile
     local: list
@@ -399,6 +393,8 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
                     pick = _evaluate(m, q, runner, hw, req, quality)
                     if pick:
                         options.append(pick)
+                        if pick.fits and q.id not in LOW_QUALITY and req.priority in ("balanced", "quality"):
+                            break  # quants come best first: the rest of this runner's would lose in _choose
             if not options:
                 excluded.append(Excluded(m.id, _no_fit_reason(m, hw, req, runners)))
                 continue
@@ -407,7 +403,7 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
 
     apis: list[ApiPick] = []
     if req.api:
-        on = req.as_of or req.today
+        on = req.as_of or req.today or dt.date.today()
         for a in catalog.apis.values():
             reason = _filter(a, req)
             if reason is None and a.status(on) == "retired":
@@ -437,9 +433,7 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
 
 
 def _with_why(p: LocalPick, qbasis: str, task: TaskSpec) -> LocalPick:
-    from dataclasses import replace
-
-    return replace(p, why=_why(p, qbasis, task, None))
+    return p._replace(why=_why(p, qbasis, task, None))
 
 
 def _filter(item: ModelSpec | ApiSpec, req: Request) -> str | None:

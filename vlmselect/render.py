@@ -1,4 +1,7 @@
-"""Rich tables and JSON for every command. Shapes follow design.md; no decisions are made here."""
+"""Rich tables and JSON for every command. Shapes follow design.md; no decisions are made here.
+
+rich is imported only where a table is drawn: the --json path stays as light as typer itself.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +9,12 @@ import json
 import os
 import sys
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from vlmselect.catalog import ApiSpec, ModelSpec
 
 
-def console(stderr: bool = False) -> Console:
+def console(stderr: bool = False):
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
     width = None if tty else int(os.environ.get("COLUMNS", "160"))
@@ -81,6 +82,9 @@ def hardware_line(hw) -> str:
 
 
 def print_recommendation(rec, explain: bool) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     c = console()
     req = rec.request
     c.print(f"[bold]Task:[/bold] {req.task.name} ({req.task.id}) · priority {req.priority}"
@@ -162,6 +166,9 @@ def model_row_json(m, vram: dict | None) -> dict:
 
 
 def print_models(rows: list, task_id: str | None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     c = console()
     t = Table(title="Models" + (f" for {task_id}" if task_id else ""))
     for col in ("id", "name", "released", "params", "fp16 GiB", "q4 GiB", "OCR", "docs", "charts", "ground", "video", "$/image"):

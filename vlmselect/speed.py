@@ -11,9 +11,8 @@ Phi-3 Vision 60-80 tok/s, LLaVA 7B 40-60, Qwen2-VL 7B 35-50. With eta_mem = 0.8 
 t_step = 4 ms the three land at ~64, ~42 and ~41 tok/s (tests/test_speed.py checks it).
 """
 
-from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vlmselect.catalog import ModelSpec
 from vlmselect.memory import GIB, MemoryEstimate, Workload
@@ -34,8 +33,7 @@ CPU_FLOPS_PER_CORE = 2.5e9 * 32 * 0.5  # 2.5 GHz x AVX2 FMA 32 FLOP/cycle x 50% 
 SPEED_PROMPT_TOKENS = 256
 
 
-@dataclass(frozen=True)
-class SpeedEstimate:
+class SpeedEstimate(NamedTuple):
     tokens_per_s: float
     seconds_per_image: float
     vision_s: float
@@ -44,8 +42,7 @@ class SpeedEstimate:
     basis: str
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(NamedTuple):
     """Where the weights live: on `gpus` GPUs (fraction `gpu_share`), the rest in system RAM."""
 
     mode: str  # gpu | multi-gpu | offload | cpu

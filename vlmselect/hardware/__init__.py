@@ -39,26 +39,44 @@ def free_disk_gib(path: Path) -> float | None:
         return None
 
 
-def _system() -> dict:
+def _meminfo() -> tuple[float, float] | None:
+    """(total, available) GiB from /proc/meminfo: what psutil reads on Linux, without importing it."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            kv = dict(line.split(":", 1) for line in f if ":" in line)
+        return int(kv["MemTotal"].split()[0]) * 1024 / GIB, int(kv["MemAvailable"].split()[0]) * 1024 / GIB
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _cpu_name() -> str:
     import platform
 
-    import psutil
-
-    vm = psutil.virtual_memory()
-    cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def _system() -> dict:
+    mem = _meminfo()
+    if mem is None:  # not Linux: psutil knows every platform
+        import psutil
+
+        vm = psutil.virtual_memory()
+        mem = (vm.total / GIB, vm.available / GIB)
     return {
-        "ram_total_gib": vm.total / GIB, "ram_available_gib": vm.available / GIB,
-        "cpu_name": cpu, "cpu_cores": psutil.cpu_count(logical=False) or psutil.cpu_count(),
+        "ram_total_gib": mem[0], "ram_available_gib": mem[1],
+        "cpu_name": _cpu_name(), "cpu_cores": os.cpu_count(),
         "disk_free_gib": {k: free_disk_gib(v) for k, v in model_dirs().items()},
     }
+
+
+_SYSTEM_FIELDS = ("ram_total_gib", "ram_available_gib", "cpu_name", "cpu_cores", "disk_free_gib")
 
 
 def probe(bandwidth_lookup=None) -> HardwareProfile:
@@ -107,12 +125,10 @@ def probe(bandwidth_lookup=None) -> HardwareProfile:
 
 
 def _with_preset(g: GpuInfo, lookup) -> GpuInfo:
-    from dataclasses import replace
-
     preset = lookup(g.name) if lookup else None
     if not preset:
         return g
-    return replace(g, bandwidth_gbps=g.bandwidth_gbps or preset.bandwidth_gbps,
+    return g._replace(bandwidth_gbps=g.bandwidth_gbps or preset.bandwidth_gbps,
                    fp16_tflops=g.fp16_tflops or preset.fp16_tflops,
                    compute_capability=g.compute_capability or preset.compute_capability,
                    bf16=g.bf16 if g.bf16 is not None else preset.bf16)
@@ -126,8 +142,12 @@ def check_size(name: str, value: float | None) -> None:
 
 
 def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: float | None = None,
-                  ram: float | None = None, cpu_only: bool = False, probe_fn=None) -> HardwareProfile:
-    """The hardware every fit judgement uses: a preset, a manual description, or the probe."""
+                  ram: float | None = None, cpu_only: bool = False, probe_fn=None, system_fn=None) -> HardwareProfile:
+    """The hardware every fit judgement uses: a preset, a manual description, or the probe.
+
+    A described machine (--gpu, --vram, --cpu-only) never probes the GPUs; RAM, CPU and disk
+    still come from this machine (`system_fn`) unless --ram says otherwise.
+    """
     if gpu_count < 1:
         raise UsageError(f"--gpu-count must be at least 1, got {gpu_count}", "for example --gpu-count 2")
     check_size("--vram", vram)
@@ -136,9 +156,8 @@ def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: 
         raise UsageError("--cpu-only cannot be combined with --gpu or --vram", "drop one of them")
 
     spec = catalog.gpu(gpu) if gpu else None  # an unknown name fails before any probing
-    needs_probe = not (gpu or vram or cpu_only) or ram is None
-    base = (probe_fn or (lambda: probe(catalog.gpu_by_name)))() if needs_probe else None
     if not (gpu or vram or cpu_only):
+        base = (probe_fn or (lambda: probe(catalog.gpu_by_name)))()
         prof = base
         if gpu_count > 1 and prof.gpus:
             # Planning a second identical card: copy the first (its free memory as total).
@@ -163,15 +182,14 @@ def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: 
                 gpus.append(GpuInfo(index=i, name=f"GPU with {vram:g} GB", vram_total_gib=float(vram)))
             source = "manual"
         prof = HardwareProfile(source=source, gpus=tuple(gpus))
-    if base is not None and prof is not base:
-        prof = prof.with_(ram_total_gib=base.ram_total_gib, ram_available_gib=base.ram_available_gib,
-                          cpu_name=base.cpu_name, cpu_cores=base.cpu_cores, disk_free_gib=base.disk_free_gib)
+    if gpu or vram or cpu_only:
+        # A described machine: the GPUs come from the flags, RAM and CPU from this one (or --ram).
+        facts = (system_fn or _system)()
+        prof = prof.with_(**{k: v for k, v in facts.items() if k in _SYSTEM_FIELDS})
     if ram is not None:
         prof = prof.with_(ram_total_gib=float(ram), ram_available_gib=float(ram))
     return prof
 
 
 def _copy_gpu(g: GpuInfo, index: int, free: float | None) -> GpuInfo:
-    from dataclasses import replace
-
-    return replace(g, index=index, uuid=None, vram_free_gib=free, vram_used_gib=None, processes=())
+    return g._replace(index=index, uuid=None, vram_free_gib=free, vram_used_gib=None, processes=())

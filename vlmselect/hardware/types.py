@@ -1,19 +1,16 @@
 """What vlmselect knows about a machine. `None` always means unknown."""
 
-from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class GpuProcess:
+class GpuProcess(NamedTuple):
     pid: int
     name: str
     used_gib: float | None
 
 
-@dataclass(frozen=True)
-class GpuInfo:
+class GpuInfo(NamedTuple):
     index: int
     name: str
     vendor: str = "nvidia"
@@ -58,8 +55,7 @@ class GpuInfo:
         return d
 
 
-@dataclass(frozen=True)
-class HardwareProfile:
+class HardwareProfile(NamedTuple):
     source: str  # nvml | nvidia-smi | rocm-smi | amdsmi | apple | preset | manual | none
     gpus: tuple = ()
     ram_total_gib: float | None = None
@@ -68,7 +64,7 @@ class HardwareProfile:
     cpu_cores: int | None = None
     driver_version: str | None = None
     cuda_driver_version: str | None = None
-    disk_free_gib: dict = field(default_factory=dict)  # where models go -> free GiB
+    disk_free_gib: dict = {}  # where models go -> free GiB
     notes: tuple = ()  # what could not be read, and why
     probe_s: float | None = None
 
@@ -76,8 +72,8 @@ class HardwareProfile:
     def usable_gpus(self) -> list[GpuInfo]:
         return [g for g in self.gpus if g.usable]
 
-    def with_(self, **kw) -> HardwareProfile:
-        return replace(self, **kw)
+    def with_(self, **kw) -> "HardwareProfile":
+        return self._replace(**kw)
 
     def to_json(self) -> dict:
         d = {

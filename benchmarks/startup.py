@@ -1,0 +1,76 @@
+"""Wall time and peak memory of `vlmselect recommend` against the floor of any typer CLI.
+
+The floor is a minimal typer program (one command, two options, printing one line) run by the
+same interpreter. Runs alternate so that machine noise hits both alike. Prints medians and ratios;
+asserts nothing (these machines are shared and noisy).
+
+    .venv/bin/python benchmarks/startup.py [--runs 21]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+FLOOR = '''
+import typer
+
+app = typer.Typer()
+
+
+@app.command()
+def main(name: str = "world", count: int = 1):
+    print(f"hello {name} x{count}")
+
+
+if __name__ == "__main__":
+    app()
+'''
+
+CMD = ["-m", "vlmselect", "recommend", "--task", "ocr", "--gpu", "RTX 3090", "--json"]
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one child process."""
+    start = time.perf_counter()
+    pid = os.posix_spawn(sys.executable, [sys.executable, *argv], dict(os.environ),
+                         file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)} failed")
+    return wall, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=21)
+    args = ap.parse_args()
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(FLOOR)
+        floor = [f.name, "--name", "x", "--count", "2"]
+    measure(CMD)  # warm the file cache and .pyc files
+    measure(floor)
+    ours, base = [], []
+    for _ in range(args.runs):
+        ours.append(measure(CMD))
+        base.append(measure(floor))
+    os.unlink(f.name)
+    t_ours = statistics.median(w for w, _ in ours)
+    t_base = statistics.median(w for w, _ in base)
+    m_ours = statistics.median(m for _, m in ours)
+    m_base = statistics.median(m for _, m in base)
+    print(f"runs: {args.runs} each, alternating; python {sys.version.split()[0]}")
+    print(f"typer floor:          {t_base * 1000:7.1f} ms  {m_base:6.1f} MiB peak RSS")
+    print(f"vlmselect recommend:  {t_ours * 1000:7.1f} ms  {m_ours:6.1f} MiB peak RSS")
+    print(f"ratio (time):   {t_ours / t_base:5.2f}x   (goal <= 1.25x)")
+    print(f"ratio (memory): {m_ours / m_base:5.2f}x   (goal <= 45 MiB absolute: {'met' if m_ours <= 45 else 'not met'})")
+
+
+if __name__ == "__main__":
+    main()
