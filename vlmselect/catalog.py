@@ -179,7 +179,7 @@ class _Problems:
                 for i, node in enumerate(root.value):
                     self._lines[(i, None)] = node.start_mark.line + 1
                     if isinstance(node, yaml.MappingNode):
-                        for k, v in node.value:
+                        for k, _ in node.value:
                             self._lines[(i, k.value)] = k.start_mark.line + 1
         return self._lines
 

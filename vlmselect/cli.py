@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from vlmselect import __version__
-from vlmselect.errors import RuntimeFailure, UsageError, VlmselectError
+from vlmselect.errors import UsageError, VlmselectError
 
 APP_HELP = "Choose a vision-language model for your GPU and your task, then get it running."
 
@@ -371,4 +371,4 @@ def main() -> None:
     sys.exit(code)
 
 
-__all__ = ["build_app", "main", "RuntimeFailure"]
+__all__ = ["build_app", "main"]

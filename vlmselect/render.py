@@ -166,7 +166,6 @@ def model_row_json(m, vram: dict | None) -> dict:
 
 
 def print_models(rows: list, task_id: str | None) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     c = console()
@@ -200,16 +199,6 @@ def print_show(m, vram: dict | None) -> None:
     c.print("  sources:")
     for s in m.sources:
         c.print(f"    {s}")
-
-
-def estimate_json(p, hw) -> dict:
-    d = {
-        "id": p.model.id, "quant": p.quant.id, "runner": p.runner, "mode": p.mode, "gpus_used": p.gpus_used,
-        "fits": p.fits, "context": p.mem.context_tokens, "images": None, "image_tokens": p.mem.image_tokens,
-        "total_gib": r2(p.mem.total_gib), "parts_gib": p.mem.parts(), "basis": p.mem.basis,
-        "hardware": hw.to_json(),
-    }
-    return d
 
 
 def print_estimate(d: dict) -> None:

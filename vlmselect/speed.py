@@ -67,9 +67,10 @@ def _bytes_per_token(m: ModelSpec, mem: MemoryEstimate, w: Workload) -> float:
 
 def estimate_speed(
     m: ModelSpec, q: Quant, mem: MemoryEstimate, w: Workload, *,
-    bandwidth_gbps: float | None, tflops: float | None, placement: Placement = Placement("gpu"),
+    bandwidth_gbps: float | None, tflops: float | None, placement: Placement | None = None,
     ram_bandwidth_gbps: float = DEFAULT_RAM_BANDWIDTH_GBPS, cpu_cores: int = 8,
 ) -> SpeedEstimate:
+    placement = placement or Placement("gpu")
     runner = mem.runner
     per_token = _bytes_per_token(m, mem, w) * DEQUANT_PENALTY.get(q.fmt, 1.0)
     t_step = T_STEP_S.get(runner, 0.004)
