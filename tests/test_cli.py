@@ -136,3 +136,10 @@ def test_non_editable_install_ships_the_catalog(tmp_path):
     where = subprocess.run([sys.executable, "-c", "import vlmselect; print(vlmselect.__file__)"], capture_output=True,
                            text=True, env=dict(os.environ, PYTHONPATH=str(target)), cwd="/")
     assert where.stdout.startswith(str(target))
+
+
+def test_show_says_where_the_seed_is_wrong(cli):
+    r = cli("show", "qwen2-vl-72b")
+    assert "seed disagrees" in r.out and "24 GB at q4" in r.out
+    d = cli("show", "qwen2-vl-72b", "--json").json()
+    assert d["seed_check"] and d["seed_check"][0]["estimate_gib"] > 40

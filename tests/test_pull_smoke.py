@@ -195,3 +195,12 @@ def test_trust_remote_code_is_never_silent(cli, tiny_llava):
     finally:
         del cfg["auto_map"]
         (tiny_llava / "config.json").write_text(json.dumps(cfg))
+
+
+def test_pull_then_smoke(cli, ollama_srv):
+    ollama_srv.chat_reply = GOOD_ANSWER
+    r = cli("pull", "llava-1.6-7b", "--runner", "ollama", "--gpu", "RTX 3090", "--yes", "--smoke")
+    assert r.code == 0, r.err
+    paths = [q["path"] for q in ollama_srv.requests]
+    assert paths.index("/api/pull") < paths.index("/api/chat")
+    assert "PASSED" in r.out

@@ -18,6 +18,33 @@ def model_vram(m: ModelSpec, w: Workload | None = None) -> dict:
             for col, (q, runner) in VRAM_COLUMNS.items()}
 
 
+SEED_TOLERANCE = 0.25  # the seed's hand numbers are rough: flag only what is off by more than a quarter
+
+
+def seed_check(m) -> list[dict]:
+    """Where the seed document's own numbers for this model disagree with the estimator."""
+    seed = m.seed or {}
+    out = []
+    if m.kind != "local":
+        return out
+    v = model_vram(m)
+    for key, col in (("vram_fp16_gb", "fp16"), ("vram_q4_gb", "q4")):
+        claim = seed.get(key)
+        if not isinstance(claim, (int, float)):
+            continue
+        from vlmselect.catalog import gb_to_gib
+
+        claim_gib = gb_to_gib(claim)
+        est = v[col]
+        off = (est - claim_gib) / claim_gib
+        if abs(off) > SEED_TOLERANCE:
+            out.append({"claim": key, "seed_gb": claim, "estimate_gib": est,
+                        "verdict": f"the seed says {claim} GB at {col}; the estimate is {est:.1f} GiB "
+                                   f"({'more' if off > 0 else 'less'} by {abs(off):.0%}) with 4096 text tokens "
+                                   "and one 1024x1024 image"})
+    return out
+
+
 def models_for_task(cat: Catalog, task: TaskSpec) -> list:
     """Models and APIs that can do `task`, best task quality first (capability filter applied)."""
     from vlmselect.recommend import best_scores, capable, task_quality

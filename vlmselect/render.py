@@ -151,7 +151,10 @@ def model_row_json(m, vram: dict | None) -> dict:
                   "trust_remote_code": m.trust_remote_code, "vram_gib": vram,
                   "runners": sorted(k for k in m.runners if k not in ("tied_embeddings",))})
         if m.seed:
+            from vlmselect.catalog_views import seed_check
+
             d["seed"] = m.seed
+            d["seed_check"] = seed_check(m)
         if m.unverified:
             d["unverified"] = list(m.unverified)
     elif isinstance(m, ApiSpec):
@@ -187,13 +190,15 @@ def print_show(m, vram: dict | None) -> None:
     d = model_row_json(m, vram)
     c.print(f"[bold]{m.name}[/bold] ({m.id}) — {m.kind}, released {m.released}")
     for k, v in d.items():
-        if k in ("id", "name", "kind", "released", "sources", "benchmark_sources", "benchmarks"):
+        if k in ("id", "name", "kind", "released", "sources", "benchmark_sources", "benchmarks", "seed_check"):
             continue
         c.print(f"  {k}: {v}")
     if m.benchmarks:
         c.print("  benchmarks:")
         for b, s in m.benchmarks.items():
             c.print(f"    {b}: {s:g}  ({m.benchmark_sources.get(b, '')})")
+    for chk in d.get("seed_check") or []:
+        c.print(f"  [yellow]seed disagrees:[/yellow] {chk['verdict']}")
     if m.notes:
         c.print(f"  notes: {m.notes}")
     c.print("  sources:")
