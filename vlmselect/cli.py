@@ -140,8 +140,14 @@ def recommend(
     wl = _workload(context, images, resolution, max_new_tokens, default_images=t.images or 1)
     when = _date(as_of, "--as-of")
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
+    measured = {}
+    if hw.source not in ("preset", "manual") and hw.usable_gpus:  # only measurements from this very machine
+        from vlmselect.smoke import measured_speeds
+
+        measured = measured_speeds(hw.usable_gpus[0].name)
     req = Request(task=t, workload=wl, priority=prio, local=not api, api=not local and rnr is None, runner=rnr,
-                  max_cost_per_image=max_cost_per_image, commercial=commercial, as_of=when, top=top)
+                  max_cost_per_image=max_cost_per_image, commercial=commercial, as_of=when, top=top,
+                  measured=measured)
     rec = run(cat, hw, req)
     if json_out:
         render.print_json(render.recommendation_json(rec))

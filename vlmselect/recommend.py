@@ -46,6 +46,8 @@ class Request(NamedTuple):
     as_of: dt.date | None = None
     top: int = 5
     today: dt.date | None = None  # None: the real today
+    # Smoke-test measurements on this machine: (model id, runner, quant) -> tokens/s that passed.
+    measured: dict | None = None
 
 
 class LocalPick(NamedTuple):
@@ -306,6 +308,14 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
         placement=Placement(mode, gpus=max(k, 1), gpu_share=share, tensor_parallel=(runner == "vllm" and k > 1)),
         ram_bandwidth_gbps=DEFAULT_RAM_BANDWIDTH_GBPS, cpu_cores=hw.cpu_cores or 8,
     )
+    seen = (req.measured or {}).get((m.id, runner, q.id))
+    if seen and mode in ("gpu", "multi-gpu"):
+        # A passed smoke test on this GPU beats the model: decode at the measured rate.
+        tps = float(seen["tokens_per_s"])
+        decode_s = req.workload.max_new_tokens / tps
+        speed = speed._replace(tokens_per_s=tps, decode_s=decode_s,
+                               seconds_per_image=speed.vision_s + speed.prefill_s + decode_s,
+                               basis=f"measured by `vlmselect smoke` on {seen.get('gpu')} ({seen.get('time', '')[:10]})")
     need = mem.total_gib * (1 + FIT_MARGIN)
     if mode == "gpu":
         headroom = usable - need
@@ -362,6 +372,8 @@ def _why(p: LocalPick, quality_basis: str, task: TaskSpec, best: LocalPick | Non
     else:
         bits.append("runs on the CPU")
     bits.append(quality_basis.split(";")[0])
+    if p.speed.basis.startswith("measured"):
+        bits.append(f"{p.speed.tokens_per_s:.0f} tok/s {p.speed.basis}")
     if task.id in ("video", "action-recognition", "long-video") and p.model.cap("video") == 1:
         bits.append("no native video: feed sampled frames as images")
     if p.model.is_moe:

@@ -162,6 +162,28 @@ def spec_from_config(path: Path, name: str) -> ModelSpec | None:
 # ---------------------------------------------------------------- records
 
 
+RUNNER_NAMES = {"hf": "transformers", "ollama": "ollama"}
+
+
+def measured_speeds(gpu_name: str | None) -> dict:
+    """Passed smoke records on this GPU: (model id, runner, quant) -> the newest record.
+
+    Cheap (JSON files only), so `recommend` can use measured numbers where it has them.
+    """
+    d = data_dir() / "smoke"
+    if not gpu_name or not d.is_dir():
+        return {}
+    out: dict = {}
+    for f in sorted(d.glob("*.json")):  # names start with a UTC timestamp: newest last
+        try:
+            rec = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if rec.get("passed") and rec.get("gpu") == gpu_name and rec.get("tokens_per_s") and rec.get("quant"):
+            out[(rec["id"], RUNNER_NAMES.get(rec.get("runner"), rec.get("runner")), rec["quant"])] = rec
+    return out
+
+
 def data_dir() -> Path:
     base = os.environ.get("VLMSELECT_DATA_DIR")
     if base is None:
@@ -245,7 +267,13 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
         rec = _smoke_hf(cat, spec, load_target, quant, png, ask, max_new_tokens, trust_remote_code, c)
     scored = score_card(rec["answer"], card) if card else (score_expect(rec["answer"], expect) if expect else
                                                           {"score": None, "passed": True, "text_cer": None})
+    if hw is None:
+        from vlmselect.hardware import probe
+
+        hw = probe(cat.gpu_by_name)
+    gpus = hw.usable_gpus
     rec.update({"passed": scored["passed"], "score": scored["score"], "checks": scored,
+                "gpu": gpus[0].name if gpus and rec.get("device") != "cpu" else None,
                 "expected": {"text": card.text, "bars": card.bars, "colour": card.colour} if card else expect,
                 "prompt": ask, "version": __version__, "time": dt.datetime.now(dt.timezone.utc).isoformat(),
                 "machine": {"platform": platform.platform(), "python": platform.python_version()}})
