@@ -233,3 +233,30 @@ def test_bad_input_exits_2(cli, args, needle):
     assert r.code == 2, (args, r.out, r.err)
     assert needle in r.err
     assert "Traceback" not in r.err + r.out
+
+
+def test_measured_speed_from_a_passed_smoke_test_is_used(catalog, isolated_user):
+    import json as _json
+
+    from vlmselect.hardware.types import GpuInfo, HardwareProfile
+    from vlmselect.memory import Workload
+    from vlmselect.recommend import Request, recommend
+    from vlmselect.smoke import measured_speeds
+
+    d = isolated_user / "data" / "smoke"
+    d.mkdir(parents=True)
+    rec = {"id": "llava-1.6-7b", "runner": "ollama", "quant": "q4_0", "passed": True, "tokens_per_s": 99.0,
+           "gpu": "NVIDIA GeForce RTX 3090", "time": "2026-11-20T10:00:00+00:00"}
+    (d / "20261120T100000Z-llava.json").write_text(_json.dumps(rec))
+    (d / "20261121T100000Z-llava.json").write_text(_json.dumps(rec | {"passed": False, "tokens_per_s": 5.0}))
+    seen = measured_speeds("NVIDIA GeForce RTX 3090")
+    assert seen[("llava-1.6-7b", "ollama", "q4_0")]["tokens_per_s"] == 99.0  # the failed run is ignored
+    assert measured_speeds("NVIDIA GeForce RTX 4090") == {}
+
+    g = GpuInfo(index=0, name="NVIDIA GeForce RTX 3090", vram_total_gib=24.0, vram_free_gib=23.0,
+                bandwidth_gbps=935.8, compute_capability="8.6", fp16_tflops=142.7, bf16=True)
+    hw = HardwareProfile(source="nvml", gpus=(g,), ram_total_gib=64.0, ram_available_gib=60.0, cpu_cores=8)
+    out = recommend(catalog, hw, Request(task=catalog.task("general"), workload=Workload(), runner="ollama",
+                                         top=50, measured=seen))
+    pick = [p for p in out.local if p.model.id == "llava-1.6-7b"][0]
+    assert pick.speed.tokens_per_s == 99.0 and "measured" in pick.why
