@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from vlmselect.catalog import ModelSpec, gb_to_gib
 from vlmselect.imagetokens import model_image_tokens
-from vlmselect.quant import RUNNER_FORMATS, Quant
+from vlmselect.quant import Quant
 
 GIB = 2**30
 MIB = 2**20
@@ -177,10 +177,6 @@ def _torch_activation_bytes(m: ModelSpec, ctx: int) -> float:
 
 
 # ---------------------------------------------------------------- the estimate
-
-
-def runner_takes(runner: str, q: Quant) -> bool:
-    return q.fmt in RUNNER_FORMATS[runner]
 
 
 def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: float = 2.0) -> MemoryEstimate:

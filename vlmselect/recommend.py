@@ -113,10 +113,11 @@ def task_quality(item: ModelSpec | ApiSpec, task: TaskSpec, best: dict | None = 
     wsum = sum(caps.values()) or 1.0
     cap_score = sum(w * min(item.cap(c), 3) / 3 for c, w in caps.items()) / wsum
     got = {b: w for b, w in task.rank_benchmarks.items() if b in item.benchmarks}
+    rated = ", ".join(f"{c} {item.cap(c)}/3" for c in sorted(caps, key=caps.get, reverse=True)[:2])
     if not got:
         bench = cap_score * UNPUBLISHED_FACTOR
         return 0.5 * cap_score + 0.5 * bench, (
-            f"capabilities {cap_score:.2f}; no {'/'.join(task.rank_benchmarks) or 'benchmark'} score published")
+            f"rated {rated} (no {'/'.join(task.rank_benchmarks) or 'benchmark'} score published)")
     best = best or {}
     bench = 0.0
     for b, w in got.items():
@@ -128,7 +129,7 @@ def task_quality(item: ModelSpec | ApiSpec, task: TaskSpec, best: dict | None = 
         bench += w * min(rel, 1.0)
     bench /= sum(got.values())
     shown = ", ".join(f"{b} {item.benchmarks[b]:g}" for b in got)
-    return 0.5 * cap_score + 0.5 * bench, f"{shown}; capabilities {cap_score:.2f}"
+    return 0.5 * cap_score + 0.5 * bench, f"{shown}; rated {rated}"
 
 
 def best_scores(catalog: Catalog) -> dict:

@@ -68,16 +68,6 @@ def pull(tag: str, on_progress: Callable[[str, LayerProgress | None], None]) -> 
         raise _fail(ollama, exc, f"pull {tag}") from None
 
 
-def installed(tag: str) -> bool:
-    ollama, client = _client()
-    try:
-        names = {m.model for m in client.list().models}
-    except Exception as exc:
-        raise _fail(ollama, exc, "list models") from None
-    want = tag if ":" in tag else tag + ":latest"
-    return want in names
-
-
 @dataclass
 class ChatResult:
     answer: str
