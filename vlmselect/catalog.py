@@ -364,6 +364,28 @@ def _benchmarks(raw: dict | None) -> tuple[dict, dict]:
     return ({k: float(v["score"]) for k, v in raw.items()}, {k: v["source"] for k, v in raw.items()})
 
 
+def _quant_key(name: str) -> str:
+    """A quant name as written in a catalog ("Q4_K_M", "f16") -> vlmselect's id ("q4_k_m", "fp16")."""
+    from vlmselect.quant import quant
+
+    key = str(name).lower()
+    try:
+        return quant(key).id
+    except UsageError:
+        return key  # a format vlmselect does not model (q5_0 ...): kept as written, never offered
+
+
+def _runners(r: dict) -> dict:
+    """Runner artifacts with quant names normalised once, at load."""
+    r = dict(r or {})
+    if r.get("ollama"):
+        r["ollama"] = [dict(t, quant=_quant_key(t["quant"])) if t.get("quant") else dict(t) for t in r["ollama"]]
+    g = r.get("gguf")
+    if isinstance(g, dict) and g.get("files"):
+        r["gguf"] = dict(g, files={_quant_key(k): v for k, v in g["files"].items()})
+    return r
+
+
 def _model(e: dict, origin: str) -> ModelSpec:
     a, p = e["arch"], e["params"]
     scores, srcs = _benchmarks(e.get("benchmarks"))
@@ -381,7 +403,7 @@ def _model(e: dict, origin: str) -> ModelSpec:
         context_max=e["context_max"], image_tokens=dict(e["image_tokens"]), capabilities=dict(e["capabilities"]),
         sources=tuple(e["sources"]), commercial=e.get("commercial"),
         max_resolution=tuple(e["max_resolution"]) if e.get("max_resolution") else None,
-        benchmarks=scores, benchmark_sources=srcs, runners=e.get("runners") or {}, seed=e.get("seed"),
+        benchmarks=scores, benchmark_sources=srcs, runners=_runners(e.get("runners")), seed=e.get("seed"),
         aliases=tuple(e.get("aliases") or ()), unverified=tuple(e.get("unverified") or ()),
         notes=str(e.get("notes") or ""), origin=origin,
     )

@@ -93,7 +93,7 @@ def published_weights(m: ModelSpec, q: Quant, runner: str) -> tuple[float, str] 
     r = m.runners
     if runner == "ollama":
         for tag in r.get("ollama") or []:
-            if tag.get("quant", "").lower() == q.id and tag.get("size_gb"):
+            if tag.get("quant") == q.id and tag.get("size_gb"):
                 return float(tag["size_gb"]), f"Ollama tag {tag['tag']} ({tag.get('source', '')})"
     if runner in ("ollama", "llama.cpp"):
         g = r.get("gguf") or {}

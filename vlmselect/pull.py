@@ -54,7 +54,7 @@ def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, 
         return _unplaceable(m, want, q, hw)
     best = options[0]
     if best.runner == "ollama":
-        tag = next(t for t in m.runners["ollama"] if t.get("quant", "").lower() == best.quant.id)
+        tag = next(t for t in m.runners["ollama"] if t.get("quant") == best.quant.id)
         return PullPlan(m, "ollama", best.quant.id, tag["tag"], [], tag.get("size_gb"), best.fits,
                         best.mem.total_gib, best.usable_gib, best.mode)
     repo, files, size = hf_artifact(m, best.quant.id)
@@ -70,11 +70,11 @@ def _unplaceable(m: ModelSpec, want: str | None, q, hw: HardwareProfile) -> Pull
         tags = m.runners.get("ollama") or []
         if not tags:
             raise UsageError(f"{m.id} has no Ollama tag in the catalog", "try --runner hf")
-        tag = next((t for t in tags if q is None or t.get("quant", "").lower() == q.id), None)
+        tag = next((t for t in tags if q is None or t.get("quant") == q.id), None)
         if tag is None:
             raise UsageError(f"{m.id} has no Ollama tag at {q.id}",
                              "tags: " + ", ".join(f"{t['tag']} ({t.get('quant')})" for t in tags))
-        qq = QUANTS.get(tag.get("quant", "q4_k_m").lower(), QUANTS["q4_k_m"])
+        qq = QUANTS.get(tag.get("quant") or "", QUANTS["q4_k_m"])  # unknown quant: size it as the library default
         mem = estimate_memory(m, qq, "ollama", Workload())
         return PullPlan(m, "ollama", qq.id, tag["tag"], [], tag.get("size_gb"), False, mem.total_gib, None, None)
     qq = q or QUANTS["bf16"]

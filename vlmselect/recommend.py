@@ -192,7 +192,7 @@ def quant_options(m: ModelSpec, runner: str, hw: HardwareProfile) -> list[Quant]
     out = []
     for q in quants_for(runner):
         if runner == "ollama":
-            if not any(t.get("quant", "").lower() == q.id for t in r.get("ollama") or []):
+            if not any(t.get("quant") == q.id for t in r.get("ollama") or []):
                 continue
         elif runner == "llama.cpp":
             if q.id not in ((r.get("gguf") or {}).get("files") or {}):
@@ -255,23 +255,22 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload)
 # ---------------------------------------------------------------- commands
 
 
-def run_command(m: ModelSpec, q: Quant, runner: str, mode: str, gpus_used: int, mem: MemoryEstimate, w: Workload) -> str:
+def run_command(m: ModelSpec, q: Quant, runner: str, mode: str, gpus_used: int, mem: MemoryEstimate, w: Workload,
+                gpu_share: float = 1.0) -> str:
     r = m.runners
     ctx = mem.context_tokens
     if runner == "ollama":
-        tag = next(t["tag"] for t in r["ollama"] if t.get("quant", "").lower() == q.id)
+        tag = next(t["tag"] for t in r["ollama"] if t.get("quant") == q.id)
         return f"ollama run {tag}"
     if runner == "llama.cpp":
         g = r["gguf"]
         f = g["files"][q.id]
         mm = (g.get("mmproj") or {}).get("file", "mmproj.gguf")
-        ngl = "99" if mode in ("gpu", "multi-gpu") else "auto"
+        # Layers on the GPU: all, the share that fits when offloading, none on a CPU.
+        ngl = {"gpu": 99, "multi-gpu": 99, "cpu": 0}.get(mode, max(1, int(m.arch.layers * gpu_share)))
         split = f" --tensor-split {','.join(['1'] * gpus_used)}" if mode == "multi-gpu" else ""
-        if mode == "offload":
-            ngl = str(max(1, int(m.arch.layers * 0.5)))
-        dev = " --device none" if mode == "cpu" else ""
         return (f"llama-server --hf-repo {g['repo']} --hf-file {f['file']} --mmproj-url "
-                f"https://huggingface.co/{g['repo']}/resolve/main/{mm} -c {ctx} -ngl {ngl}{split}{dev}")
+                f"https://huggingface.co/{g['repo']}/resolve/main/{mm} -c {ctx} -ngl {ngl}{split}")
     if runner == "vllm":
         repo = (r.get(q.fmt) or {}).get("repo") if q.fmt in ("awq", "gptq", "fp8") else m.hf_repo
         parts = [f"vllm serve {repo}", f"--max-model-len {ctx}",
@@ -343,7 +342,7 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
     return LocalPick(
         model=m, quant=q, runner=runner, mode=mode, gpus_used=k, mem=mem, speed=speed, usable_gib=usable,
         headroom_gib=headroom, quality=qual, score=score, why="",
-        command=run_command(m, q, runner, mode, k, mem, req.workload), warnings=tuple(warnings),
+        command=run_command(m, q, runner, mode, k, mem, req.workload, share), warnings=tuple(warnings),
     )
 
 
