@@ -165,3 +165,14 @@ def test_gemma_vision_graph_matches_ollamas_logged_value(catalog):
     g_vis = 4 * 4096 * 4096 * 16 / GIB
     assert g_vis == pytest.approx(1.0, abs=0.05)
     assert e.compute_gib >= g_vis
+
+
+def test_video_frames_use_the_video_path(catalog):
+    m = catalog.models["qwen2.5-vl-7b"]
+    still = estimate_memory(m, QUANTS["bf16"], "transformers", Workload(images=8))
+    clip = estimate_memory(m, QUANTS["bf16"], "transformers", Workload(images=8, video=True))
+    assert still.image_tokens == 1369
+    # smart_resize under 768 tokens: 27 x 27 = 729 tokens per frame pair, two frames per grid -> 365 per frame
+    assert clip.image_tokens == 365
+    assert clip.kv_cache_gib < still.kv_cache_gib
+    assert "video frames" in clip.basis["image_tokens"]

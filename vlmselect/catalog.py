@@ -150,6 +150,7 @@ class TaskSpec(NamedTuple):
     aliases: tuple = ()
     prompt: str = ""
     images: int | None = None
+    video: bool = False  # the images are frames of a video
     description: str = ""
 
 
@@ -443,7 +444,8 @@ def _task(e: dict, origin: str) -> TaskSpec:
     return TaskSpec(
         id=e["id"], name=e["name"], needs=dict(e["needs"]), rank_capabilities=dict(rank.get("capabilities") or {}),
         rank_benchmarks=dict(rank.get("benchmarks") or {}), aliases=tuple(e.get("aliases") or ()),
-        prompt=str(e.get("prompt") or ""), images=e.get("images"), description=str(e.get("description") or ""),
+        prompt=str(e.get("prompt") or ""), images=e.get("images"), video=bool(e.get("video")),
+        description=str(e.get("description") or ""),
     )
 
 

@@ -39,7 +39,8 @@ def _catalog(extra: list[Path] | None = None):
     return load_catalog(list(_state["catalog"]) + list(extra or []))
 
 
-def _workload(context: int, images: int | None, resolution: str, max_new_tokens: int, default_images: int = 1):
+def _workload(context: int, images: int | None, resolution: str, max_new_tokens: int, default_images: int = 1,
+              video: bool = False):
     from vlmselect.memory import Workload
 
     m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", resolution)
@@ -55,7 +56,7 @@ def _workload(context: int, images: int | None, resolution: str, max_new_tokens:
     if w > 32768 or h > 32768:
         raise UsageError(f"--resolution {w}x{h} is larger than any model takes", "use at most 32768 per side")
     return Workload(context=context, images=default_images if images is None else images,
-                    width=w, height=h, max_new_tokens=max_new_tokens)
+                    width=w, height=h, max_new_tokens=max_new_tokens, video=video)
 
 
 def _hardware(cat, gpu, gpu_count, vram, ram, cpu_only):
@@ -137,7 +138,7 @@ def recommend(
         raise UsageError("--max-cost-per-image must be 0 or more", "for example --max-cost-per-image 0.005")
     if local and api:
         raise UsageError("--local and --api exclude each other", "give one of them, or neither for both")
-    wl = _workload(context, images, resolution, max_new_tokens, default_images=t.images or 1)
+    wl = _workload(context, images, resolution, max_new_tokens, default_images=t.images or 1, video=t.video)
     when = _date(as_of, "--as-of")
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
     measured = {}

@@ -32,6 +32,7 @@ class Workload(NamedTuple):
     width: int = 1024
     height: int = 1024
     max_new_tokens: int = 256
+    video: bool = False  # the images are frames of one clip
 
 
 
@@ -152,6 +153,20 @@ def kv_cache_bytes(m: ModelSpec, tokens: int, bytes_per_elem: float = 2.0, cross
 # ---------------------------------------------------------------- compute buffers
 
 
+def _image_cost(m: ModelSpec, w: Workload, cap: int | None):
+    """What one image (or one video frame) costs. Families with a video path (`image_tokens.video`)
+    cap frames at fewer tokens and merge `temporal_merge` consecutive frames into one token grid."""
+    video = m.image_tokens.get("video") if w.video else None
+    if not video:
+        return model_image_tokens(m.image_tokens, w.width, w.height, cap_tokens=cap), ""
+    limit = min(x for x in (video.get("max_tokens"), cap) if x) if (video.get("max_tokens") or cap) else None
+    img = model_image_tokens(m.image_tokens, w.width, w.height, cap_tokens=limit)
+    merge = int(video.get("temporal_merge", 1))
+    per = -(-img.tokens // merge)
+    return img._replace(tokens=per, patches=-(-img.patches // merge)), (
+        f"; video frames: at most {video.get('max_tokens')} tokens each, {merge} frames merged per token grid")
+
+
 def _text_graph_bytes(m: ModelSpec, ctx: int, kv_bytes: float) -> tuple[float, str]:
     """Ollama's llama-family graph formula when the config has what it needs, else its fallback."""
     a = m.arch
@@ -182,7 +197,7 @@ def _torch_activation_bytes(m: ModelSpec, ctx: int) -> float:
 def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: float = 2.0) -> MemoryEstimate:
     """Peak GPU memory of `m` at quant `q` on `runner` for workload `w` (all GiB)."""
     cap = OLLAMA_QWEN_MAX_TOKENS if runner == "ollama" and m.image_tokens["rule"] == "qwen2-vl" else None
-    img = model_image_tokens(m.image_tokens, w.width, w.height, cap_tokens=cap)
+    img, frame_note = _image_cost(m, w, cap)
     per_image, patches = img.tokens, img.patches
     if m.image_tokens["rule"] == "cross-attention":
         ctx = w.context + w.max_new_tokens
@@ -240,7 +255,7 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
         compute_gib=compute, overhead_gib=overhead, weights_published=published, encoder_patches=patches,
         basis={"weights": w_basis, "kv_cache": kv_basis, "compute": c_basis, "overhead": o_basis,
                "image_tokens": f"{m.image_tokens['rule']} rule at {w.width}x{w.height}: {per_image} tokens"
-                               + (f" (Ollama cap {cap})" if cap else "")},
+                               + (f" (Ollama cap {cap})" if cap else "") + frame_note},
     )
 
 
