@@ -545,14 +545,11 @@ CACHE_SCHEMA = 1  # bump when validation or the entry format changes
 
 
 def _cache_file(path: Path) -> Path | None:
-    base = os.environ.get("VLMSELECT_CACHE_DIR")
-    if base is None:
-        from platformdirs import user_cache_dir
-
-        base = user_cache_dir("vlmselect")
     import hashlib
 
-    return Path(base) / f"catalog-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]}.json"
+    from vlmselect.paths import user_dir
+
+    return user_dir("cache") / f"catalog-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]}.json"
 
 
 def _cache_key(path: Path) -> str:
@@ -623,12 +620,9 @@ def shipped_dir() -> Path:
 
 def user_catalog_paths() -> list[Path]:
     """`*.yaml` in the user's config directory (VLMSELECT_CONFIG_DIR overrides)."""
-    base = os.environ.get("VLMSELECT_CONFIG_DIR")
-    if base is None:
-        from platformdirs import user_config_dir
+    from vlmselect.paths import user_dir
 
-        base = user_config_dir("vlmselect")
-    d = Path(base)
+    d = user_dir("config")
     return sorted(d.glob("*.yaml")) if d.is_dir() else []
 
 

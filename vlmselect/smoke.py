@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import platform
 import re
 from dataclasses import dataclass, field
@@ -185,12 +184,9 @@ def measured_speeds(gpu_name: str | None) -> dict:
 
 
 def data_dir() -> Path:
-    base = os.environ.get("VLMSELECT_DATA_DIR")
-    if base is None:
-        from platformdirs import user_data_dir
+    from vlmselect.paths import user_dir
 
-        base = user_data_dir("vlmselect")
-    return Path(base)
+    return user_dir("data")
 
 
 def save_record(rec: dict) -> Path:
