@@ -545,11 +545,12 @@ CACHE_SCHEMA = 1  # bump when validation or the entry format changes
 
 
 def _cache_file(path: Path) -> Path | None:
-    import hashlib
+    import zlib  # a file name, not security: crc32 is enough and cheaper to import than hashlib
 
     from vlmselect.paths import user_dir
 
-    return user_dir("cache") / f"catalog-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]}.json"
+    where = str(path.resolve())
+    return user_dir("cache") / f"catalog-{path.stem}-{zlib.crc32(where.encode()):08x}.json"
 
 
 def _cache_key(path: Path) -> str:

@@ -50,8 +50,6 @@ def _meminfo() -> tuple[float, float] | None:
 
 
 def _cpu_name() -> str:
-    import platform
-
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
@@ -59,6 +57,8 @@ def _cpu_name() -> str:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    import platform
+
     return platform.processor() or platform.machine()
 
 
