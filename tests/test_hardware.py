@@ -501,3 +501,19 @@ def test_real_gpu_matches_nvidia_smi(monkeypatch, catalog):
         assert g.compute_capability
     assert prof.probe_s < 2.5
     json.dumps(prof.to_json())
+
+
+def test_process_used_gib_for_smoke_measurements(monkeypatch):
+    from vlmselect.hardware.nvml import process_used_gib
+
+    install(monkeypatch, two_gpus())
+    assert process_used_gib(os.getpid()) == pytest.approx(20.0)  # what smoke reports as the VRAM peak
+    assert process_used_gib(DEAD_PID) is None  # listed without a usage figure: unknown, not zero
+    assert process_used_gib(1) is None
+
+
+def test_process_used_gib_without_nvml(monkeypatch):
+    from vlmselect.hardware.nvml import process_used_gib
+
+    install_missing_library(monkeypatch)
+    assert process_used_gib(os.getpid()) is None

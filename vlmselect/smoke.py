@@ -343,6 +343,7 @@ def _smoke_hf(cat, spec, target: str, quant: str | None, png: bytes, prompt: str
             "ttft_s": round(gen.ttft_s, 3) if gen.ttft_s is not None else None,
             "tokens_per_s": round(gen.tokens_per_s, 2) if gen.tokens_per_s else None, "new_tokens": gen.new_tokens,
             "vram_peak_gib": round(gen.vram_peak_gib, 3) if gen.vram_peak_gib is not None else None,
+            "torch_allocated_gib": round(gen.torch_allocated_gib, 3) if gen.torch_allocated_gib is not None else None,
             "ram_delta_gib": round(hf.os_rss_gib() - rss_before, 3),
             "vram_estimated_gib": _estimate(est_spec, est_runner_quant, "transformers")}
 

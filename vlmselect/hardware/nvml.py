@@ -180,3 +180,33 @@ def _process_name(pid: int) -> str:
         return psutil.Process(pid).name()
     except Exception:  # the process may be gone, or in another PID namespace
         return "?"
+
+
+def process_used_gib(pid: int) -> float | None:
+    """GPU memory NVML charges to process `pid` (CUDA context included), summed over GPUs; None if unknown.
+
+    Inside a container NVML may report host PIDs only: then the process is not found and the
+    answer is None, never a guess.
+    """
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:  # no library, no driver: nothing to measure
+        return None
+    try:
+        total, found = 0, False
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            for p in _query(pynvml, pynvml.nvmlDeviceGetComputeRunningProcesses, h, default=[]) or []:
+                if p.pid == pid and getattr(p, "usedGpuMemory", None) is not None:
+                    total += p.usedGpuMemory
+                    found = True
+        return total / GIB if found else None
+    except pynvml.NVMLError:
+        return None
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except pynvml.NVMLError:
+            pass

@@ -97,7 +97,9 @@ def load(path: Path, quant: str, *, trust_remote_code: bool, model_class: str | 
         dtype = torch.float32  # CPU: full precision (bf16 matmuls are slow or missing on many CPUs)
     if quant == "fp16" and cuda:
         dtype = torch.float16
-    kwargs: dict = {"dtype": dtype, "trust_remote_code": trust_remote_code}
+    # transformers renamed torch_dtype to dtype in 4.56.
+    dtype_key = "dtype" if _version(transformers.__version__) >= (4, 56) else "torch_dtype"
+    kwargs: dict = {dtype_key: dtype, "trust_remote_code": trust_remote_code}
     if quant in ("nf4", "int8"):
         from transformers import BitsAndBytesConfig
 
@@ -123,6 +125,10 @@ def load(path: Path, quant: str, *, trust_remote_code: bool, model_class: str | 
     return Loaded(model, processor, "cuda" if cuda else "cpu", str(dtype).replace("torch.", ""), time.perf_counter() - start)
 
 
+def _version(v: str) -> tuple:
+    return tuple(int(x) for x in v.split(".")[:2] if x.isdigit())
+
+
 @dataclass
 class Generation:
     answer: str
@@ -130,7 +136,8 @@ class Generation:
     ttft_s: float | None
     new_tokens: int
     tokens_per_s: float | None
-    vram_peak_gib: float | None
+    vram_peak_gib: float | None  # what the process held on the GPU: NVML, else torch's reserved peak
+    torch_allocated_gib: float | None  # torch.cuda.max_memory_allocated: live tensors only
 
 
 def generate(loaded: Loaded, image, prompt: str, max_new_tokens: int) -> Generation:
@@ -173,8 +180,13 @@ def generate(loaded: Loaded, image, prompt: str, max_new_tokens: int) -> Generat
     n = int(new.shape[0])
     decode_s = latency - (ttft or 0)
     tps = (n - 1) / decode_s if n > 1 and decode_s > 0 else (n / latency if latency > 0 else None)
-    vram = torch.cuda.max_memory_allocated() / 2**30 if loaded.device == "cuda" else None
-    return Generation(answer, latency, ttft, n, tps, vram)
+    vram = allocated = None
+    if loaded.device == "cuda":
+        from vlmselect.hardware.nvml import process_used_gib
+
+        allocated = torch.cuda.max_memory_allocated() / 2**30
+        vram = process_used_gib(os.getpid()) or torch.cuda.max_memory_reserved() / 2**30
+    return Generation(answer, latency, ttft, n, tps, vram, allocated)
 
 
 def os_rss_gib() -> float:
