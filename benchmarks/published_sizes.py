@@ -1,0 +1,31 @@
+"""The estimator's weights (from parameter counts, published sizes removed) against each published
+artifact the tests cite. Prints the error per artifact.
+
+    .venv/bin/python benchmarks/published_sizes.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from test_estimator import PUBLISHED, _unpublished  # noqa: E402  (the cited list lives with its test)
+
+from vlmselect.catalog import gb_to_gib, load_catalog  # noqa: E402
+from vlmselect.memory import weights_only_gib  # noqa: E402
+from vlmselect.quant import QUANTS  # noqa: E402
+
+
+def main() -> None:
+    cat = load_catalog(include_user=False)
+    print(f"{'model':24s} {'quant':7s} {'estimate':>9s} {'published':>10s} {'error':>7s}  source")
+    for mid, q, runner, gb, source in PUBLISHED:
+        est = weights_only_gib(_unpublished(cat.models[mid]), QUANTS[q], runner)
+        pub = gb_to_gib(gb)
+        print(f"{mid:24s} {q:7s} {est:8.2f}G {pub:9.2f}G {100 * (est - pub) / pub:+6.1f}%  {source}")
+
+
+if __name__ == "__main__":
+    main()
