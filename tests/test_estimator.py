@@ -27,6 +27,13 @@ PUBLISHED = [
     ("qwen3-vl-30b-a3b", "q4_k_m", "ollama", 20.0, "https://ollama.com/library/qwen3-vl:30b"),
     ("llama-4-scout", "q4_k_m", "ollama", 67.0, README + " (llama4:scout)"),
     ("internvl3-8b", "bf16", "transformers", 15.9, "https://huggingface.co/OpenGVLab/InternVL3-8B/tree/main"),
+    # GGUF files + their f16 mmproj, as the repos' file listings give them:
+    ("qwen2-vl-7b", "q4_k_m", "llama.cpp", 4.68 + 1.35, "https://huggingface.co/bartowski/Qwen2-VL-7B-Instruct-GGUF"),
+    ("qwen2-vl-7b", "q8_0", "llama.cpp", 8.10 + 1.35, "https://huggingface.co/bartowski/Qwen2-VL-7B-Instruct-GGUF"),
+    ("qwen2-vl-72b", "q4_k_m", "llama.cpp", 47.42 + 1.4, "https://huggingface.co/bartowski/Qwen2-VL-72B-Instruct-GGUF"),
+    ("qwen2-vl-72b", "q2_k", "llama.cpp", 29.81 + 1.4, "https://huggingface.co/bartowski/Qwen2-VL-72B-Instruct-GGUF"),
+    ("gemma-3-27b", "q8_0", "llama.cpp", 28.7 + 0.858, "https://huggingface.co/ggml-org/gemma-3-27b-it-GGUF"),
+    ("llava-1.6-7b", "q4_k_m", "llama.cpp", 4.37 + 0.624, "https://huggingface.co/cjpais/llava-1.6-mistral-7b-gguf"),
 ]
 
 
