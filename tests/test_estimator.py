@@ -34,6 +34,8 @@ PUBLISHED = [
     ("qwen2-vl-72b", "q2_k", "llama.cpp", 29.81 + 1.4, "https://huggingface.co/bartowski/Qwen2-VL-72B-Instruct-GGUF"),
     ("gemma-3-27b", "q8_0", "llama.cpp", 28.7 + 0.858, "https://huggingface.co/ggml-org/gemma-3-27b-it-GGUF"),
     ("llava-1.6-7b", "q4_k_m", "llama.cpp", 4.37 + 0.624, "https://huggingface.co/cjpais/llava-1.6-mistral-7b-gguf"),
+    # Qwen2.5-VL: the vision half is derived from this same mmproj, so this checks the text half.
+    ("qwen2.5-vl-7b", "q4_k_m", "llama.cpp", 4.68 + 1.35, "https://huggingface.co/ggml-org/Qwen2.5-VL-7B-Instruct-GGUF"),
 ]
 
 
