@@ -5,7 +5,6 @@ by id (`--catalog PATH` and `*.yaml` in the user's config directory). Every load
 validated, and every problem is reported at once with its file, line, id and field.
 """
 
-
 import datetime as dt
 import os
 import re

@@ -5,7 +5,6 @@ shared/reference/vram-estimation.md section 3). Local rules return an `ImageCost
 that memory, speed and cost share one count.
 """
 
-
 import math
 from typing import NamedTuple
 

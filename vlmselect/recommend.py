@@ -6,7 +6,6 @@ hardware (one GPU, several, CPU offload, CPU only), then scored by task quality,
 headroom, weighted by the priority. Hosted APIs are scored by quality and cost per image.
 """
 
-
 import datetime as dt
 import math
 from typing import NamedTuple
@@ -356,7 +355,7 @@ def _choose(options: list[LocalPick], priority: str) -> LocalPick:
     return max(pool, key=lambda o: o.score)
 
 
-def _why(p: LocalPick, quality_basis: str, task: TaskSpec, best: LocalPick | None) -> str:
+def _why(p: LocalPick, quality_basis: str, task: TaskSpec) -> str:
     bits = []
     if p.mode == "gpu":
         bits.append(f"fits one GPU at {p.quant.id} with {p.headroom_gib:.1f} GiB to spare")
@@ -374,7 +373,7 @@ def _why(p: LocalPick, quality_basis: str, task: TaskSpec, best: LocalPick | Non
     bits.append(quality_basis.split(";")[0])
     if p.speed.basis.startswith("measured"):
         bits.append(f"{p.speed.tokens_per_s:.0f} tok/s {p.speed.basis}")
-    if task.id in ("video", "action-recognition", "long-video") and p.model.cap("video") == 1:
+    if task.video and p.model.cap("video") == 1:
         bits.append("no native video: feed sampled frames as images")
     if p.model.is_moe:
         bits.append(f"MoE: {p.model.params_active_b:g}B of {p.model.params_total_b:g}B active per token")
@@ -434,7 +433,7 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
             why = f"{qbasis.split(';')[0]}; ${cost.usd:.4f} per image"
             if status == "deprecated":
                 why += f"; deprecated since {a.deprecated}, retires {a.retired or 'soon'}"
-            if req.task.id in ("video", "action-recognition", "long-video"):
+            if req.task.video:
                 why += "; native video input" if a.cap("video") >= 2 else "; no native video: send sampled frames"
             apis.append(ApiPick(a, cost, status, quality, score, why))
         apis.sort(key=lambda p: p.score, reverse=True)
@@ -445,7 +444,7 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
 
 
 def _with_why(p: LocalPick, qbasis: str, task: TaskSpec) -> LocalPick:
-    return p._replace(why=_why(p, qbasis, task, None))
+    return p._replace(why=_why(p, qbasis, task))
 
 
 def _filter(item: ModelSpec | ApiSpec, req: Request) -> str | None:
