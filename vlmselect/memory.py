@@ -206,9 +206,11 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
         ctx = w.context + per_image * w.images + w.max_new_tokens
         cross = 0
     if m.arch.encoder_decoder:
-        # Encoder-decoder OCR models: the decoder's self-attention holds the generated text;
-        # its cross-attention holds the encoder's outputs, once per decoder layer.
-        kv = kv_cache_bytes(m, w.max_new_tokens + w.context // 8, kv_bytes) + kv_cache_bytes(m, per_image * w.images, kv_bytes)
+        # Encoder-decoder OCR models (Nougat, Florence-2): the decoder's self-attention holds the
+        # generated text (its prompt is a task token, not a chat); its cross-attention holds the
+        # encoder's outputs, once per decoder layer.
+        ctx = w.max_new_tokens
+        kv = kv_cache_bytes(m, ctx, kv_bytes) + kv_cache_bytes(m, per_image * w.images, kv_bytes)
         kv_basis = "encoder-decoder: decoder self-attention over the output + cross-attention over the image tokens"
     else:
         kv = kv_cache_bytes(m, ctx, kv_bytes, cross_tokens=cross)
