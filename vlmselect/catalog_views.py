@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from vlmselect.catalog import Catalog, ModelSpec, TaskSpec
 from vlmselect.hardware.types import HardwareProfile
 from vlmselect.memory import Workload, estimate_memory
@@ -53,7 +55,10 @@ def models_for_task(cat: Catalog, task: TaskSpec) -> list:
     apis = [a for a in cat.apis.values() if capable(a, task) is None]
     best = best_scores(cat)
     key = lambda x: task_quality(x, task, best)[0]  # noqa: E731
-    return sorted(local, key=key, reverse=True) + sorted(apis, key=key, reverse=True)
+    today = dt.date.today()
+    order = {"active": 0, "deprecated": 1, "retired": 2}
+    apis = sorted(apis, key=key, reverse=True)
+    return sorted(local, key=key, reverse=True) + sorted(apis, key=lambda a: order[a.status(today)])
 
 
 def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str | None, w: Workload,

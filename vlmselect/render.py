@@ -5,6 +5,7 @@ rich is imported only where a table is drawn: the --json path stays as light as 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -161,8 +162,8 @@ def model_row_json(m, vram: dict | None) -> dict:
         d.update({"family": m.provider, "provider": m.provider, "api_model": m.api_model,
                   "price_per_mtok": {"input": m.input_per_mtok, "output": m.output_per_mtok},
                   "price_as_of": str(m.price_as_of) if m.price_as_of else None, "price_source": m.price_source,
-                  "status": {"deprecated": m.deprecated and str(m.deprecated), "retired": m.retired and str(m.retired),
-                             "successor": m.successor}})
+                  "status": {"now": m.status(dt.date.today()), "deprecated": m.deprecated and str(m.deprecated),
+                             "retired": m.retired and str(m.retired), "successor": m.successor}})
         if m.seed:
             d["seed"] = m.seed
     return d
@@ -181,7 +182,9 @@ def print_models(rows: list, task_id: str | None) -> None:
             params = f"{m.params_total_b:g}B" + (f" ({m.params_active_b:g}B act.)" if m.is_moe else "")
             t.add_row(m.id, m.name, str(m.released), params, f"{vram['fp16']:.1f}", f"{vram['q4']:.1f}", *caps, "")
         else:
-            t.add_row(m.id, m.name, str(m.released), "API", "", "", *caps, f"{cost:.4f}")
+            status = m.status(dt.date.today())
+            t.add_row(m.id, m.name, str(m.released), "API" + ("" if status == "active" else f" ({status})"), "", "",
+                      *caps, f"{cost:.4f}")
     c.print(t)
 
 
