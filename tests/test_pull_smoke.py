@@ -203,4 +203,4 @@ def test_pull_then_smoke(cli, ollama_srv):
     assert r.code == 0, r.err
     paths = [q["path"] for q in ollama_srv.requests]
     assert paths.index("/api/pull") < paths.index("/api/chat")
-    assert "PASSED" in r.out
+    assert "PASSED" in r.out and "llava-1.6-7b" in r.out  # the record names the catalog model

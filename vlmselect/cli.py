@@ -256,7 +256,7 @@ def pull(
     if smoke_after:
         from vlmselect.smoke import smoke_model
 
-        rec = smoke_model(cat, result.target, runner=result.runner, quant=result.quant, hw=hw,
+        rec = smoke_model(cat, result.target, runner=result.runner, quant=result.quant, hw=hw, model_id=result.model_id,
                           trust_remote_code=trust_remote_code)
         if not rec["passed"]:
             raise typer.Exit(1)

@@ -34,6 +34,7 @@ class PullResult:
     target: str  # what smoke should load: the Ollama tag or the local snapshot directory
     runner: str
     quant: str
+    model_id: str
 
 
 def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None) -> PullPlan:
@@ -134,11 +135,11 @@ def pull_model(cat: Catalog, hw: HardwareProfile, name: str, *, runner: str | No
             raise RuntimeFailure("cancelled", "pass --yes to skip the question")
     if plan.runner == "ollama":
         _pull_ollama(plan.artifact, c)
-        return PullResult(plan.artifact, "ollama", plan.quant)
+        return PullResult(plan.artifact, "ollama", plan.quant, plan.model.id)
     from vlmselect.runners.hf import download
 
     path = download(plan.artifact, plan.files, c)
-    return PullResult(str(path), "hf", plan.quant)
+    return PullResult(str(path), "hf", plan.quant, plan.model.id)
 
 
 def _pull_ollama(tag: str, c) -> None:

@@ -204,10 +204,13 @@ def save_record(rec: dict) -> Path:
 # ---------------------------------------------------------------- the smoke test
 
 
-def _resolve(cat: Catalog, target: str, runner: str | None):
-    """(catalog spec or None, runner, what to load)."""
+def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None = None):
+    """(catalog spec or None, runner, what to load). `model_id` names the catalog entry of a
+    target that is an artifact of it (`pull --smoke` passes the tag or directory it fetched)."""
     from vlmselect.runners.hf import resolve_local
 
+    if model_id is not None:
+        return cat.model(model_id), ("hf" if runner in ("hf", "transformers") else runner), target
     spec = None
     try:
         spec = cat.model(target)
@@ -238,7 +241,8 @@ def _resolve(cat: Catalog, target: str, runner: str | None):
 
 def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: str | None = None,
                 image: Path | None = None, prompt: str | None = None, expect: str | None = None,
-                trust_remote_code: bool = False, max_new_tokens: int = 128, json_out: bool = False, hw=None) -> dict:
+                trust_remote_code: bool = False, max_new_tokens: int = 128, json_out: bool = False, hw=None,
+                model_id: str | None = None) -> dict:
     from vlmselect.render import console, print_json
 
     if image is not None and not Path(image).is_file():
@@ -247,7 +251,7 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
         raise UsageError("--image needs --prompt", "for example --prompt 'What is the total?' --expect 1234.50")
     if max_new_tokens < 1:
         raise UsageError("--max-new-tokens must be at least 1", "for example --max-new-tokens 128")
-    spec, runner, load_target = _resolve(cat, target, runner)
+    spec, runner, load_target = _resolve(cat, target, runner, model_id)
     card = None
     if image is not None:
         png = Path(image).read_bytes()
@@ -263,7 +267,7 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
         rec = _smoke_hf(cat, spec, load_target, quant, png, ask, max_new_tokens, trust_remote_code, c)
     scored = score_card(rec["answer"], card) if card else (score_expect(rec["answer"], expect) if expect else
                                                           {"score": None, "passed": True, "text_cer": None})
-    if hw is None:
+    if hw is None or hw.source in ("preset", "manual"):  # the record is about this machine's real GPU
         from vlmselect.hardware import probe
 
         hw = probe(cat.gpu_by_name)
