@@ -204,3 +204,47 @@ def test_pull_then_smoke(cli, ollama_srv):
     paths = [q["path"] for q in ollama_srv.requests]
     assert paths.index("/api/pull") < paths.index("/api/chat")
     assert "PASSED" in r.out and "llava-1.6-7b" in r.out  # the record names the catalog model
+
+
+# ---------------------------------------------------------------- pull through Hugging Face (offline cache)
+
+
+def _seed_hf_cache(hf_home, repo: str, src):
+    """Lay `src` out as huggingface_hub's cache does, so snapshot_download finds it with HF_HUB_OFFLINE=1."""
+    import shutil
+
+    rev = "0123456789abcdef0123456789abcdef01234567"
+    base = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
+    (base / "refs").mkdir(parents=True)
+    (base / "refs" / "main").write_text(rev)
+    shutil.copytree(src, base / "snapshots" / rev)
+    return base / "snapshots" / rev
+
+
+def test_pull_hf_from_the_cache_then_smoke(cli, tiny_llava, isolated_user, tmp_path):
+    snap = _seed_hf_cache(isolated_user / "hf", "test-org/tiny-llava", tiny_llava)
+    overlay = tmp_path / "models.yaml"
+    overlay.write_text(GOOD_TINY_ENTRY)
+    r = cli("pull", "tiny-llava", "--runner", "hf", "--cpu-only", "--yes", "--smoke", "--catalog", str(overlay))
+    assert r.code == 1, r.err  # downloaded (from the cache) and loaded; a random model fails the card
+    assert f"downloaded test-org/tiny-llava to {snap}" in r.err
+    assert "FAILED tiny-llava via hf (fp32)" in r.out
+
+
+GOOD_TINY_ENTRY = """\
+- id: tiny-llava
+  name: Tiny LLaVA (test)
+  family: llava
+  released: 2025-01-01
+  license: apache-2.0
+  hf_repo: test-org/tiny-llava
+  trust_remote_code: false
+  params: {total_b: 0.001}
+  arch: {layers: 2, kv_heads: 2, head_dim: 32, hidden: 128, heads: 4, vocab: 377}
+  context_max: 512
+  image_tokens: {rule: fixed, tokens: 16}
+  capabilities: {single_image: 1, multi_image: 0, ocr: 1, documents: 0, charts: 0, grounding: 0, video: 0}
+  runners:
+    transformers: {class: LlavaForConditionalGeneration}
+  sources: [https://example.org/tiny-llava]
+"""

@@ -102,10 +102,9 @@ def hf_artifact(m: ModelSpec, q: str) -> tuple[str, list, float | None]:
 def preflight(plan: PullPlan, hw: HardwareProfile, force: bool) -> list[str]:
     """Problems that stop the pull (unless --force): no fit, no disk."""
     problems = []
-    if not plan.fits:
-        where = f"{plan.usable_gib:.1f} GiB usable" if plan.usable_gib is not None else "this machine"
-        mode = f" (would run as {plan.mode})" if plan.mode else ""
-        problems.append(f"{plan.model.id} at {plan.quant} needs {plan.vram_gib:.1f} GiB; {where}{mode}")
+    if plan.mode is None:  # no placement at all; offload and CPU runs are slow but they run
+        where = f"{plan.usable_gib:.1f} GiB usable" if plan.usable_gib is not None else "not enough memory on this machine"
+        problems.append(f"{plan.model.id} at {plan.quant} needs {plan.vram_gib:.1f} GiB; {where}")
     d = model_dirs()["ollama" if plan.runner == "ollama" else "huggingface"]
     free = free_disk_gib(d)
     if plan.size_gb and free is not None and gb_to_gib(plan.size_gb) + DISK_MARGIN_GIB > free:
@@ -128,6 +127,8 @@ def pull_model(cat: Catalog, hw: HardwareProfile, name: str, *, runner: str | No
                              "pick a smaller --quant (see `vlmselect estimate`), free space, or pass --force")
     for p in problems:
         c.print(f"[yellow]warning (--force):[/yellow] {p}")
+    if plan.mode in ("offload", "cpu"):
+        c.print(f"[yellow]note:[/yellow] it will run as {plan.mode}: slow (see `vlmselect estimate {plan.model.id}`)")
     if not yes and sys.stdin.isatty():
         import typer
 

@@ -30,8 +30,9 @@ def download(repo: str, allow_patterns: list[str], console=None) -> Path:
     except ImportError:
         raise UsageError("the Hugging Face runner needs extra packages", "pip install 'vlmselect[hf]'") from None
     try:
-        # Token: huggingface_hub reads HF_TOKEN itself; we never touch or print it.
-        path = snapshot_download(repo_id=repo, allow_patterns=allow_patterns)
+        # Token: huggingface_hub reads HF_TOKEN itself; we never touch or print it. The cache is the
+        # one doctor and pull's disk check look at (HF_HUB_CACHE, else HF_HOME/hub).
+        path = snapshot_download(repo_id=repo, allow_patterns=allow_patterns, cache_dir=_cache_dir())
     except GatedRepoError:
         raise RuntimeFailure(f"{repo} is gated: your account has no access yet", TOKEN_HINT) from None
     except RepositoryNotFoundError:
@@ -50,6 +51,12 @@ def download(repo: str, allow_patterns: list[str], console=None) -> Path:
     return Path(path)
 
 
+def _cache_dir() -> str:
+    from vlmselect.hardware import model_dirs
+
+    return str(model_dirs()["huggingface"])
+
+
 def resolve_local(target: str) -> Path | None:
     """A local HF-format directory, or the cached snapshot of a repo id (no network)."""
     p = Path(target).expanduser()
@@ -59,7 +66,7 @@ def resolve_local(target: str) -> Path | None:
         try:
             from huggingface_hub import snapshot_download
 
-            return Path(snapshot_download(repo_id=target, local_files_only=True))
+            return Path(snapshot_download(repo_id=target, local_files_only=True, cache_dir=_cache_dir()))
         except Exception:  # not cached
             return None
     return None
