@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from vlmselect.catalog import Catalog, ModelSpec, TaskSpec
+from vlmselect.catalog import Catalog, ModelSpec, TaskSpec, gb_to_gib
 from vlmselect.hardware.types import HardwareProfile
 from vlmselect.memory import Workload, estimate_memory
 from vlmselect.quant import QUANTS, quant
@@ -34,8 +34,6 @@ def seed_check(m) -> list[dict]:
         claim = seed.get(key)
         if not isinstance(claim, (int, float)):
             continue
-        from vlmselect.catalog import gb_to_gib
-
         claim_gib = gb_to_gib(claim)
         est = v[col]
         off = (est - claim_gib) / claim_gib
@@ -57,15 +55,15 @@ def models_for_task(cat: Catalog, task: TaskSpec) -> list:
     key = lambda x: task_quality(x, task, best)[0]  # noqa: E731
     today = dt.date.today()
     order = {"active": 0, "deprecated": 1, "retired": 2}
-    apis = sorted(apis, key=key, reverse=True)
-    return sorted(local, key=key, reverse=True) + sorted(apis, key=lambda a: order[a.status(today)])
+    return (sorted(local, key=key, reverse=True)
+            + sorted(apis, key=lambda a: (order[a.status(today)], -key(a))))
 
 
 def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str | None, w: Workload,
                  hw: HardwareProfile) -> dict:
     """`estimate`: the breakdown for one model; placement and speed when the machine is known."""
     from vlmselect.errors import UsageError
-    from vlmselect.recommend import Request, alternatives, run_command, runners_for
+    from vlmselect.recommend import Request, alternatives, runners_for
     from vlmselect.speed import estimate_speed
 
     q = quant(quant_name) if quant_name else None
@@ -110,7 +108,7 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
         d["seconds_per_image"] = round(pick.speed.seconds_per_image, 2)
         d["speed_basis"] = pick.speed.basis
         d["headroom_gib"] = round(pick.headroom_gib, 2) if pick.headroom_gib is not None else None
-        d["command"] = run_command(m, q, runner, pick.mode, pick.gpus_used, mem, w) if runner else None
+        d["command"] = pick.command
     elif g is not None:
         sp = estimate_speed(m, q, mem, w, bandwidth_gbps=g.bandwidth_gbps, tflops=g.fp16_tflops)
         d["tokens_per_s"] = round(sp.tokens_per_s, 1)

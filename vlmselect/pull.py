@@ -23,7 +23,6 @@ class PullPlan:
     artifact: str  # Ollama tag or HF repo id
     files: list  # HF allow-patterns
     size_gb: float | None
-    fits: bool
     vram_gib: float
     usable_gib: float | None
     mode: str | None
@@ -52,17 +51,17 @@ def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, 
                if p.runner in (("ollama", "transformers") if want is None else (want,))
                and (q is None or (p.quant.fmt == q.fmt and p.quant.bits == q.bits))]
     if not options:
-        return _unplaceable(m, want, q, hw)
+        return _unplaceable(m, want, q)
     best = options[0]
     if best.runner == "ollama":
         tag = next(t for t in m.runners["ollama"] if t.get("quant") == best.quant.id)
-        return PullPlan(m, "ollama", best.quant.id, tag["tag"], [], tag.get("size_gb"), best.fits,
+        return PullPlan(m, "ollama", best.quant.id, tag["tag"], [], tag.get("size_gb"),
                         best.mem.total_gib, best.usable_gib, best.mode)
     repo, files, size = hf_artifact(m, best.quant.id)
-    return PullPlan(m, "hf", best.quant.id, repo, files, size, best.fits, best.mem.total_gib, best.usable_gib, best.mode)
+    return PullPlan(m, "hf", best.quant.id, repo, files, size, best.mem.total_gib, best.usable_gib, best.mode)
 
 
-def _unplaceable(m: ModelSpec, want: str | None, q, hw: HardwareProfile) -> PullPlan:
+def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
     """Nothing runs here: still say what the download would be, so --force can go ahead."""
     from vlmselect.memory import estimate_memory
 
@@ -77,11 +76,11 @@ def _unplaceable(m: ModelSpec, want: str | None, q, hw: HardwareProfile) -> Pull
                              "tags: " + ", ".join(f"{t['tag']} ({t.get('quant')})" for t in tags))
         qq = QUANTS.get(tag.get("quant") or "", QUANTS["q4_k_m"])  # unknown quant: size it as the library default
         mem = estimate_memory(m, qq, "ollama", Workload())
-        return PullPlan(m, "ollama", qq.id, tag["tag"], [], tag.get("size_gb"), False, mem.total_gib, None, None)
+        return PullPlan(m, "ollama", qq.id, tag["tag"], [], tag.get("size_gb"), mem.total_gib, None, None)
     qq = q or QUANTS["bf16"]
     repo, files, size = hf_artifact(m, qq.id)
     mem = estimate_memory(m, qq, "transformers", Workload())
-    return PullPlan(m, "hf", qq.id, repo, files, size, False, mem.total_gib, None, None)
+    return PullPlan(m, "hf", qq.id, repo, files, size, mem.total_gib, None, None)
 
 
 HF_WEIGHT_FILES = ["*.safetensors", "*.safetensors.index.json"]
@@ -99,7 +98,7 @@ def hf_artifact(m: ModelSpec, q: str) -> tuple[str, list, float | None]:
     return m.hf_repo, HF_WEIGHT_FILES + HF_SIDE_FILES, t.get("size_gb")
 
 
-def preflight(plan: PullPlan, hw: HardwareProfile, force: bool) -> list[str]:
+def preflight(plan: PullPlan) -> list[str]:
     """Problems that stop the pull (unless --force): no fit, no disk."""
     problems = []
     if plan.mode is None:  # no placement at all; offload and CPU runs are slow but they run
@@ -121,7 +120,7 @@ def pull_model(cat: Catalog, hw: HardwareProfile, name: str, *, runner: str | No
     size = f"{plan.size_gb:.1f} GB" if plan.size_gb else "size not published"
     c.print(f"{plan.model.name}: {plan.artifact} ({plan.quant}, {size}) via {plan.runner}; "
             f"estimated {plan.vram_gib:.1f} GiB" + (f", runs as {plan.mode}" if plan.mode else ""))
-    problems = preflight(plan, hw, force)
+    problems = preflight(plan)
     if problems and not force:
         raise RuntimeFailure("pre-flight check failed: " + "; ".join(problems),
                              "pick a smaller --quant (see `vlmselect estimate`), free space, or pass --force")

@@ -315,15 +315,8 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
         speed = speed._replace(tokens_per_s=tps, decode_s=decode_s,
                                seconds_per_image=speed.vision_s + speed.prefill_s + decode_s,
                                basis=f"measured by `vlmselect smoke` on {seen.get('gpu')} ({seen.get('time', '')[:10]})")
-    need = mem.total_gib * (1 + FIT_MARGIN)
-    if mode == "gpu":
-        headroom = usable - need
-    elif mode == "multi-gpu":
-        headroom = usable * k - need
-    elif mode == "cpu":
-        headroom = usable - need
-    else:
-        headroom = None
+    # Offloaded placements have no headroom to speak of; the others leave what is not needed.
+    headroom = None if mode == "offload" else usable * max(k, 1) - _need(mem)
     qual = quality * q.quality
     wq, ws, wf = LOCAL_WEIGHTS[req.priority]
     fit_score = 0.0 if headroom is None or usable is None else max(0.0, min(1.0, headroom / max(usable, 1)))
@@ -363,11 +356,8 @@ def _why(p: LocalPick, quality_basis: str, task: TaskSpec) -> str:
         how = "tensor parallel" if p.runner == "vllm" else "layers split"
         bits.append(f"needs {p.gpus_used} GPUs ({how})")
     elif p.mode == "offload":
-        need = p.mem.total_gib * (1 + FIT_MARGIN)
-        per = p.usable_gib or 0
-        n = math.ceil(need / per) if per > 1 else None
         bits.append(f"does not fit in VRAM: {p.mem.total_gib:.1f} GiB needed, so layers run from RAM"
-                    + (f" (would fit {n} such GPUs or one {math.ceil(need)}+ GiB card)" if n else ""))
+                    + (f" ({_what_it_takes(p.mem, p.usable_gib)})" if (p.usable_gib or 0) > 1 else ""))
     else:
         bits.append("runs on the CPU")
     bits.append(quality_basis.split(";")[0])
@@ -398,14 +388,8 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
                     continue
                 runners = [req.runner]
             quality, qbasis = task_quality(m, req.task, best)
-            options = []
-            for runner in runners:
-                for q in quant_options(m, runner, hw):
-                    pick = _evaluate(m, q, runner, hw, req, quality)
-                    if pick:
-                        options.append(pick)
-                        if pick.fits and q.id not in LOW_QUALITY and req.priority in ("balanced", "quality"):
-                            break  # quants come best first: the rest of this runner's would lose in _choose
+            prune = req.priority in ("balanced", "quality")
+            options = _options(m, runners, hw, req, quality, prune)
             if not options:
                 excluded.append(Excluded(m.id, _no_fit_reason(m, hw, req, runners)))
                 continue
@@ -461,27 +445,42 @@ def _filter(item: ModelSpec | ApiSpec, req: Request) -> str | None:
 def _no_fit_reason(m: ModelSpec, hw: HardwareProfile, req: Request, runners: list[str]) -> str:
     if not runners:
         return "no runner artifact in the catalog"
-    # Report the smallest 4-bit need against what there is.
-    q4 = QUANTS["q4_k_m"] if any(r in ("ollama", "llama.cpp") for r in runners) else QUANTS["nf4"]
-    runner = next((r for r in runners if q4.fmt in ("gguf",) and r in ("ollama", "llama.cpp")), runners[0])
-    mem = estimate_memory(m, q4, runner, req.workload)
+    # Report the 4-bit need (GGUF where the model has it) against what there is.
+    gguf = [r for r in runners if r in ("ollama", "llama.cpp")]
+    q4 = QUANTS["q4_k_m"] if gguf else QUANTS["nf4"]
+    mem = estimate_memory(m, q4, (gguf or runners)[0], req.workload)
     gpus = hw.usable_gpus
     if gpus:
         have = usable_vram(gpus[0])
-        n = math.ceil(mem.total_gib * (1 + FIT_MARGIN) / max(have, 0.1))
         return (f"needs {mem.total_gib:.1f} GiB at {q4.id}; {have:.1f} GiB on this GPU"
-                f" (would take {n} such GPUs or a {math.ceil(mem.total_gib * (1 + FIT_MARGIN)):d}+ GiB card)")
+                f" ({_what_it_takes(mem, have)})")
     return f"needs {mem.total_gib:.1f} GiB at {q4.id}; {hw.ram_available_gib or 0:.1f} GiB RAM available"
+
+
+def _what_it_takes(mem: MemoryEstimate, per_gpu_gib: float) -> str:
+    need = _need(mem)
+    return f"would fit {math.ceil(need / max(per_gpu_gib, 0.1))} such GPUs or one {math.ceil(need)}+ GiB card"
 
 
 def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: str) -> list[LocalPick]:
     """Every (runner, quant) placement of one model, best first: for `estimate` and `pull`."""
     m = catalog.models[model_id]
     quality, qbasis = task_quality(m, req.task, best_scores(catalog))
-    out = []
-    for runner in ([req.runner] if req.runner else runners_for(m)):
-        for q in quant_options(m, runner, hw):
-            p = _evaluate(m, q, runner, hw, req, quality)
-            if p:
-                out.append(_with_why(p, qbasis, req.task))
+    runners = [req.runner] if req.runner else runners_for(m)
+    out = [_with_why(p, qbasis, req.task) for p in _options(m, runners, hw, req, quality, prune=False)]
     return sorted(out, key=lambda p: (p.fits, p.quant.id not in LOW_QUALITY, p.quant.bits, p.score), reverse=True)
+
+
+def _options(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, quality: float,
+             prune: bool) -> list[LocalPick]:
+    """Every placement of `m` over runners and quants. With `prune`, a runner stops at its first
+    good fit: quants come best first, and a lower one would lose to it in _choose anyway."""
+    out = []
+    for runner in runners:
+        for q in quant_options(m, runner, hw):
+            pick = _evaluate(m, q, runner, hw, req, quality)
+            if pick:
+                out.append(pick)
+                if prune and pick.fits and q.id not in LOW_QUALITY:
+                    break
+    return out

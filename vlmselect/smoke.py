@@ -35,11 +35,6 @@ class Card:
     bars: dict = field(default_factory=lambda: dict(CARD_BARS))
     colour: str = CARD_COLOUR
 
-    def image(self):
-        from PIL import Image
-
-        return Image.open(io.BytesIO(self.png)).convert("RGB")
-
 
 def make_card(width: int = 768, height: int = 512) -> Card:
     """Draw the test card with Pillow: text block, bar chart with values, a red circle."""
@@ -285,16 +280,16 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
     return rec
 
 
-def _estimate(spec: ModelSpec | None, quant: str, runner: str, images: int = 1) -> float | None:
-    if spec is None:
-        return None
+def _estimate(spec: ModelSpec | None, quant: str | None, runner: str, png: bytes, max_new_tokens: int) -> float | None:
+    """The estimator's prediction for the workload this smoke run had: one image, a short prompt."""
     from vlmselect.memory import Workload, estimate_memory
     from vlmselect.quant import QUANTS
 
-    q = QUANTS.get(quant)
-    if q is None:
+    q = QUANTS.get(quant or "")
+    if spec is None or q is None:
         return None
-    w = Workload(context=64, images=images, width=768, height=512, max_new_tokens=128)
+    width, height = _image_from_png(png).size
+    w = Workload(context=64, images=1, width=width, height=height, max_new_tokens=max_new_tokens)
     return round(estimate_memory(spec, q, runner, w).total_gib, 3)
 
 
@@ -313,7 +308,7 @@ def _smoke_ollama(spec, tag: str, png: bytes, prompt: str, max_new_tokens: int) 
             "ttft_s": round(res.ttft_s, 3) if res.ttft_s is not None else None,
             "tokens_per_s": round(tps, 2) if tps else None, "new_tokens": res.eval_count,
             "vram_peak_gib": round(vram / 2**30, 3) if vram is not None else None,
-            "vram_estimated_gib": _estimate(spec, quant, "ollama") if quant else None}
+            "vram_estimated_gib": _estimate(spec, quant, "ollama", png, max_new_tokens)}
 
 
 def _smoke_hf(cat, spec, target: str, quant: str | None, png: bytes, prompt: str, max_new_tokens: int,
@@ -349,7 +344,7 @@ def _smoke_hf(cat, spec, target: str, quant: str | None, png: bytes, prompt: str
             "vram_peak_gib": round(gen.vram_peak_gib, 3) if gen.vram_peak_gib is not None else None,
             "torch_allocated_gib": round(gen.torch_allocated_gib, 3) if gen.torch_allocated_gib is not None else None,
             "ram_delta_gib": round(hf.os_rss_gib() - rss_before, 3),
-            "vram_estimated_gib": _estimate(est_spec, est_runner_quant, "transformers")}
+            "vram_estimated_gib": _estimate(est_spec, est_runner_quant, "transformers", png, max_new_tokens)}
 
 
 def _image_from_png(png: bytes):

@@ -76,9 +76,6 @@ def _system() -> dict:
     }
 
 
-_SYSTEM_FIELDS = ("ram_total_gib", "ram_available_gib", "cpu_name", "cpu_cores", "disk_free_gib")
-
-
 def probe(bandwidth_lookup=None) -> HardwareProfile:
     """Read this machine. Never raises: what could not be read is said in `notes`."""
     from vlmselect.hardware import fallbacks
@@ -156,9 +153,9 @@ def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: 
         raise UsageError("--cpu-only cannot be combined with --gpu or --vram", "drop one of them")
 
     spec = catalog.gpu(gpu) if gpu else None  # an unknown name fails before any probing
-    if not (gpu or vram or cpu_only):
-        base = (probe_fn or (lambda: probe(catalog.gpu_by_name)))()
-        prof = base
+    described = bool(gpu or vram or cpu_only)
+    if not described:
+        prof = (probe_fn or (lambda: probe(catalog.gpu_by_name)))()
         if gpu_count > 1 and prof.gpus:
             # Planning a second identical card: copy the first (its free memory as total).
             first = prof.gpus[0]
@@ -182,10 +179,9 @@ def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: 
                 gpus.append(GpuInfo(index=i, name=f"GPU with {vram:g} GB", vram_total_gib=float(vram)))
             source = "manual"
         prof = HardwareProfile(source=source, gpus=tuple(gpus))
-    if gpu or vram or cpu_only:
-        # A described machine: the GPUs come from the flags, RAM and CPU from this one (or --ram).
-        facts = (system_fn or _system)()
-        prof = prof.with_(**{k: v for k, v in facts.items() if k in _SYSTEM_FIELDS})
+    if described:
+        # The GPUs come from the flags; RAM, CPU and disk from this machine (or --ram).
+        prof = prof.with_(**(system_fn or _system)())
     if ram is not None:
         prof = prof.with_(ram_total_gib=float(ram), ram_available_gib=float(ram))
     return prof
