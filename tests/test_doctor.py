@@ -7,7 +7,8 @@ import time
 import pytest
 from fake_ollama import FakeOllama
 
-from vlmselect.doctor import Check, _gpu_checks, ollama_host
+from vlmselect.doctor import Check, _gpu_checks
+from vlmselect.runners.ollama import ollama_host
 from vlmselect.hardware.types import GpuInfo, GpuProcess, HardwareProfile
 
 

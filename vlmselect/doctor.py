@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from vlmselect.hardware import HardwareProfile, model_dirs, probe
+from vlmselect.runners.ollama import ollama_host
 
 TORCH_TIMEOUT_S = 20.0
 OLLAMA_TIMEOUT_S = 1.5
@@ -31,35 +32,6 @@ class Check:
 
     def to_json(self) -> dict:
         return {"name": self.name, "status": self.status, "detail": self.detail, "hint": self.hint}
-
-
-def ollama_host() -> str:
-    """OLLAMA_HOST as Ollama reads it: host, host:port or a URL; default 127.0.0.1:11434.
-
-    Like Ollama's envconfig: without a scheme the port defaults to 11434; an explicit
-    http:// or https:// URL without a port means 80 or 443.
-    """
-    raw = os.environ.get("OLLAMA_HOST", "").strip() or "127.0.0.1:11434"
-    default_port = "11434"
-    if "://" not in raw:
-        raw = "http://" + raw
-    elif raw.startswith("https://"):
-        default_port = "443"
-    elif raw.startswith("http://"):
-        default_port = "80"
-    scheme, rest = raw.split("://", 1)
-    hostport = rest.split("/", 1)[0]
-    if hostport.startswith("["):
-        has_port = "]:" in hostport
-    else:
-        has_port = ":" in hostport
-    if hostport.startswith(":"):
-        hostport = "127.0.0.1" + hostport
-    if not has_port:
-        hostport += ":" + default_port
-    if hostport.startswith("0.0.0.0"):
-        hostport = "127.0.0.1" + hostport[len("0.0.0.0"):]
-    return f"{scheme}://{hostport}"
 
 
 def _gpu_checks(hw: HardwareProfile) -> list[Check]:

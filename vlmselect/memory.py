@@ -81,12 +81,10 @@ def _split_params(m: ModelSpec) -> tuple[float, float]:
 
 
 def _embedding_params_b(m: ModelSpec) -> float:
-    """Input embedding + lm_head parameters, which bnb/AWQ/GPTQ keep at 16 bits."""
+    """Input embedding + lm_head parameters, which bnb/AWQ/GPTQ keep at 16 bits (both counted:
+    untied is the common case for VLMs, and the catalog does not record tying)."""
     a = m.arch
-    if not (a.vocab and a.hidden):
-        return 0.0
-    tied = bool(m.runners.get("tied_embeddings"))  # rarely given; untied is the common case for VLMs
-    return a.vocab * a.hidden * (1 if tied else 2) / 1e9
+    return a.vocab * a.hidden * 2 / 1e9 if a.vocab and a.hidden else 0.0
 
 
 def published_weights(m: ModelSpec, q: Quant, runner: str) -> tuple[float, str] | None:

@@ -150,7 +150,7 @@ def model_row_json(m, vram: dict | None) -> dict:
         d.update({"family": m.family, "params_b": m.params_total_b, "active_params_b": m.params_active_b,
                   "license": m.license, "commercial": m.commercial, "hf_repo": m.hf_repo,
                   "trust_remote_code": m.trust_remote_code, "vram_gib": vram,
-                  "runners": sorted(k for k in m.runners if k not in ("tied_embeddings",))})
+                  "runners": sorted(m.runners)})
         if m.seed:
             from vlmselect.catalog_views import seed_check
 
@@ -214,9 +214,10 @@ def print_estimate(d: dict) -> None:
     c.print(f"[bold]{d['id']}[/bold] at {d['quant']} on {d['runner']}: {d['total_gib']:.2f} GiB"
             + (f" ({d['mode']})" if d.get("mode") else ""))
     c.print(f"  context {d['context']} tokens ({d['images']} image(s) x {d['image_tokens']} tokens)")
+    # The weights' basis covers text and vision together: print it once, on the text line.
+    basis = dict(d["basis"], weights_text=d["basis"].get("weights", ""), weights_vision="")
     for k, v in d["parts_gib"].items():
-        c.print(f"  {k:15s} {v:7.2f} GiB   {d['basis'].get(k.replace('weights_text', 'weights').replace('weights_vision', 'weights'), '')}"
-                if k != "weights_vision" else f"  {k:15s} {v:7.2f} GiB")
+        c.print(f"  {k:15s} {v:7.2f} GiB   {basis.get(k, '')}".rstrip())
     if d.get("tokens_per_s") is not None:
         c.print(f"  speed: {d['tokens_per_s']:.1f} tok/s, {d['seconds_per_image']:.1f} s/image  ({d.get('speed_basis', '')})")
     for n in d.get("notes", []):

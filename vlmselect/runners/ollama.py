@@ -1,8 +1,10 @@
-"""Ollama through its official Python client. Imported only by `pull` and `smoke`."""
+"""Ollama through its official Python client, which only `pull` and `smoke` load (inside the
+functions below); `doctor` uses `ollama_host` alone."""
 
 from __future__ import annotations
 
 import base64
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,10 +15,37 @@ CLIENT_TIMEOUT_S = 600.0  # per network read: pulls stream a line at least every
 START_HINT = "start the server with `ollama serve` (install: https://ollama.com/download), or set OLLAMA_HOST"
 
 
+def ollama_host() -> str:
+    """OLLAMA_HOST as Ollama reads it: host, host:port or a URL; default 127.0.0.1:11434.
+
+    Like Ollama's envconfig: without a scheme the port defaults to 11434; an explicit
+    http:// or https:// URL without a port means 80 or 443.
+    """
+    raw = os.environ.get("OLLAMA_HOST", "").strip() or "127.0.0.1:11434"
+    default_port = "11434"
+    if "://" not in raw:
+        raw = "http://" + raw
+    elif raw.startswith("https://"):
+        default_port = "443"
+    elif raw.startswith("http://"):
+        default_port = "80"
+    scheme, rest = raw.split("://", 1)
+    hostport = rest.split("/", 1)[0]
+    if hostport.startswith("["):
+        has_port = "]:" in hostport
+    else:
+        has_port = ":" in hostport
+    if hostport.startswith(":"):
+        hostport = "127.0.0.1" + hostport
+    if not has_port:
+        hostport += ":" + default_port
+    if hostport.startswith("0.0.0.0"):
+        hostport = "127.0.0.1" + hostport[len("0.0.0.0"):]
+    return f"{scheme}://{hostport}"
+
+
 def _client():
     import ollama
-
-    from vlmselect.doctor import ollama_host
 
     # The client has no timeout by default: a stalled server would hang us forever.
     return ollama, ollama.Client(host=ollama_host(), timeout=CLIENT_TIMEOUT_S)
@@ -25,8 +54,6 @@ def _client():
 def _fail(ollama, exc: Exception, what: str) -> RuntimeFailure:
     # Non-streaming calls raise ConnectionError; streaming ones a bare httpx.ConnectError.
     if isinstance(exc, ConnectionError) or type(exc).__name__ in ("ConnectError", "ConnectTimeout"):
-        from vlmselect.doctor import ollama_host
-
         return RuntimeFailure(f"cannot reach the Ollama server at {ollama_host()}", START_HINT)
     if isinstance(exc, ollama.ResponseError):
         msg = exc.error or str(exc)
