@@ -15,7 +15,7 @@ from vlmselect.cost import CostEstimate, api_cost
 from vlmselect.hardware.types import GpuInfo, HardwareProfile
 from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
 from vlmselect.quant import LOW_QUALITY, QUANTS, Quant, quants_for
-from vlmselect.speed import DEFAULT_RAM_BANDWIDTH_GBPS, Placement, SpeedEstimate, estimate_speed
+from vlmselect.speed import Placement, SpeedEstimate, estimate_speed
 
 PRIORITIES = ("balanced", "quality", "speed", "cost")
 RESERVE_GIB = 0.5  # display, driver and other processes when free memory was not measured [I]
@@ -305,7 +305,7 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
         bandwidth_gbps=g.bandwidth_gbps if g and mode != "cpu" else None,
         tflops=g.fp16_tflops if g else None,
         placement=Placement(mode, gpus=max(k, 1), gpu_share=share, tensor_parallel=(runner == "vllm" and k > 1)),
-        ram_bandwidth_gbps=DEFAULT_RAM_BANDWIDTH_GBPS, cpu_cores=hw.cpu_cores or 8,
+        cpu_cores=hw.cpu_cores or 8,
     )
     seen = (req.measured or {}).get((m.id, runner, q.id))
     if seen and mode in ("gpu", "multi-gpu"):
