@@ -628,7 +628,8 @@ def user_catalog_paths() -> list[Path]:
 
 def load_catalog(extra: list[Path] | None = None, include_user: bool = True) -> Catalog:
     """The shipped catalog, overlaid by the user's files and `extra`, all validated."""
-    paths = [shipped_dir() / f"{k}.yaml" for k in KINDS]
+    # Every shipped file, so new entries can go in files of their own (`2026-models.yaml`).
+    paths = sorted(shipped_dir().glob("*.yaml"))
     if include_user:
         paths += user_catalog_paths()
     for p in extra or []:
