@@ -22,6 +22,8 @@ run: install
 	$(BIN)/vlmselect recommend --task ocr
 
 test: install-test
+	$(BIN)/ruff check vlmselect tests scripts benchmarks
+	$(BIN)/mypy
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 clean:

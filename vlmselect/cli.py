@@ -16,7 +16,7 @@ from vlmselect.errors import UsageError, VlmselectError
 
 APP_HELP = "Choose a vision-language model for your GPU and your task, then get it running."
 
-_state = {"catalog": []}
+_state: dict[str, list[Path]] = {"catalog": []}
 
 # ---------------------------------------------------------------- shared options
 
@@ -78,13 +78,18 @@ def _choice(value: str | None, choices, flag: str) -> str | None:
     if value is None:
         return None
     v = value.lower()
-    aliases = {"hf": "transformers", "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp"}
-    v = aliases.get(v, v)
     if v not in choices:
         from vlmselect.errors import unknown
 
         raise unknown(flag.lstrip("-"), value, choices, f"{flag}: one of {', '.join(choices)}")
     return v
+
+
+def _runner(value: str | None) -> str | None:
+    """--runner for recommend and estimate: any name of the runner vocabulary (hf, llamacpp ...)."""
+    from vlmselect.runner_names import parse_runner
+
+    return parse_runner(value).value if value is not None else None
 
 
 # ---------------------------------------------------------------- commands
@@ -123,7 +128,6 @@ def recommend(
 ):
     """Recommend local models and hosted APIs for a task on this (or a described) machine."""
     from vlmselect import render
-    from vlmselect.quant import RUNNERS
     from vlmselect.recommend import PRIORITIES, Request, recommend as run
 
     cat = _catalog(catalog)
@@ -131,7 +135,7 @@ def recommend(
         raise UsageError("--task is required", "tasks: " + ", ".join(cat.tasks))
     t = cat.task(task)
     prio = _choice(priority, PRIORITIES, "--priority")
-    rnr = _choice(runner, RUNNERS, "--runner")
+    rnr = _runner(runner)
     if top < 1:
         raise UsageError(f"--top must be at least 1, got {top}", "for example --top 5")
     if max_cost_per_image is not None and max_cost_per_image < 0:
@@ -146,7 +150,7 @@ def recommend(
         from vlmselect.smoke import measured_speeds
 
         measured = measured_speeds(hw.usable_gpus[0].name)
-    req = Request(task=t, workload=wl, priority=prio, local=not api, api=not local and rnr is None, runner=rnr,
+    req = Request(task=t, workload=wl, priority=prio or "balanced", local=not api, api=not local and rnr is None, runner=rnr,
                   max_cost_per_image=max_cost_per_image, commercial=commercial, as_of=when, top=top,
                   measured=measured)
     rec = run(cat, hw, req)
@@ -203,13 +207,12 @@ def estimate(
     """Estimate memory (and speed, when a GPU is known) of one model at one quant."""
     from vlmselect import render
     from vlmselect.catalog_views import estimate_one
-    from vlmselect.quant import RUNNERS
 
     cat = _catalog(catalog)
     m = cat.model(model)
     if m.kind != "local":
         raise UsageError(f"{m.id} is a hosted API: it has no local memory footprint", "try `vlmselect show " + m.id + "`")
-    rnr = _choice(runner, RUNNERS, "--runner")
+    rnr = _runner(runner)
     wl = _workload(context, images, resolution, max_new_tokens)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
     d = estimate_one(cat, m, quant, rnr, wl, hw)
@@ -224,15 +227,14 @@ def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
     from vlmselect import render
     from vlmselect.doctor import run_checks
 
-    cat = _catalog(catalog)
-    hw, checks = run_checks(cat)
+    report = run_checks(_catalog(catalog))
     if json_out:
-        render.print_json({"hardware": hw.to_json(), "checks": [c.to_json() for c in checks]})
+        render.print_json(report.to_json())
     else:
-        from vlmselect.doctor import print_checks
+        from vlmselect.render_runs import print_doctor
 
-        print_checks(hw, checks)
-    if any(c.status == "fail" for c in checks):
+        print_doctor(report)
+    if report.failed:
         raise typer.Exit(1)
 
 
@@ -244,22 +246,47 @@ def pull(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Pull even when it does not fit or the disk is short.")] = False,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the repository's own Python code (smoke).")] = False,
+    json_out: JsonOpt = False,
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
 ):
     """Download a model through Ollama or Hugging Face, after checking that it fits."""
-    from vlmselect.pull import pull_model
+    from vlmselect import render
+    from vlmselect import render_runs as rr
+    from vlmselect.errors import RuntimeFailure
+    from vlmselect.pull import fetch, plan_pull, preflight
 
     cat = _catalog(catalog)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
-    result = pull_model(cat, hw, model, runner=runner, quant=quant, yes=yes, force=force)
+    plan = plan_pull(cat, hw, model, runner, quant)
+    rr.print_pull_plan(plan)
+    problems = preflight(plan)
+    if problems and not force:
+        raise RuntimeFailure("pre-flight check failed: " + "; ".join(problems),
+                             "pick a smaller --quant (see `vlmselect estimate`), free space, or pass --force")
+    for p in problems:
+        rr.note(p, "warning (--force)")
+    if plan.mode in ("offload", "cpu"):
+        rr.note(f"it will run as {plan.mode}: slow (see `vlmselect estimate {plan.model.id}`)")
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Download {plan.artifact}?", default=True):
+        raise RuntimeFailure("cancelled", "pass --yes to skip the question")
+    with rr.pull_progress(quiet=json_out) as on_progress:
+        result = fetch(plan, on_progress)
+    result.warnings = problems
+    rr.print_pull_result(result)
+    smoked = None
     if smoke_after:
         from vlmselect.smoke import smoke_model
 
-        rec = smoke_model(cat, result.target, runner=result.runner, quant=result.quant, hw=hw, model_id=result.model_id,
-                          trust_remote_code=trust_remote_code)
-        if not rec["passed"]:
-            raise typer.Exit(1)
+        smoked = smoke_model(cat, result.target, runner=result.runner, quant=result.quant, hw=hw,
+                             model_id=result.model_id, trust_remote_code=trust_remote_code,
+                             warn=lambda text: rr.note(text, "warning"))
+    if json_out:
+        render.print_json({**result.to_json(), "smoke": smoked.to_json() if smoked else None})
+    elif smoked:
+        rr.print_smoke(smoked.record)
+    if smoked is not None and not smoked.passed:
+        raise typer.Exit(1)
 
 
 def smoke(
@@ -275,12 +302,19 @@ def smoke(
     catalog: CatalogOpt = None,
 ):
     """Prove a model works here: a generated test card, a scored answer, measured speed and VRAM."""
+    from vlmselect import render
+    from vlmselect import render_runs as rr
     from vlmselect.smoke import smoke_model
 
     cat = _catalog(catalog)
-    rec = smoke_model(cat, model, runner=runner, quant=quant, image=image, prompt=prompt, expect=expect,
-                      trust_remote_code=trust_remote_code, max_new_tokens=max_new_tokens, json_out=json_out)
-    if not rec["passed"]:
+    res = smoke_model(cat, model, runner=runner, quant=quant, image=image, prompt=prompt, expect=expect,
+                      trust_remote_code=trust_remote_code, max_new_tokens=max_new_tokens,
+                      warn=lambda text: rr.note(text, "warning"))
+    if json_out:
+        render.print_json(res.to_json())
+    else:
+        rr.print_smoke(res.record)
+    if not res.passed:
         raise typer.Exit(1)
 
 
@@ -352,7 +386,20 @@ def _kind(exc: BaseException) -> str | None:
     return None
 
 
+def _safe_streams() -> None:
+    """On a terminal (or pipe) that cannot encode the output's symbols (·, ⚠, —) under
+    PYTHONIOENCODING=ascii or a C locale, print '?' for them instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        enc = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if enc and not enc.startswith("utf"):
+            try:
+                stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+            except (AttributeError, ValueError):  # not a TextIOWrapper (tests' StringIO): nothing to do
+                pass
+
+
 def main() -> None:
+    _safe_streams()
     try:
         rv = build_app(_command_in(sys.argv[1:]))(standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
@@ -366,13 +413,19 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         code = 130
+    except BrokenPipeError:  # `vlmselect ... | head`: the reader left; not an error of ours
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        except (OSError, ValueError):
+            pass
+        code = 141  # 128 + SIGPIPE, as a tool killed by the signal would report
     except Exception as exc:
         kind = _kind(exc)
         if kind == "Exit":
-            code = exc.exit_code
+            code = getattr(exc, "exit_code", 1)
         elif kind == "ClickException":  # bad flag values, missing options: click's own message, exit 2
-            exc.show()
-            code = exc.exit_code
+            exc.show()  # type: ignore[attr-defined]
+            code = getattr(exc, "exit_code", 2)
         elif kind == "Abort":
             typer.echo("Aborted.", err=True)
             code = 130

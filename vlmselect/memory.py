@@ -12,7 +12,7 @@ from vlmselect.catalog import ModelSpec, gb_to_gib
 from vlmselect.imagetokens import model_image_tokens
 from vlmselect.quant import Quant
 
-GIB = 2**30
+from vlmselect.units import GIB
 MIB = 2**20
 
 # Runtime constants, each with where it comes from.

@@ -3,8 +3,9 @@ then download it through Ollama or Hugging Face with progress."""
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from vlmselect.catalog import Catalog, ModelSpec, gb_to_gib
 from vlmselect.errors import RuntimeFailure, UsageError
@@ -31,20 +32,29 @@ class PullPlan:
 @dataclass
 class PullResult:
     target: str  # what smoke should load: the Ollama tag or the local snapshot directory
-    runner: str
+    runner: str  # ollama | hf
     quant: str
     model_id: str
+    artifact: str = ""  # the Ollama tag or the Hugging Face repo
+    size_gb: float | None = None
+    vram_gib: float | None = None
+    mode: str | None = None
+    warnings: list[str] = field(default_factory=list)  # what --force went past
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.model_id, "runner": self.runner, "quant": self.quant, "artifact": self.artifact,
+                "target": self.target, "size_gb": self.size_gb,
+                "vram_estimated_gib": round(self.vram_gib, 2) if self.vram_gib is not None else None,
+                "mode": self.mode, "warnings": list(self.warnings)}
 
 
 def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None) -> PullPlan:
     from vlmselect.recommend import Request, alternatives
 
     m = cat.model(name)
-    if m.kind != "local":
+    if not isinstance(m, ModelSpec):
         raise UsageError(f"{m.id} is a hosted API: there is nothing to download", "pick a local model: `vlmselect models`")
-    if runner not in (None, "ollama", "hf", "transformers"):
-        raise UsageError(f"unknown runner {runner!r} for pull", "--runner ollama or --runner hf")
-    want = {"ollama": "ollama", "hf": "transformers", "transformers": "transformers", None: None}[runner]
+    want = _pull_runner(runner, "pull")
     q = parse_quant(quant_name) if quant_name else None
     req = Request(task=next(iter(cat.tasks.values())), workload=Workload())
     options = [p for p in alternatives(cat, hw, req, m.id)
@@ -59,6 +69,18 @@ def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, 
                         best.mem.total_gib, best.usable_gib, best.mode)
     repo, files, size = hf_artifact(m, best.quant.id)
     return PullPlan(m, "hf", best.quant.id, repo, files, size, best.mem.total_gib, best.usable_gib, best.mode)
+
+
+def _pull_runner(runner: str | None, command: str) -> str | None:
+    """--runner of pull and smoke: ollama or transformers (alias hf), by the one runner vocabulary."""
+    from vlmselect.runner_names import Runner, runner_or_none
+
+    if runner is None:
+        return None
+    r = runner_or_none(runner)
+    if r not in (Runner.OLLAMA, Runner.TRANSFORMERS):
+        raise UsageError(f"unknown runner {runner!r} for {command}", "--runner ollama or --runner hf")
+    return r.value
 
 
 def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
@@ -111,77 +133,20 @@ def preflight(plan: PullPlan) -> list[str]:
     return problems
 
 
-def pull_model(cat: Catalog, hw: HardwareProfile, name: str, *, runner: str | None, quant: str | None,
-               yes: bool, force: bool) -> PullResult:
-    from vlmselect.render import console
-
-    plan = plan_pull(cat, hw, name, runner, quant)
-    c = console(stderr=True)
-    size = f"{plan.size_gb:.1f} GB" if plan.size_gb else "size not published"
-    c.print(f"{plan.model.name}: {plan.artifact} ({plan.quant}, {size}) via {plan.runner}; "
-            f"estimated {plan.vram_gib:.1f} GiB" + (f", runs as {plan.mode}" if plan.mode else ""))
-    problems = preflight(plan)
-    if problems and not force:
-        raise RuntimeFailure("pre-flight check failed: " + "; ".join(problems),
-                             "pick a smaller --quant (see `vlmselect estimate`), free space, or pass --force")
-    for p in problems:
-        c.print(f"[yellow]warning (--force):[/yellow] {p}")
-    if plan.mode in ("offload", "cpu"):
-        c.print(f"[yellow]note:[/yellow] it will run as {plan.mode}: slow (see `vlmselect estimate {plan.model.id}`)")
-    if not yes and sys.stdin.isatty():
-        import typer
-
-        if not typer.confirm(f"Download {plan.artifact}?", default=True):
-            raise RuntimeFailure("cancelled", "pass --yes to skip the question")
+def fetch(plan: PullPlan, on_progress: Callable[[str, Any], None] | None = None) -> PullResult:
+    """Download what `plan` names. `on_progress(status, layer)` gets Ollama's progress lines;
+    the Hugging Face download shows huggingface_hub's own progress bars."""
     if plan.runner == "ollama":
-        _pull_ollama(plan.artifact, c)
-        return PullResult(plan.artifact, "ollama", plan.quant, plan.model.id)
+        from vlmselect.runners import ollama as rt
+
+        rt.check_tag(plan.artifact)
+        try:
+            rt.pull(plan.artifact, on_progress or (lambda status, layer: None))
+        except KeyboardInterrupt:
+            raise RuntimeFailure(f"pull of {plan.artifact} interrupted", rt.RESUME_HINT) from None
+        return PullResult(plan.artifact, "ollama", plan.quant, plan.model.id, plan.artifact, plan.size_gb,
+                          plan.vram_gib, plan.mode)
     from vlmselect.runners.hf import download
 
-    path = download(plan.artifact, plan.files, c)
-    return PullResult(str(path), "hf", plan.quant, plan.model.id)
-
-
-def _pull_ollama(tag: str, c) -> None:
-    from vlmselect.runners import ollama as rt
-
-    rt.check_tag(tag)
-    if c.is_terminal:
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-
-        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                      TimeRemainingColumn(), console=c) as bar:
-            tasks: dict = {}
-
-            def on(status, layer):
-                if layer is None or not layer.total:
-                    return
-                if layer.digest not in tasks:
-                    tasks[layer.digest] = bar.add_task(f"layer {layer.digest.split(':')[-1][:12]}", total=layer.total)
-                bar.update(tasks[layer.digest], completed=layer.completed)
-
-            _run_pull(rt, tag, on)
-    else:
-        seen: dict = {}
-
-        def on(status, layer):
-            # Line-based: one line per status change and per 25 % of each layer.
-            if layer is not None and layer.total:
-                step = int(4 * layer.completed / layer.total)
-                if seen.get(layer.digest) != step:
-                    seen[layer.digest] = step
-                    c.print(f"{status}: {layer.completed}/{layer.total} bytes ({100 * layer.completed // layer.total}%)")
-            elif seen.get("_status") != status:
-                seen["_status"] = status
-                c.print(status)
-
-        _run_pull(rt, tag, on)
-    c.print(f"pulled {tag}")
-
-
-def _run_pull(rt, tag, on) -> None:
-    try:
-        rt.pull(tag, on)
-    except KeyboardInterrupt:
-        raise RuntimeFailure(f"pull of {tag} interrupted",
-                             "run the same command again: Ollama keeps the partial layers and resumes") from None
+    path = download(plan.artifact, plan.files)
+    return PullResult(str(path), "hf", plan.quant, plan.model.id, plan.artifact, plan.size_gb, plan.vram_gib, plan.mode)
