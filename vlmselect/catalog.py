@@ -69,6 +69,7 @@ class ModelSpec(NamedTuple):
     max_resolution: tuple | None = None
     benchmarks: dict = {}  # key -> score
     benchmark_sources: dict = {}  # key -> url
+    benchmark_meta: dict = {}  # key -> the whole entry (by, mode, split, version, harness, date, note)
     runners: dict = {}
     seed: dict | None = None
     aliases: tuple = ()
@@ -103,6 +104,7 @@ class ApiSpec(NamedTuple):
     context_max: int | None = None
     benchmarks: dict = {}
     benchmark_sources: dict = {}
+    benchmark_meta: dict = {}
     deprecated: dt.date | None = None
     retired: dt.date | None = None
     successor: str | None = None
@@ -359,9 +361,10 @@ def _check_model_extras(i: int, eid: str | None, entry: dict, problems: _Problem
 # ---------------------------------------------------------------- building
 
 
-def _benchmarks(raw: dict | None) -> tuple[dict, dict]:
+def _benchmarks(raw: dict | None) -> tuple[dict, dict, dict]:
     raw = raw or {}
-    return ({k: float(v["score"]) for k, v in raw.items()}, {k: v["source"] for k, v in raw.items()})
+    return ({k: float(v["score"]) for k, v in raw.items()}, {k: v["source"] for k, v in raw.items()},
+            {k: {f: str(x) for f, x in v.items() if f not in ("score", "source")} for k, v in raw.items()})
 
 
 def _quant_key(name: str) -> str:
@@ -388,7 +391,7 @@ def _runners(r: dict) -> dict:
 
 def _model(e: dict, origin: str) -> ModelSpec:
     a, p = e["arch"], e["params"]
-    scores, srcs = _benchmarks(e.get("benchmarks"))
+    scores, srcs, meta = _benchmarks(e.get("benchmarks"))
     return ModelSpec(
         id=e["id"], name=e["name"], family=e["family"], released=_as_date(e["released"]),
         license=str(e["license"]), hf_repo=e["hf_repo"], trust_remote_code=e["trust_remote_code"],
@@ -403,7 +406,7 @@ def _model(e: dict, origin: str) -> ModelSpec:
         context_max=e["context_max"], image_tokens=dict(e["image_tokens"]), capabilities=dict(e["capabilities"]),
         sources=tuple(e["sources"]), commercial=e.get("commercial"),
         max_resolution=tuple(e["max_resolution"]) if e.get("max_resolution") else None,
-        benchmarks=scores, benchmark_sources=srcs, runners=_runners(e.get("runners")), seed=e.get("seed"),
+        benchmarks=scores, benchmark_sources=srcs, benchmark_meta=meta, runners=_runners(e.get("runners")), seed=e.get("seed"),
         aliases=tuple(e.get("aliases") or ()), unverified=tuple(e.get("unverified") or ()),
         notes=str(e.get("notes") or ""), origin=origin,
     )
@@ -411,7 +414,7 @@ def _model(e: dict, origin: str) -> ModelSpec:
 
 def _api(e: dict, origin: str) -> ApiSpec:
     st = e.get("status") or {}
-    scores, srcs = _benchmarks(e.get("benchmarks"))
+    scores, srcs, meta = _benchmarks(e.get("benchmarks"))
     return ApiSpec(
         id=e["id"], name=e["name"], provider=e["provider"], released=_as_date(e["released"]),
         input_per_mtok=float(e["price"]["input_per_mtok"]), output_per_mtok=float(e["price"]["output_per_mtok"]),
@@ -419,7 +422,7 @@ def _api(e: dict, origin: str) -> ApiSpec:
         image_tokens=dict(e["image_tokens"]), capabilities=dict(e["capabilities"]), sources=tuple(e["sources"]),
         api_model=str(e.get("api_model") or e["id"]),
         max_resolution=tuple(e["max_resolution"]) if e.get("max_resolution") else None,
-        context_max=e.get("context_max"), benchmarks=scores, benchmark_sources=srcs,
+        context_max=e.get("context_max"), benchmarks=scores, benchmark_sources=srcs, benchmark_meta=meta,
         deprecated=_as_date(st.get("deprecated")), retired=_as_date(st.get("retired")),
         successor=st.get("successor"), seed=e.get("seed"), aliases=tuple(e.get("aliases") or ()),
         unverified=tuple(e.get("unverified") or ()), notes=str(e.get("notes") or ""), origin=origin,
@@ -594,6 +597,11 @@ def load_file(path: Path, use_cache: bool = False) -> tuple[dict, list[str]]:
     _, data, problems = _read(path)
     if problems.items:
         return {}, problems.items
+    if path.name == "boards.yaml":
+        # Independent leaderboards, not entries: vlmselect.quality reads and checks them.
+        from vlmselect.quality import validate_boards
+
+        return {}, [f"{path}: {p}" for p in validate_boards(data)]
     kind = _kind_of(path, data)
     tables: dict = {}
     if kind:
