@@ -29,10 +29,10 @@ from typing import Any, NamedTuple
 
 VENDOR_WEIGHT = 0.5  # a vendor-reported pair counts half an independent one
 MODE_WEIGHT = {"plain": 1.0, "thinking": 0.5, "cot": 0.5}  # a mode you may not run counts half
-POOL_CAP = 4.0  # comparisons one pool gives one model, at most
+POOL_CAP = 6.0  # comparisons one pool gives one model, at most
 PRIOR_GAMES = 2.0  # drawn games against the prior: prior sd of theta ~ 1.4 (wide)
 Z = 1.2816  # 80 % two-sided interval; its lower end is a 90 % lower confidence bound
-VENDOR_TAU = 2.0  # points (0-100 scale) of run-to-run / prompt noise in vendor numbers
+VENDOR_TAU = 3.0  # points (0-100 scale) of prompt / harness noise between vendor numbers
 MIN_TAU = 0.75  # points: below this a gap is within any benchmark's sampling noise
 ITERATIONS = 200
 
@@ -144,10 +144,11 @@ def load_boards(path=None) -> list[dict]:
 def _relevance(key: str, task) -> float:
     """The task's weight for a benchmark variant: `mmbench_v10` counts for a task listing `mmbench_v11`."""
     w = task.rank_benchmarks
+    top = max(w.values(), default=1.0) or 1.0  # the task's main benchmark counts fully, the others by their ratio
     if key in w:
-        return float(w[key])
+        return float(w[key]) / top
     base = key.split("_")[0]
-    return max((float(v) for k, v in w.items() if k.split("_")[0] == base), default=0.0)
+    return max((float(v) / top for k, v in w.items() if k.split("_")[0] == base), default=0.0)
 
 
 def gather(items: dict, boards: list[dict], task, as_of: dt.date | None = None) -> dict[str, list]:
@@ -299,8 +300,15 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
     ids = list(items)
     # 1. evidence alone (flat prior) -> 2. regress abilities on size/generation/capability -> 3. refit
     theta0, se0 = fit(ids, pairs, {})
-    known = [i for i in ids if evidence[i]]
+    paired = {i for i, j, _, _ in pairs} | {j for i, j, _, _ in pairs}
+    known = [i for i in ids if i in paired]  # a lone number compares with nothing: it moves no one else
     feats = {i: _features(items[i], task) for i in ids}
+    # An API's size is unknown: give it the evidenced local models' mean log-size, so the API
+    # flag measures a difference from an average model rather than from a 1B one.
+    sizes = [feats[i][1] for i in known if feats[i][2] == 0.0] or [feats[i][1] for i in ids if feats[i][2] == 0.0] or [0.0]
+    for i in ids:
+        if feats[i][2] == 1.0:
+            feats[i][1] = sum(sizes) / len(sizes)
     if len(known) >= 3:
         beta = _ridge([feats[i] for i in known], [theta0[i] for i in known], [1.0 / se0[i] ** 2 for i in known])
     else:
@@ -326,4 +334,56 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
         out[i] = Quality(_sigmoid(theta[i] - ref), _sigmoid(theta[i] - Z * se[i] - ref),
                          _sigmoid(theta[i] + Z * se[i] - ref), theta[i], se[i], _sigmoid(prior[i] - ref), basis,
                          tuple(e for e, _ in evs))
+    return out
+
+
+# ---------------------------------------------------------------- per catalog, cached
+
+CACHE_VERSION = 1  # bump when the fit or its constants change
+_MEMO: dict[str, dict] = {}  # this process's fits (the same catalog is ranked many times in one test run)
+
+
+def for_task(catalog, task, as_of: dt.date | None = None, boards_path=None) -> dict[str, Quality]:
+    """`task_qualities` for every model and API in `catalog`; the fit is cached as JSON (it
+    costs a few hundred ms, recommend's start-up budget is smaller) and redone when any
+    catalog file, the boards or this module's constants change."""
+    import json
+    import os
+    import zlib
+    from pathlib import Path
+
+    from vlmselect import __version__
+    from vlmselect.catalog import shipped_dir
+    from vlmselect.paths import user_dir
+
+    bpath = Path(boards_path) if boards_path else shipped_dir() / "boards.yaml"
+    stamp = []
+    for f in [*catalog.files, str(bpath)]:
+        try:
+            st = os.stat(f)
+            stamp.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            stamp.append(f"{f}:-")
+    key = f"{CACHE_VERSION}:{__version__}:{task.id}:{as_of}:{sorted(task.rank_benchmarks.items())}:" \
+          f"{sorted(task.rank_capabilities.items())}:{'|'.join(stamp)}"
+    if key in _MEMO:
+        return _MEMO[key]
+    cf = user_dir("cache") / f"quality-{task.id}-{zlib.crc32(key.encode()):08x}.json"
+    try:
+        data = json.loads(cf.read_text(encoding="utf-8"))
+        if data.get("key") == key:
+            _MEMO[key] = {i: Quality(*v[:7], tuple(Evidence(*e) for e in v[7])) for i, v in data["q"].items()}
+            return _MEMO[key]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    items = {**catalog.models, **catalog.apis}
+    out = _MEMO[key] = task_qualities(items, load_boards(bpath), task, as_of)
+    try:
+        cf.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cf.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": key, "q": {i: list(q[:7]) + [[list(e) for e in q.evidence]]
+                                                      for i, q in out.items()}}), encoding="utf-8")
+        tmp.replace(cf)
+    except OSError:
+        pass  # a read-only home only costs time
     return out
