@@ -76,8 +76,8 @@ def quant_note(q) -> str:
 
 def explain_lines(q, quant=None) -> list[str]:
     """The quality breakdown `--explain` prints for one pick."""
-    lines = [f"quality {q.estimate:.2f} (80 % interval {q.low:.2f}-{q.high:.2f}; P(beats the task's median "
-             f"evidenced model)); prior from family/size/generation {q.prior:.2f}"]
+    lines = [f"{q.estimate:.2f} (80 % interval {q.low:.2f}-{q.high:.2f}; P(beats the task's median "
+             f"evidenced model)); prior from family/size/generation {q.prior:.2f}; evidence, strongest first:"]
     if not q.evidence:
         lines.append("no evidence for this task: the prior alone")
     for e in q.evidence:
