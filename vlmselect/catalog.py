@@ -138,6 +138,7 @@ class GpuSpec(NamedTuple):
     unified_memory: bool = False
     aliases: tuple = ()
     notes: str = ""
+    tdp_w: float | None = None  # board power, for energy per image
 
 
 class TaskSpec(NamedTuple):
@@ -435,6 +436,7 @@ def _gpu(e: dict, origin: str) -> GpuSpec:
         compute_capability=str(cc) if cc is not None else None, bf16=e.get("bf16"),
         fp16_tflops=e.get("fp16_tflops"), unified_memory=bool(e.get("unified_memory")),
         aliases=tuple(str(a) for a in e.get("aliases") or ()), notes=str(e.get("notes") or ""),
+        tdp_w=float(e["tdp_w"]) if e.get("tdp_w") is not None else None,
     )
 
 

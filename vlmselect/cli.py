@@ -302,6 +302,16 @@ def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML f
 COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show, estimate)}
 
 
+def _register_extra() -> None:
+    """Commands kept in modules of their own (they import this one for the shared options)."""
+    from vlmselect.cli_plan import plan
+
+    COMMANDS["plan"] = plan
+
+
+_register_extra()
+
+
 def build_app(only: str | None = None) -> typer.Typer:
     """The typer app. With `only`, just that command is registered: typer inspects every
     command's signature at start-up, and one command's is all a run needs."""
