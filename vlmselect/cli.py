@@ -304,9 +304,10 @@ COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show
 
 def _register_extra() -> None:
     """Commands kept in modules of their own (they import this one for the shared options)."""
-    from vlmselect.cli_plan import plan
+    from vlmselect.cli_plan import bench, plan
 
     COMMANDS["plan"] = plan
+    COMMANDS["bench"] = bench
 
 
 _register_extra()

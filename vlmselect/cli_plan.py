@@ -74,3 +74,53 @@ def plan(
         print_json(data)
     else:
         render_plan.print_plan(data, explain)
+
+
+def bench(
+    server: Annotated[str, typer.Option("--server", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000")],
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Served model name (default: the server's first).")] = None,
+    concurrency: Annotated[str, typer.Option("--concurrency", help="Requests in flight, e.g. 1,4,16.")] = "1,2,4,8",
+    requests: Annotated[Optional[int], typer.Option("--requests", help="Requests per level (default: 2 x concurrency, at least 4).")] = None,
+    max_new_tokens: NewTokOpt = 128,
+    catalog_id: Annotated[Optional[str], typer.Option("--id", help="The catalog model this server runs (for plan).")] = None,
+    gpu: GpuOpt = None,
+    json_out: JsonOpt = False,
+    catalog: CatalogOpt = None,
+):
+    """Measure a running server: images/s, tokens/s and latency at rising concurrency (recorded for plan)."""
+    from vlmselect.bench import bench as run
+
+    try:
+        levels = [int(x) for x in concurrency.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"--concurrency must be numbers separated by commas, got {concurrency!r}",
+                         "for example --concurrency 1,4,16") from None
+    if requests is not None and requests < 1:
+        raise UsageError("--requests must be at least 1", "for example --requests 32")
+    cat = _catalog(catalog)
+    cid = cat.model(catalog_id).id if catalog_id else None
+    gpu_name = cat.gpu(gpu).name if gpu else _local_gpu_name(cat)
+    res = run(server, model, levels, requests, max_new_tokens, gpu=gpu_name, catalog_id=cid)
+    if json_out:
+        from vlmselect.render import print_json
+
+        print_json(res.to_json())
+        return
+    from vlmselect.render import console
+
+    c = console()
+    c.print(f"{res.model} at {res.server}" + (f" on {res.gpu}" if res.gpu else ""), markup=False)
+    for lv in res.levels:
+        c.print(f"  {lv.concurrency:>4} in flight: {lv.images_per_s * 3600:>9,.0f} images/h  {lv.tokens_per_s:>8.1f} tok/s"
+                f"  p50 {lv.latency_p50_s}s  p90 {lv.latency_p90_s}s  TTFT p50 {lv.ttft_p50_s}s"
+                f"  passed {lv.passed}/{lv.ok}" + (f"  errors: {'; '.join(lv.errors)}" if lv.errors else ""),
+                markup=False)
+    c.print(f"recorded: {res.record}", markup=False)
+
+
+def _local_gpu_name(cat) -> str | None:
+    """The first GPU of this machine, for the record (a bench of a remote server should name --gpu)."""
+    from vlmselect.hardware import probe
+
+    gpus = probe().usable_gpus
+    return gpus[0].name if gpus else None

@@ -102,6 +102,7 @@ class Replica:
     latency_s: float
     curve: list[Point] = field(default_factory=list)
     basis: dict = field(default_factory=dict)
+    source: str = "estimate"  # or "measured: <bench record>"
 
 
 @dataclass
@@ -256,6 +257,18 @@ def scale(r: Replica, g: GpuInfo, vol: Volume, gpus_per_node: int, nodes: int, c
     return Plan(r, need, gpus, nodes_needed, available, hours, hours_avail, meets, usd, kwh, basis)
 
 
+def _use_measurement(r: Replica, g: GpuInfo) -> None:
+    """A recorded `vlmselect bench` of this model on this GPU model replaces the estimated rate."""
+    from vlmselect.bench import measured_rate
+    from vlmselect.deploy import model_repo
+
+    found = measured_rate({r.model.id, r.model.hf_repo, model_repo(r.model, r.quant)}, g.name, r.concurrency)
+    if found:
+        rate, rec = found
+        r.basis["throughput"] += f"; replaced by a measurement: {rate:,.0f} images/h ({rec.get('when')}, {rec.get('server')})"
+        r.images_per_hour, r.source = rate, f"measured: bench {rec.get('when')}"
+
+
 def local_candidates(cat: Catalog, task: TaskSpec | None, model_id: str | None) -> list[ModelSpec]:
     from vlmselect.recommend import capable
 
@@ -287,6 +300,7 @@ def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_i
         if r is None:
             skipped.append(f"{m.id}: no vLLM placement on up to {len(gpus) * nodes} x {g.name}")
             continue
+        _use_measurement(r, g)
         p = scale(r, g, vol, len(gpus), nodes, costs, tdp)
         if task:
             p.quality, qbasis = task_quality(m, task, best)

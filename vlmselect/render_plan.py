@@ -39,7 +39,7 @@ def plan_json(task, model_id, hw, w, vol, plans, apis, skipped, nodes: int, writ
             "curve": [{"concurrency": c.concurrency, "images_per_hour": round(c.images_per_hour),
                        "latency_s": r2(c.latency_s)} for c in r.curve],
             "basis": r.basis, "deploy": commands(p, w, max(gpus_per_node, 1)),
-            "source": "estimate",
+            "source": r.source,
         })
     return {
         "task": task.id if task else None, "model": model_id,
