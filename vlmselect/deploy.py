@@ -83,7 +83,9 @@ def write_pipeline(path: Path, plan, w: Workload, prompt: str = "Transcribe all 
     from importlib.resources import files
 
     template = files("vlmselect").joinpath("batch_template.py").read_text(encoding="utf-8")
-    cfg = json.dumps(pipeline_config(plan, w, prompt), indent=4)
+    import pprint
+
+    cfg = pprint.pformat(pipeline_config(plan, w, prompt), sort_dicts=False)  # a Python literal, not JSON
     text = template.replace("CONFIG = {}  # filled in by vlmselect plan", f"CONFIG = {cfg}")
     path = Path(path).expanduser()
     try:
