@@ -107,7 +107,8 @@ def test_seed_72b_does_not_fit_one_3090(cli):
     big = [x for x in d["local"] if x["id"] == "qwen2-vl-72b"]
     assert big, "the 72B should still be offered, honestly placed"
     p = big[0]
-    assert p["mode"] == "offload" and not p["fits"] and p["vram_gib"] > 40
+    # balanced takes the faster 4-bit placement for an offloaded model: still more than the 24 GB card
+    assert p["mode"] == "offload" and not p["fits"] and p["vram_gib"] > 24
     assert p["tokens_per_s"] < 5 and p["warnings"]
     assert "would fit 2 such GPUs" in p["why"]
     two = rec(cli, "--task", "general", *SEED, "--gpu-count", "2", "--priority", "quality", "--top", "40")
