@@ -36,6 +36,12 @@ PUBLISHED = [
     ("llava-1.6-7b", "q4_k_m", "llama.cpp", 4.37 + 0.624, "https://huggingface.co/cjpais/llava-1.6-mistral-7b-gguf"),
     # Qwen2.5-VL: the vision half is derived from this same mmproj, so this checks the text half.
     ("qwen2.5-vl-7b", "q4_k_m", "llama.cpp", 4.68 + 1.35, "https://huggingface.co/ggml-org/Qwen2.5-VL-7B-Instruct-GGUF"),
+    # 2026 models (catalog/2026-models.yaml). Parameters are derived from the config numbers, so these check the
+    # derivation against artifacts nobody computed from it. Ollama's Qwen3.5 tags are one GGUF with the vision tower.
+    ("qwen3.5-4b", "q4_k_m", "ollama", 3.4, "https://ollama.com/library/qwen3.5:4b (quoted in a public ADR)"),
+    ("qwen3.5-9b", "q4_k_m", "ollama", 6.6, "https://ollama.com/library/qwen3.5:9b (as re-listed by frob/qwen3.5-instruct)"),
+    ("qwen3.5-27b", "q4_k_m", "ollama", 17.0, "https://ollama.com/frob/qwen3.5-instruct (27b, a re-upload of the library model)"),
+    ("qwen3.5-35b-a3b", "q4_k_m", "ollama", 24.0, "https://ollama.com/frob/qwen3.5-instruct (35b, a re-upload of the library model)"),
 ]
 
 
