@@ -42,6 +42,8 @@ PUBLISHED = [
     ("qwen3.5-9b", "q4_k_m", "ollama", 6.6, "https://ollama.com/library/qwen3.5:9b (as re-listed by frob/qwen3.5-instruct)"),
     ("qwen3.5-27b", "q4_k_m", "ollama", 17.0, "https://ollama.com/frob/qwen3.5-instruct (27b, a re-upload of the library model)"),
     ("qwen3.5-35b-a3b", "q4_k_m", "ollama", 24.0, "https://ollama.com/frob/qwen3.5-instruct (35b, a re-upload of the library model)"),
+    # ggml-org's GLM-4.6V-Flash GGUF with its Q8_0 mmproj (bytes 6166577888 + 980055680).
+    ("glm-4.6v-flash", "q4_k_m", "llama.cpp", 6.167 + 0.980, "https://huggingface.co/ggml-org/GLM-4.6V-Flash-GGUF"),
 ]
 
 
