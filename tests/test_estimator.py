@@ -49,6 +49,8 @@ PUBLISHED = [
     # bartowski's InternVL3.5-2B Q8_0 + f16 mmproj (bytes 2165036128 + 636106144, pinned with sha256 in public code);
     # the parameters are the README's (0.3B vision, 2.0B language).
     ("internvl3.5-2b", "q8_0", "llama.cpp", 2.165 + 0.636, "https://huggingface.co/bartowski/OpenGVLab_InternVL3_5-2B-GGUF"),
+    # Mistral's own Ministral 3 3B GGUF: Q4_K_M + BF16 mmproj (bytes 2147023008 + 841501856).
+    ("ministral-3-3b", "q4_k_m", "llama.cpp", 2.147 + 0.842, "https://huggingface.co/mistralai/Ministral-3-3B-Instruct-2512-GGUF"),
     ("glm-4.6v-flash", "q4_k_m", "llama.cpp", 6.167 + 0.980, "https://huggingface.co/ggml-org/GLM-4.6V-Flash-GGUF"),
 ]
 
