@@ -51,6 +51,8 @@ PUBLISHED = [
     ("internvl3.5-2b", "q8_0", "llama.cpp", 2.165 + 0.636, "https://huggingface.co/bartowski/OpenGVLab_InternVL3_5-2B-GGUF"),
     # Mistral's own Ministral 3 3B GGUF: Q4_K_M + BF16 mmproj (bytes 2147023008 + 841501856).
     ("ministral-3-3b", "q4_k_m", "llama.cpp", 2.147 + 0.842, "https://huggingface.co/mistralai/Ministral-3-3B-Instruct-2512-GGUF"),
+    # Ovis2.5-2B's official BF16 files (5.16 GB); the parameters are derived from the modeling code, not from it.
+    ("ovis2.5-2b", "bf16", "transformers", 5.16, "https://huggingface.co/AIDC-AI/Ovis2.5-2B/tree/main"),
     ("glm-4.6v-flash", "q4_k_m", "llama.cpp", 6.167 + 0.980, "https://huggingface.co/ggml-org/GLM-4.6V-Flash-GGUF"),
 ]
 
