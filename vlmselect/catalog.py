@@ -23,6 +23,7 @@ IMAGE_RULES = {
     "fixed", "qwen2-vl", "anyres", "tiles", "slices", "phi3-vision", "patches", "cross-attention",
     "openai-tiles", "openai-patches", "anthropic", "gemini-tiles",
 }
+MMPROJ_PRECISIONS = ("f16", "bf16", "q8_0", "f32")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -75,6 +76,7 @@ class ModelSpec(NamedTuple):
     unverified: tuple = ()
     notes: str = ""
     origin: str = ""  # file the entry came from
+    facts: dict = {}  # the validated entry as written (dates as ISO strings): `show --json` prints it whole
 
     kind = "local"
 
@@ -111,6 +113,7 @@ class ApiSpec(NamedTuple):
     unverified: tuple = ()
     notes: str = ""
     origin: str = ""
+    facts: dict = {}  # the validated entry as written (dates as ISO strings)
 
     kind = "api"
 
@@ -228,13 +231,15 @@ _MODEL_FIELDS = {
     "params.text_b": ("pos", False), "params.vision_b": ("pos", False), "params.active_b": ("pos", False),
     "commercial": (bool, False), "benchmarks": ("benchmarks", False), "runners": (dict, False),
     "seed": (dict, False), "aliases": (list, False), "max_resolution": ("res", False),
+    "params.projector_b": ("pos", False), "arch.vocab": ("posint", False), "arch.tied_embeddings": (bool, False),
+    "unknown": ("unknown", False),
 }
 _API_FIELDS = {
     "id": (str, True), "name": (str, True), "provider": (str, True), "released": ("date", True),
     "price.input_per_mtok": ("nonneg", True), "price.output_per_mtok": ("nonneg", True),
     "price.source": ("url", True), "image_tokens.rule": ("rule", True), "capabilities": ("caps", True),
     "sources": ("urls", True), "status": (dict, False), "benchmarks": ("benchmarks", False),
-    "max_resolution": ("res", False), "seed": (dict, False),
+    "max_resolution": ("res", False), "seed": (dict, False), "unknown": ("unknown", False),
 }
 _GPU_FIELDS = {
     "id": (str, True), "name": (str, True), "vendor": (str, True), "vram_gb": ("pos", True),
@@ -298,6 +303,11 @@ def _check(kind: str, value: Any) -> str | None:
             if not (isinstance(src, str) and src.startswith("http")):
                 return f"{k} needs a source URL"
         return None
+    if kind == "unknown":  # `dotted.field: why no primary source gives it`
+        if not isinstance(value, dict):
+            return "must be a mapping of field -> reason"
+        bad = [k for k, v in value.items() if not (isinstance(v, str) and v.strip())]
+        return f"{bad[0]} needs a reason" if bad else None
     if kind == "res":
         ok = isinstance(value, list) and len(value) == 2 and all(isinstance(x, int) and x > 0 for x in value)
         return None if ok else "must be [width, height]"
@@ -350,7 +360,13 @@ def _check_model_extras(i: int, eid: str | None, entry: dict, problems: _Problem
             problems.add(i, eid, "runners.ollama", f"{tag['tag']}: size_gb must be positive")
         if size is not None and not tag.get("source") and not _get(entry, "runners.ollama_source"):
             problems.add(i, eid, "runners.ollama", f"{tag['tag']}: a published size needs a source")
+    mm = _get(entry, "runners.gguf.mmproj")
+    if isinstance(mm, dict) and mm.get("precision") is not None and mm["precision"] not in MMPROJ_PRECISIONS:
+        problems.add(i, eid, "runners.gguf.mmproj.precision", f"must be one of {', '.join(MMPROJ_PRECISIONS)}")
     params = entry.get("params") or {}
+    proj, vis = params.get("projector_b"), params.get("vision_b")
+    if isinstance(proj, _NUM) and isinstance(vis, _NUM) and proj > vis:
+        problems.add(i, eid, "params.projector_b", "is part of vision_b, so cannot exceed it")
     act, tot = params.get("active_b"), params.get("total_b")
     if isinstance(act, _NUM) and isinstance(tot, _NUM) and act > tot:
         problems.add(i, eid, "params.active_b", "cannot exceed total_b")
@@ -405,8 +421,19 @@ def _model(e: dict, origin: str) -> ModelSpec:
         max_resolution=tuple(e["max_resolution"]) if e.get("max_resolution") else None,
         benchmarks=scores, benchmark_sources=srcs, runners=_runners(e.get("runners")), seed=e.get("seed"),
         aliases=tuple(e.get("aliases") or ()), unverified=tuple(e.get("unverified") or ()),
-        notes=str(e.get("notes") or ""), origin=origin,
+        notes=str(e.get("notes") or ""), origin=origin, facts=_plain(e),
     )
+
+
+def _plain(v: Any) -> Any:
+    """A catalog entry with its dates as ISO strings, as JSON (and the load cache) carries them."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
 
 
 def _api(e: dict, origin: str) -> ApiSpec:
@@ -423,6 +450,7 @@ def _api(e: dict, origin: str) -> ApiSpec:
         deprecated=_as_date(st.get("deprecated")), retired=_as_date(st.get("retired")),
         successor=st.get("successor"), seed=e.get("seed"), aliases=tuple(e.get("aliases") or ()),
         unverified=tuple(e.get("unverified") or ()), notes=str(e.get("notes") or ""), origin=origin,
+        facts=_plain(e),
     )
 
 
@@ -540,7 +568,7 @@ def _kind_of(path: Path, data: Any) -> str | None:
     return None
 
 
-CACHE_SCHEMA = 1  # bump when validation or the entry format changes
+CACHE_SCHEMA = 2  # bump when validation or the entry format changes
 
 
 def _cache_file(path: Path) -> Path | None:
