@@ -186,7 +186,7 @@ def show(model: Annotated[str, typer.Argument(help="Model id or name.")], json_o
     m = cat.model(model)
     vram = model_vram(m) if m.kind == "local" else None
     if json_out:
-        render.print_json(render.model_row_json(m, vram))
+        render.print_json(render.show_json(m, vram))
     else:
         render.print_show(m, vram)
 
@@ -304,6 +304,18 @@ def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML f
     typer.echo(f"{path}: {count} entries, all valid")
 
 
+def catalog_stats(json_out: JsonOpt = False, catalog: CatalogOpt = None):
+    """How current the catalog is: as-of date, counts, newest release per family, open questions."""
+    from vlmselect import render
+    from vlmselect.catalog_stats import catalog_stats as stats
+
+    st = stats(_catalog(catalog))
+    if json_out:
+        render.print_json(st.to_json())
+    else:
+        render.print_catalog_stats(st)
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -331,8 +343,9 @@ def build_app(only: str | None = None) -> typer.Typer:
         if only in (None, name):
             app.command(name)(fn)
     if only in (None, "catalog"):
-        catalog_app = typer.Typer(help="Check catalog files.", no_args_is_help=True)
+        catalog_app = typer.Typer(help="Check catalog files and see how current they are.", no_args_is_help=True)
         catalog_app.command("validate")(catalog_validate)
+        catalog_app.command("stats")(catalog_stats)
         app.add_typer(catalog_app, name="catalog")
     return app
 

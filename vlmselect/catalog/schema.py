@@ -275,6 +275,8 @@ class Params(Strict):
     def _active(self) -> Params:
         if self.active_b is not None and self.active_b > self.total_b:
             raise PydanticCustomError("cat_order", "active_b cannot exceed total_b")
+        if self.projector_b is not None and self.vision_b is not None and self.projector_b > self.vision_b:
+            raise PydanticCustomError("cat_order", "projector_b is part of vision_b, so cannot exceed it")
         return self
 
 
