@@ -234,16 +234,16 @@ def ctx_cells(rt: Runtime, ctx: int) -> int:
     return ctx
 
 
-def swa_cells(rt: Runtime, ctx: int, window: int, parallel: int = 1) -> int:
+def swa_cells(rt: Runtime, ctx: int, window: int, parallel: int = 1, ubatch: int = UBATCH) -> int:
     """Cells one sliding-window layer keeps."""
     if rt.runner == "llama.cpp":
         if not rt.since("b5450"):
             return ctx
-        return min(ctx, -(-(window + UBATCH) // 256) * 256)
+        return -(-min(ctx, window + ubatch) // 256) * 256
     if rt.runner == "ollama":
         if not rt.since("0.6.5"):
             return ctx
-        return min(ctx, parallel * window + UBATCH)
+        return min(ctx, parallel * window + ubatch)
     return min(ctx, window)
 
 
