@@ -280,10 +280,24 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
         else:
             logits = vocab * 4 * 2  # last-position logits, fp32, two copies while sampling
             l_note = "last-position logits"
-        g_vis = _vision_graph_bytes(img.seq) / 4 if has_vision else 0.0  # SDPA kernels keep ~1/4 of eager [I]
-        # Activations and the logits are not live at once: the MLP buffers are freed before the lm_head.
-        compute = (max(act, logits) + g_vis) / GIB
-        c_basis = f"max(prefill activations ~12 hidden-size buffers per token, {l_note}) + ViT attention (SDPA)"
+        if runner == "vllm":
+            # vLLM profiles the vision encoder with its largest dummy image at start-up and keeps an
+            # encoder cache; Qwen-VL's is capped at the user's image by the printed --mm-processor-kwargs.
+            if rtm.vllm_caps_pixels(m.image_tokens) or not has_vision:
+                prof = img
+            else:
+                prof = model_image_tokens(m.image_tokens, rtm.WORST_CASE_SIDE, rtm.WORST_CASE_SIDE)
+            g_vis = prof.patches * rtm.VIT_WIDTH * 2 * rtm.VIT_LIVE_BUFFERS if has_vision else 0.0
+            enc_cache = max(rtm.VLLM_ENCODER_BUDGET, prof.tokens) * (m.arch.hidden or 4096) * 2 if has_vision else 0.0
+            compute = (max(act, logits) + g_vis + enc_cache) / GIB
+            c_basis = (f"max(prefill activations, {l_note}) + ViT profile on {prof.patches} patches (flash attention,"
+                       f" {rtm.VIT_LIVE_BUFFERS} x {rtm.VIT_WIDTH}-wide bf16 buffers per patch) + encoder cache of"
+                       f" {max(rtm.VLLM_ENCODER_BUDGET, prof.tokens)} tokens")
+        else:
+            g_vis = _vision_graph_bytes(img.seq) / 4 if has_vision else 0.0  # SDPA kernels keep ~1/4 of eager [I]
+            # Activations and the logits are not live at once: the MLP buffers are freed before the lm_head.
+            compute = (max(act, logits) + g_vis) / GIB
+            c_basis = f"max(prefill activations ~12 hidden-size buffers per token, {l_note}) + ViT attention (SDPA)"
         live = text_gib + vision_gib + kv / GIB + compute
         if runner == "vllm":
             overhead = VLLM_OVERHEAD_GIB

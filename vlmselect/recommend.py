@@ -11,6 +11,7 @@ import math
 from typing import NamedTuple
 
 from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
+from vlmselect import runtimes as rtm
 from vlmselect.cost import CostEstimate, api_cost
 from vlmselect.hardware.types import GpuInfo, HardwareProfile
 from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
@@ -260,7 +261,8 @@ def run_command(m: ModelSpec, q: Quant, runner: str, mode: str, gpus_used: int, 
     ctx = mem.context_tokens
     if runner == "ollama":
         tag = next(t["tag"] for t in r["ollama"] if t.get("quant") == q.id)
-        return f"ollama run {tag}"
+        env = rtm.command_env(mem.runtime) if mem.runtime else {}
+        return " ".join([f"{k}={v}" for k, v in env.items()] + ["ollama", "run", tag])
     if runner == "llama.cpp":
         g = r["gguf"]
         f = g["files"][q.id]
@@ -268,8 +270,10 @@ def run_command(m: ModelSpec, q: Quant, runner: str, mode: str, gpus_used: int, 
         # Layers on the GPU: all, the share that fits when offloading, none on a CPU.
         ngl = {"gpu": 99, "multi-gpu": 99, "cpu": 0}.get(mode, max(1, int(m.arch.layers * gpu_share)))
         split = f" --tensor-split {','.join(['1'] * gpus_used)}" if mode == "multi-gpu" else ""
+        rt_flags = " ".join(rtm.command_flags(mem.runtime, m.image_tokens, w.width, w.height, w.images)) if mem.runtime else ""
         return (f"llama-server --hf-repo {g['repo']} --hf-file {f['file']} --mmproj-url "
-                f"https://huggingface.co/{g['repo']}/resolve/main/{mm} -c {ctx} -ngl {ngl}{split}")
+                f"https://huggingface.co/{g['repo']}/resolve/main/{mm} -c {ctx} -ngl {ngl}{split}"
+                + (f" {rt_flags}" if rt_flags else ""))
     if runner == "vllm":
         repo = (r.get(q.fmt) or {}).get("repo") if q.fmt in ("awq", "gptq", "fp8") else m.hf_repo
         parts = [f"vllm serve {repo}", f"--max-model-len {ctx}",
@@ -280,6 +284,9 @@ def run_command(m: ModelSpec, q: Quant, runner: str, mode: str, gpus_used: int, 
             parts.append(f"--tensor-parallel-size {gpus_used}")
         if m.trust_remote_code:
             parts.append("--trust-remote-code")
+        if mem.runtime:  # flags that cap what vLLM reserves, as the estimate assumed
+            flags = rtm.command_flags(mem.runtime, m.image_tokens, w.width, w.height, w.images)
+            parts += [f"'{x}'" if x.startswith("{") else x for x in flags]
         return " ".join(parts)
     # transformers: our own runner does the loading right (dtype, NF4, device_map)
     trc = " --trust-remote-code" if m.trust_remote_code else ""

@@ -96,6 +96,11 @@ BEHAVIOURS = (
               "cache of max(max_num_batched_tokens, largest item) tokens",
               "vLLM gpu_model_runner log 'Encoder cache will be initialized with a budget of 16384 tokens, and "
               "profiled with 1 image items of the maximum feature size' (vllm#16570 0.8.3, vllm#27706)"),
+    Behaviour("vllm", "mm_processor_kwargs", None, None,
+              "--mm-processor-kwargs '{\"max_pixels\": N}' caps Qwen-VL images, and with them the dummy image vLLM "
+              "profiles",
+              "vllm#16570 (--mm_processor_kwargs max_pixels 1280 ... 'Encoder cache will be initialized with a budget "
+              "of 2048 tokens'); QwenLM/Qwen2-VL README (max_pixels in preprocessor_config.json for vLLM)"),
     Behaviour("vllm", "kv_pool", None, None,
               "allocates gpu_memory_utilization (0.9) x total memory; what weights and the profile run leave is KV pool",
               "vllm#17891 ('vLLM allocates the rest of the GPU for KV cache ... set gpu_memory_utilization')"),
@@ -262,6 +267,47 @@ def full_logits(rt: Runtime, family: str) -> bool:
         return False
     until = FULL_LOGITS_UNTIL.get(family, "4.45.0")
     return version_key(rt.version) < version_key(until)
+
+
+VLLM_ENCODER_BUDGET = 8192  # tokens: vLLM's encoder-cache floor (max_num_batched_tokens) [I: logs show 2048-16384]
+VIT_WIDTH = 1152  # hidden width of a typical VLM vision tower (SigLIP-so400m), for activation bytes [I]
+VIT_LIVE_BUFFERS = 8  # width-sized bf16 buffers live per patch in a flash-attention ViT forward [I]
+WORST_CASE_SIDE = 4096  # px: the "maximum feature size" dummy image of rules without a pixel cap [I]
+
+
+def vllm_caps_pixels(rule: dict) -> bool:
+    """Families whose vLLM processor takes --mm-processor-kwargs max_pixels (Qwen2/2.5/3-VL)."""
+    return rule.get("rule") == "qwen2-vl"
+
+
+def command_flags(rt: Runtime, rule: dict, width: int, height: int, images: int) -> list[str]:
+    """Flags that make the runtime allocate what the estimate assumed (shown in the printed command)."""
+    if rt.runner == "llama.cpp":
+        out = ["-fa", "on" if rt.flash_attention else "off"]
+        if rt.kv_cache != "f16":
+            out += ["--cache-type-k", rt.kv_cache, "--cache-type-v", rt.kv_cache]
+        return out
+    if rt.runner == "vllm":
+        out = []
+        if rt.kv_cache == "fp8":
+            out += ["--kv-cache-dtype", "fp8"]
+        if vllm_caps_pixels(rule) and images > 0:
+            # Without it vLLM profiles (and sizes its encoder cache for) the processor's largest image.
+            out += ["--mm-processor-kwargs", '{"max_pixels": %d}' % (width * height)]
+        return out
+    return []
+
+
+def command_env(rt: Runtime) -> dict:
+    """Environment for `ollama serve` that matches the estimate (Ollama takes these from the server's env)."""
+    if rt.runner != "ollama":
+        return {}
+    env = {}
+    if rt.flash_attention and not _fa_default("ollama", rt.version, ""):
+        env["OLLAMA_FLASH_ATTENTION"] = "1"
+    if rt.kv_cache != "f16":
+        env["OLLAMA_KV_CACHE_TYPE"] = rt.kv_cache
+    return env
 
 
 def describe(rt: Runtime) -> str:

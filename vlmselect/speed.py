@@ -34,6 +34,12 @@ T_STEP_S = {"ollama": 0.0015, "llama.cpp": 0.0015, "vllm": 0.001}
 # decomposition and NF4's dequantize-per-call make both slower than bf16 [I].
 HOST_S_PER_LAYER = {"fp": 0.000915, "gptq": 0.00098, "awq": 0.00108, "fp8": 0.000915,
                     "bnb": 0.000915 * 1.4, "bnb-int8": 0.000915 * 2.5}
+# Ollama's Go engine (the runner of its vision models since 0.6) builds each step's graph on the
+# host before the GPU runs it: a per-layer cost added to the step. Calibrated on ollama#9701 (RTX
+# 5090, 0.6.0): gemma3:12b 78 tok/s and 27b 50 tok/s leave 7.7 and 8.7 ms over their bandwidth
+# time across 48 and 62 layers -> 0.149 ms per layer (gemma3:4b held out). Later versions: not
+# measured, assumed unchanged [I].
+OLLAMA_ENGINE_S_PER_LAYER = 0.000149
 # transformers: time per step per byte of filled KV cache, as a multiple of one read at eta x
 # bandwidth. Calibrated on Qwen2-VL-7B BF16 at 30720 input (19.53 tok/s: 49.3 ms per step after
 # ~4 s of prefill, 25.6 ms of it host time at input 1): 21. The cache is concatenated and copied
@@ -114,7 +120,7 @@ def estimate_speed(
     kv = _kv_filled_bytes(mem, w, prompt_tokens) * (TRANSFORMERS_KV_PASSES if runner == "transformers" else 1.0)
     per_token = weights + kv
     host = _host_step_s(m, q, runner)
-    t_step = T_STEP_S.get(runner, 0.0)
+    t_step = T_STEP_S.get(runner, 0.0) + (OLLAMA_ENGINE_S_PER_LAYER * m.arch.layers if runner == "ollama" else 0.0)
 
     if placement.mode == "cpu" or not bandwidth_gbps:
         ram_bw = ETA_MEM * ram_bandwidth_gbps * 1e9

@@ -21,7 +21,7 @@ MEASURED = Path(__file__).resolve().parent.parent / "benchmarks" / "measured.yam
 MAX_BYTES = 2_000_000  # the file is read with yaml.safe_load; refuse anything absurdly large
 MEMORY_KEYS = {"allocated_gib", "ollama_ps_gb", "kv_gib", "kv_mib", "compute_mib", "weights_text_gib",
                "weights_gib_per_gpu"}
-SPEED_KEYS = {"tokens_per_s_e2e"}
+SPEED_KEYS = {"tokens_per_s_e2e", "tokens_per_s_decode"}
 
 
 class Comparison(NamedTuple):
@@ -96,17 +96,21 @@ def compare(row: dict, cat: Catalog) -> list[Comparison]:
             out.append(Comparison(row["id"], key, "memory", est[key], float(measured), bool(row.get("holdout")),
                                   row["runner"]))
         elif key in SPEED_KEYS:
-            out.append(Comparison(row["id"], key, "speed", _e2e_speed(row, m, q, mem, w, cat, gpus), float(measured),
-                                  bool(row.get("holdout")), row["runner"]))
+            est_speed = _e2e_speed(row, m, q, mem, w, cat, gpus, decode_only=key == "tokens_per_s_decode")
+            out.append(Comparison(row["id"], key, "speed", est_speed, float(measured), bool(row.get("holdout")),
+                                  row["runner"]))
     return out
 
 
-def _e2e_speed(row, m, q, mem, w, cat: Catalog, gpus: int) -> float:
-    """New tokens / (prefill + decode) for a prompt of `context` text tokens, as the Qwen script times it."""
+def _e2e_speed(row, m, q, mem, w, cat: Catalog, gpus: int, decode_only: bool = False) -> float:
+    """New tokens / (prefill + decode) for a prompt of `context` text tokens, as the Qwen script times it;
+    `decode_only`: the decode rate alone (Ollama's eval rate, llama-bench tg)."""
     g = cat.gpu(row["gpu"])
     placement = Placement("multi-gpu" if gpus > 1 else "gpu", gpus=gpus, tensor_parallel=False)
     sp = estimate_speed(m, q, mem, w, bandwidth_gbps=g.bandwidth_gbps, tflops=g.fp16_tflops, placement=placement,
                         prompt_tokens=w.context)
+    if decode_only:
+        return sp.tokens_per_s
     return w.max_new_tokens / (sp.prefill_s + sp.decode_s)
 
 
