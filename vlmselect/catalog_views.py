@@ -67,6 +67,9 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
     from vlmselect.recommend import Request, alternatives
     from vlmselect.speed import estimate_speed
 
+    from vlmselect.fits import fits_up_to, gpu_budget_gib
+    from vlmselect.runtimes import describe, resolve
+
     q = quant(quant_name) if quant_name else None
     if runner is None:
         runner = ("ollama" if q.fmt == "gguf" and "ollama" in runners_for(m) else
@@ -92,6 +95,7 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
         same = lambda p: p.runner == runner and p.quant.fmt == q.fmt and p.quant.bits == q.bits  # noqa: E731 (bf16 ~ fp16)
         options = [p for p in alternatives(cat, hw, req, m.id) if same(p)]
         pick = options[0] if options else None
+    rt = resolve(runner, w.runtime, m.family)  # a bad --kv-cache for this runner exits 2 here
     mem = pick.mem if pick else estimate_memory(m, q, runner, w)
     d = {
         "id": m.id, "quant": q.id, "runner": runner, "context": mem.context_tokens, "images": w.images,
@@ -100,10 +104,17 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
         "mode": pick.mode if pick else None, "fits": pick.fits if pick else False,
         "gpus_used": pick.gpus_used if pick else 0,
         "hardware": hw.to_json(), "notes": notes,
+        "runtime": {"runner": rt.runner, "version": rt.version, "version_source": rt.version_source,
+                    "flash_attention": rt.flash_attention, "kv_cache": rt.kv_cache, "basis": describe(rt)},
     }
-    if pick is None and hw.usable_gpus:
-        notes.append(f"does not fit: needs {mem.total_gib:.1f} GiB; {hw.usable_gpus[0].vram_total_gib:.1f} GiB per GPU")
     g = hw.usable_gpus[0] if hw.usable_gpus else None
+    if g is not None:
+        budget = gpu_budget_gib(g)
+        up_to = fits_up_to(m, q, runner, w, budget)
+        d["fits_up_to"] = up_to.to_json()
+        if mem.total_gib > budget:
+            notes.append(f"does not fit one GPU: needs {mem.total_gib:.1f} GiB;"
+                         f" {up_to.describe()}")
     if pick is not None:
         d["tokens_per_s"] = round(pick.speed.tokens_per_s, 1)
         d["seconds_per_image"] = round(pick.speed.seconds_per_image, 2)

@@ -31,6 +31,9 @@ ImagesOpt = Annotated[Optional[int], typer.Option("--images", help="Images per r
 ResOpt = Annotated[str, typer.Option("--resolution", help="Image size WxH.", rich_help_panel="Workload")]
 NewTokOpt = Annotated[int, typer.Option("--max-new-tokens", help="Tokens generated per answer.", rich_help_panel="Workload")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RunnerVersionOpt = Annotated[Optional[str], typer.Option("--runner-version", help="Runner version to estimate for (default: the one installed here, else the newest known).", rich_help_panel="Runtime")]
+FlashOpt = Annotated[Optional[str], typer.Option("--flash-attention", help="on | off (default: the runner's own default).", rich_help_panel="Runtime")]
+KvCacheOpt = Annotated[str, typer.Option("--kv-cache", help="f16 | q8_0 | q4_0 | fp8", rich_help_panel="Runtime")]
 
 
 def _catalog(extra: list[Path] | None = None):
@@ -57,6 +60,23 @@ def _workload(context: int, images: int | None, resolution: str, max_new_tokens:
         raise UsageError(f"--resolution {w}x{h} is larger than any model takes", "use at most 32768 per side")
     return Workload(context=context, images=default_images if images is None else images,
                     width=w, height=h, max_new_tokens=max_new_tokens, video=video)
+
+
+def _runtime(runner: str | None, version: str | None, flash: str | None, kv_cache: str):
+    """Runtime options, checked against the runner when one is named (exit 2 on a bad value)."""
+    from vlmselect.runtimes import KV_CACHE_TYPES, RuntimeOptions, resolve
+
+    if flash is not None and flash.lower() not in ("on", "off"):
+        raise UsageError(f"--flash-attention must be on or off, got {flash!r}", "for example --flash-attention on")
+    if kv_cache.lower() not in KV_CACHE_TYPES:
+        raise UsageError(f"--kv-cache must be one of {', '.join(KV_CACHE_TYPES)}, got {kv_cache!r}",
+                         "for example --kv-cache q8_0")
+    if version is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,39}", version):
+        raise UsageError(f"--runner-version {version!r} is not a version", "for example --runner-version 0.13.4")
+    opts = RuntimeOptions(version=version, flash_attention=flash.lower() if flash else None, kv_cache=kv_cache.lower())
+    if runner is not None:
+        resolve(runner, opts)
+    return opts
 
 
 def _hardware(cat, gpu, gpu_count, vram, ram, cpu_only):
@@ -120,6 +140,7 @@ def recommend(
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
+    runner_version: RunnerVersionOpt = None, flash_attention: FlashOpt = None, kv_cache: KvCacheOpt = "f16",
 ):
     """Recommend local models and hosted APIs for a task on this (or a described) machine."""
     from vlmselect import render
@@ -138,7 +159,11 @@ def recommend(
         raise UsageError("--max-cost-per-image must be 0 or more", "for example --max-cost-per-image 0.005")
     if local and api:
         raise UsageError("--local and --api exclude each other", "give one of them, or neither for both")
-    wl = _workload(context, images, resolution, max_new_tokens, default_images=t.images or 1, video=t.video)
+    if runner_version is not None and rnr is None:
+        raise UsageError("--runner-version needs --runner", "for example --runner ollama --runner-version 0.13.4")
+    rt = _runtime(rnr, runner_version, flash_attention, kv_cache)
+    wl = _workload(context, images, resolution, max_new_tokens, default_images=t.images or 1,
+                   video=t.video)._replace(runtime=rt)
     when = _date(as_of, "--as-of")
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
     measured = {}
@@ -199,6 +224,7 @@ def estimate(
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
+    runner_version: RunnerVersionOpt = None, flash_attention: FlashOpt = None, kv_cache: KvCacheOpt = "f16",
 ):
     """Estimate memory (and speed, when a GPU is known) of one model at one quant."""
     from vlmselect import render
@@ -210,7 +236,8 @@ def estimate(
     if m.kind != "local":
         raise UsageError(f"{m.id} is a hosted API: it has no local memory footprint", "try `vlmselect show " + m.id + "`")
     rnr = _choice(runner, RUNNERS, "--runner")
-    wl = _workload(context, images, resolution, max_new_tokens)
+    rt = _runtime(rnr, runner_version, flash_attention, kv_cache)
+    wl = _workload(context, images, resolution, max_new_tokens)._replace(runtime=rt)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
     d = estimate_one(cat, m, quant, rnr, wl, hw)
     if json_out:

@@ -247,7 +247,13 @@ def print_estimate(d: dict) -> None:
     basis = dict(d["basis"], weights_text=d["basis"].get("weights", ""), weights_vision="")
     for k, v in d["parts_gib"].items():
         c.print(f"  {k:15s} {v:7.2f} GiB   {basis.get(k, '')}".rstrip())
+    if d.get("runtime"):
+        c.print(f"  runtime: {d['runtime']['basis']}")
     if d.get("tokens_per_s") is not None:
         c.print(f"  speed: {d['tokens_per_s']:.1f} tok/s, {d['seconds_per_image']:.1f} s/image  ({d.get('speed_basis', '')})")
+    if d.get("fits_up_to"):
+        f = d["fits_up_to"]
+        c.print(f"  fits up to (one GPU, {f['budget_gib']:.1f} GiB): context {f['context']:,} tokens;"
+                f" {f['images']} image(s); images up to {f['resolution'] or 'none'}")
     for n in d.get("notes", []):
         c.print(f"  note: {n}")
