@@ -31,6 +31,7 @@ ImagesOpt = Annotated[Optional[int], typer.Option("--images", help="Images per r
 ResOpt = Annotated[str, typer.Option("--resolution", help="Image size WxH.", rich_help_panel="Workload")]
 NewTokOpt = Annotated[int, typer.Option("--max-new-tokens", help="Tokens generated per answer.", rich_help_panel="Workload")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+SvgOpt = Annotated[Optional[Path], typer.Option("--svg", help="Also write the picture to this SVG file.")]
 
 
 def _catalog(extra: list[Path] | None = None):
@@ -115,8 +116,9 @@ def recommend(
     commercial: Annotated[bool, typer.Option("--commercial", help="Only licences that allow commercial use.")] = False,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Only models released by this date (YYYY-MM-DD).")] = None,
     top: Annotated[int, typer.Option("--top", help="How many of each to show.")] = 5,
-    explain: Annotated[bool, typer.Option("--explain", help="Show the basis of each estimate and the excluded models.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show the basis of each estimate, what fills each card, and the excluded models.")] = False,
     json_out: JsonOpt = False,
+    svg: SvgOpt = None,
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
@@ -154,6 +156,8 @@ def recommend(
         render.print_json(render.recommendation_json(rec))
     else:
         render.print_recommendation(rec, explain)
+    if svg is not None:
+        _svg(svg, "vlmselect recommend", lambda c: render.print_recommendation(rec, True, c))
 
 
 def models(
@@ -195,12 +199,14 @@ def estimate(
     model: Annotated[str, typer.Argument(help="Model id or name.")],
     quant: Annotated[Optional[str], typer.Option("--quant", help="fp16, bf16, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, q3_k_m, q2_k, iq2_xxs, nf4, int8, awq, gptq, fp8")] = None,
     runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm")] = None,
+    sweep: Annotated[Optional[str], typer.Option("--sweep", help="Draw memory and speed against context, images or resolution (e.g. context=1024:131072).")] = None,
     json_out: JsonOpt = False,
+    svg: SvgOpt = None,
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
 ):
-    """Estimate memory (and speed, when a GPU is known) of one model at one quant."""
+    """Estimate memory (and speed, when a GPU is known) of one model at one quant, with a picture of what fills each card."""
     from vlmselect import render
     from vlmselect.catalog_views import estimate_one
     from vlmselect.quant import RUNNERS
@@ -212,11 +218,33 @@ def estimate(
     rnr = _choice(runner, RUNNERS, "--runner")
     wl = _workload(context, images, resolution, max_new_tokens)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
+    if sweep is not None:
+        from vlmselect.sweep import parse_sweep, run_sweep
+
+        data = run_sweep(cat, m, quant, rnr, wl, hw, parse_sweep(sweep, m.context_max))
+        if json_out:
+            render.print_json(data)
+        else:
+            render.print_sweep(data)
+        if svg is not None:
+            _svg(svg, f"vlmselect estimate {m.id} --sweep {data['sweep']}", lambda c: render.print_sweep(data, c))
+        return
     d = estimate_one(cat, m, quant, rnr, wl, hw)
     if json_out:
         render.print_json(d)
     else:
-        render.print_estimate(d)
+        render.print_estimate(d, hw)
+    if svg is not None:
+        _svg(svg, f"vlmselect estimate {m.id}", lambda c: render.print_estimate(d, hw, c))
+
+
+def _svg(path: Path, title: str, draw) -> None:
+    """Draw once more on an 80-column colour console that records, and save that as SVG."""
+    from vlmselect import viz
+
+    c = viz.recording_console()
+    draw(c)
+    viz.save_svg(c, path, title)
 
 
 def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):

@@ -50,6 +50,7 @@ class MemoryEstimate(NamedTuple):
     basis: dict = {}  # part -> how it was computed
     weights_published: bool = False  # weights from a published artifact size
     encoder_patches: int = 0  # vision-encoder patches per image (for compute)
+    kv_image_gib: float = 0.0  # the image tokens' share of kv_cache_gib (the rest holds text)
 
     @property
     def total_gib(self) -> float:
@@ -219,6 +220,12 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
         if cross:
             kv_basis += f"; + {m.arch.cross_attention_layers} cross-attention layers x {cross} image tokens"
 
+    # The image tokens' share of the cache: what it would shrink by without them (sliding-window
+    # layers make this less than proportional). Cross-attention and encoder-decoder models hold
+    # the image in a cache of its own, so their text cache is the self-attention one over ctx.
+    separate = m.arch.encoder_decoder or bool(cross)
+    kv_img = kv - kv_cache_bytes(m, ctx if separate else ctx - per_image * w.images, kv_bytes)
+
     text_gib, vision_gib, w_basis, published = _weights(m, q, runner)
     has_vision = w.images > 0
 
@@ -253,6 +260,7 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
         model_id=m.id, quant=q.id, runner=runner, image_tokens=per_image, context_tokens=ctx,
         weights_text_gib=text_gib, weights_vision_gib=vision_gib, kv_cache_gib=kv / GIB,
         compute_gib=compute, overhead_gib=overhead, weights_published=published, encoder_patches=patches,
+        kv_image_gib=kv_img / GIB,
         basis={"weights": w_basis, "kv_cache": kv_basis, "compute": c_basis, "overhead": o_basis,
                "image_tokens": f"{m.image_tokens['rule']} rule at {w.width}x{w.height}: {per_image} tokens"
                                + (f" (Ollama cap {cap})" if cap else "") + frame_note},

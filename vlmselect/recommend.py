@@ -64,6 +64,7 @@ class LocalPick(NamedTuple):
     why: str
     command: str
     warnings: tuple = ()
+    gpu_share: float = 1.0  # offload: fraction of text weights + KV cache on the GPU (the rest in RAM)
 
     @property
     def fits(self) -> bool:
@@ -163,6 +164,11 @@ def usable_vram(g: GpuInfo) -> float:
     return max((g.vram_total_gib or 0) - RESERVE_GIB, 0)
 
 
+def usable_ram(hw: HardwareProfile) -> float:
+    """System RAM a model may use (offload or CPU): available (else total) minus a reserve."""
+    return (hw.ram_available_gib or hw.ram_total_gib or 0) - RAM_RESERVE_GIB
+
+
 def _need(mem: MemoryEstimate) -> float:
     return mem.total_gib * (1 + FIT_MARGIN)
 
@@ -219,7 +225,7 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload)
     """(mode, gpus used, share of weights on GPU, usable GiB, estimate), or None when it cannot run."""
     mem = estimate_memory(m, q, runner, w)
     gpus = hw.usable_gpus
-    ram = (hw.ram_available_gib or hw.ram_total_gib or 0) - RAM_RESERVE_GIB
+    ram = usable_ram(hw)
     if gpus:
         if runner == "vllm" and (gpus[0].cc_float or 0) < 7.0:
             return None  # vLLM needs compute capability 7.0+
@@ -335,6 +341,7 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
         model=m, quant=q, runner=runner, mode=mode, gpus_used=k, mem=mem, speed=speed, usable_gib=usable,
         headroom_gib=headroom, quality=qual, score=score, why="",
         command=run_command(m, q, runner, mode, k, mem, req.workload, share), warnings=tuple(warnings),
+        gpu_share=share,
     )
 
 

@@ -82,11 +82,11 @@ def hardware_line(hw) -> str:
     return f"Hardware ({hw.source}): " + ", ".join(parts)
 
 
-def print_recommendation(rec, explain: bool) -> None:
+def print_recommendation(rec, explain: bool, c=None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    c = console()
+    c = c or console()
     req = rec.request
     c.print(f"[bold]Task:[/bold] {req.task.name} ({req.task.id}) · priority {req.priority}"
             + (f" · as of {req.as_of}" if req.as_of else ""))
@@ -129,6 +129,9 @@ def print_recommendation(rec, explain: bool) -> None:
             for k, v in p.mem.basis.items():
                 c.print(f"    {k}: {v}")
             c.print(f"    speed: {p.speed.basis}")
+            from vlmselect import viz
+
+            viz.print_bars(c, viz.bars_from_pick(p, rec.hardware), indent=4)
         for p in rec.api:
             c.print(f"- {p.api.id}: {p.cost.basis}")
         if rec.excluded:
@@ -209,8 +212,8 @@ def print_show(m, vram: dict | None) -> None:
         c.print(f"    {s}")
 
 
-def print_estimate(d: dict) -> None:
-    c = console()
+def print_estimate(d: dict, hw=None, c=None) -> None:
+    c = c or console()
     c.print(f"[bold]{d['id']}[/bold] at {d['quant']} on {d['runner']}: {d['total_gib']:.2f} GiB"
             + (f" ({d['mode']})" if d.get("mode") else ""))
     c.print(f"  context {d['context']} tokens ({d['images']} image(s) x {d['image_tokens']} tokens)")
@@ -222,3 +225,14 @@ def print_estimate(d: dict) -> None:
         c.print(f"  speed: {d['tokens_per_s']:.1f} tok/s, {d['seconds_per_image']:.1f} s/image  ({d.get('speed_basis', '')})")
     for n in d.get("notes", []):
         c.print(f"  note: {n}")
+    if hw is not None:
+        from vlmselect import viz
+
+        c.print()
+        viz.print_bars(c, viz.bars_from_estimate(d, hw))
+
+
+def print_sweep(data: dict, c=None) -> None:
+    from vlmselect import viz
+
+    viz.print_sweep(c or console(), data)
