@@ -157,7 +157,8 @@ def recommend(
     else:
         render.print_recommendation(rec, explain)
     if svg is not None:
-        _svg(svg, "vlmselect recommend", lambda c: render.print_recommendation(rec, True, c))
+        # Wider than the pictures: the tables of a report read better at 120 columns.
+        _svg(svg, "vlmselect recommend", lambda c: render.print_recommendation(rec, True, c), width=120)
 
 
 def models(
@@ -238,11 +239,11 @@ def estimate(
         _svg(svg, f"vlmselect estimate {m.id}", lambda c: render.print_estimate(d, hw, c))
 
 
-def _svg(path: Path, title: str, draw) -> None:
-    """Draw once more on an 80-column colour console that records, and save that as SVG."""
+def _svg(path: Path, title: str, draw, width: int = 80) -> None:
+    """Draw once more on a colour console that records, and save that as SVG."""
     from vlmselect import viz
 
-    c = viz.recording_console()
+    c = viz.recording_console(width)
     draw(c)
     viz.save_svg(c, path, title)
 

@@ -260,11 +260,11 @@ def print_bars(console, bars: list[Bar], unicode: bool | None = None, indent: in
             console.print(_text([(" " * indent, ""), *runs], not console.no_color))
 
 
-def recording_console():
-    """An 80-column colour console that records what is drawn, for --svg."""
+def recording_console(width: int = MAX_WIDTH):
+    """A colour console that records what is drawn, for --svg (the pictures stay within 80 columns)."""
     from rich.console import Console
 
-    return Console(record=True, file=io.StringIO(), width=MAX_WIDTH, force_terminal=True,
+    return Console(record=True, file=io.StringIO(), width=width, force_terminal=True,
                    color_system="truecolor", highlight=False, legacy_windows=False)
 
 
