@@ -248,6 +248,38 @@ def _svg(path: Path, title: str, draw, width: int = 80) -> None:
     viz.save_svg(c, path, title)
 
 
+def snippet(
+    model: Annotated[str, typer.Argument(help="Model or API id or name.")],
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm (local models; default: Ollama where it has a tag)")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="python | curl")] = "python",
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="Sets the prompt (OCR, grounding in the model's box format, invoice JSON...).")] = None,
+    image: Annotated[str, typer.Option("--image", help="Image path the code reads.")] = "image.jpg",
+    quant: Annotated[Optional[str], typer.Option("--quant", help="Local: the quantization (default: what estimate picks here).")] = None,
+    low_detail: Annotated[bool, typer.Option("--low-detail", help="APIs: the provider's cheaper image mode (OpenAI detail low, Gemini media_resolution low).")] = False,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the repository's own Python code (transformers, vLLM).")] = False,
+    json_out: JsonOpt = False,
+    catalog: CatalogOpt = None,
+    gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
+    context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
+):
+    """Print the shortest code that sends one image to a model or API, with advice on the image size."""
+    from vlmselect import render
+    from vlmselect.snippet_cli import make_snippet
+
+    cat = _catalog(catalog)
+    t = cat.task(task) if task else None
+    wl = _workload(context, images, resolution, max_new_tokens)
+    item = cat.model(model)
+    hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only) if item.kind == "local" else None
+    rnr = _choice(runner, ("ollama", "transformers", "llama.cpp", "vllm"), "--runner")
+    sn = make_snippet(cat, item, t, wl, hw, runner=rnr, lang=(lang or "").lower(), image=image, quant=quant,
+                      low_detail=low_detail, trust_remote_code=trust_remote_code)
+    if json_out:
+        render.print_json(sn.to_json())
+    else:
+        render.print_snippet(sn)
+
+
 def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
     """Check the GPU, driver, RAM, disk, Ollama, torch, bitsandbytes and transformers, each with a fix."""
     from vlmselect import render
@@ -328,7 +360,7 @@ def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML f
 # ---------------------------------------------------------------- entry point
 
 
-COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show, estimate)}
+COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show, estimate, snippet)}
 
 
 def build_app(only: str | None = None) -> typer.Typer:

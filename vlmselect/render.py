@@ -236,3 +236,19 @@ def print_sweep(data: dict, c=None) -> None:
     from vlmselect import viz
 
     viz.print_sweep(c or console(), data)
+
+
+# ---------------------------------------------------------------- snippet
+
+
+def print_snippet(sn) -> None:
+    """The code alone on stdout (so `> run.py` keeps it runnable); what to know about it on stderr."""
+    sys.stdout.write(sn.code)
+    err = sys.stderr.write
+    err(f"# {sn.model_id} via {sn.target} ({sn.lang}); prompt: {sn.prompt}\n")
+    if sn.env:
+        err(f"# reads from the environment: {', '.join(sn.env)}\n")
+    for n in sn.notes:
+        err(f"# {n}\n")
+    for line in sn.advice.lines:
+        err(f"# image: {line}\n")
