@@ -316,3 +316,21 @@ def test_local_advice_reports_tokens_and_memory_at_both_sizes(cli):
     assert d["at_request"]["tokens"] < d["at_useful"]["tokens"] <= 16384
     assert d["at_useful"]["memory_gib"] > d["at_request"]["memory_gib"] > 0
     assert d["resize_to"] is None  # 12 MP is within Qwen2.5-VL's own 16384 x 28 x 28 px
+
+
+def test_recommend_gives_every_api_pick_its_snippet_and_it_runs(cli, catalog, apis, tmp_path):
+    d = cli("recommend", "--task", "invoice", "--api", "--top", "3", "--resolution", "640x480", "--json").json()
+    assert d["api"]
+    for pick in d["api"]:
+        step = pick["next_step"]
+        assert step["command"] == f"vlmselect snippet {pick['id']} --task invoice"
+        assert repr(catalog.apis[pick["id"]].api_model) in step["code"]
+        # The same code `snippet` prints for the same task and workload.
+        assert step["code"] == snippet_json(cli, pick["id"], "--task", "invoice", "--resolution", "640x480")["code"]
+    image = make_image(tmp_path / "image.jpg", 640, 480)
+    top = d["api"][0]
+    run_snippet(top["next_step"]["code"], "python", tmp_path, api_env(apis))
+    check_request(catalog.apis[top["id"]].provider, catalog.apis[top["id"]].api_model, apis.requests[0], image,
+                  catalog.tasks["invoice"].prompt, None)
+    text = cli("recommend", "--task", "invoice", "--api", "--top", "1", "--resolution", "640x480").out
+    assert f"vlmselect snippet {top['id']} --task invoice" in text and top["next_step"]["code"].splitlines()[1] in text

@@ -46,8 +46,13 @@ def local_json(p) -> dict:
     }
 
 
-def api_json(p) -> dict:
-    return {
+def api_json(p, req=None) -> dict:
+    extra = {}
+    if req is not None:
+        from vlmselect.snippet_cli import api_next_step
+
+        extra["next_step"] = api_next_step(p.api, req.task, req.workload)
+    return {**extra, 
         "id": p.api.id, "name": p.api.name, "provider": p.api.provider,
         "cost_per_image_usd": round(p.cost.usd, 6), "status": p.status, "score": r2(p.score, 3),
         "quality": r2(p.quality, 3), "image_tokens": p.cost.image_tokens, "why": p.why,
@@ -64,7 +69,7 @@ def recommendation_json(rec) -> dict:
                      "max_new_tokens": req.workload.max_new_tokens},
         "hardware": rec.hardware.to_json(),
         "local": [local_json(p) for p in rec.local],
-        "api": [api_json(p) for p in rec.api],
+        "api": [api_json(p, req) for p in rec.api],
         "excluded": [{"id": e.id, "reason": e.reason} for e in rec.excluded],
         "notes": rec.notes,
     }
@@ -120,7 +125,13 @@ def print_recommendation(rec, explain: bool, c=None) -> None:
         c.print(f"Note: {n}")
     if rec.local:
         top = rec.local[0]
-        c.print(f"[bold]Next step:[/bold] {top.command}")
+        c.print(f"[bold]Next step:[/bold] {escape(top.command)}")
+    if rec.api:
+        from vlmselect.snippet_cli import api_next_step
+
+        step = api_next_step(rec.api[0].api, req.task, req.workload)
+        c.print(f"[bold]Next step ({escape(rec.api[0].api.name)}):[/bold] {escape(step['command'])} prints:")
+        c.print(escape(step["code"]).rstrip(), soft_wrap=True)
     if explain:
         c.print("\n[bold]Basis of each estimate[/bold]")
         for p in rec.local:

@@ -31,3 +31,12 @@ def make_snippet(cat: Catalog, item, task: TaskSpec | None, w: Workload, hw, run
     server = command if runner in ("llama.cpp", "vllm") else None
     return build(item, task, w, runner, lang, image, quant=q, trust_remote_code=trust_remote_code,
                  server_command=server, low_detail=low_detail)
+
+
+def api_next_step(api: ApiSpec, task: TaskSpec, w: Workload) -> dict:
+    """recommend's next step for an API pick: the command, and the code it prints."""
+    import shlex
+
+    sn = build(api, task, w)
+    return {"command": shlex.join(["vlmselect", "snippet", api.id, "--task", task.id]), "lang": sn.lang,
+            "code": sn.code, "env": list(sn.env)}
