@@ -67,7 +67,8 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
                  hw: HardwareProfile) -> dict:
     """`estimate`: the breakdown for one model; placement and speed when the machine is known."""
     from vlmselect.errors import UsageError
-    from vlmselect.recommend import Request, alternatives, quant_options, runners_for, usable_vram
+    from vlmselect.placement import quant_options, runners_for, usable_vram
+    from vlmselect.recommend import Request, alternatives
     from vlmselect.speed import estimate_speed
 
     q = quant(quant_name) if quant_name else None
@@ -103,7 +104,7 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
         "mode": pick.mode if pick else None, "fits": pick.fits if pick else False,
         "gpus_used": pick.gpus_used if pick else 0, "kv_image_gib": round(mem.kv_image_gib, 3),
         "usable_gib": r_(pick.usable_gib if pick else (usable_vram(hw.usable_gpus[0]) if hw.usable_gpus else None)),
-        "gpu_share": round(pick.gpu_share, 3) if pick else None,
+        "gpu_share": round(pick.placement.gpu_share, 3) if pick else None,
         "hardware": hw.to_json(), "notes": notes,
     }
     # No placement either because the catalog has no such artifact (not a question of size) or

@@ -191,7 +191,7 @@ def show(model: Annotated[str, typer.Argument(help="Model id or name.")], json_o
     m = cat.model(model)
     vram = model_vram(m) if m.kind == "local" else None
     if json_out:
-        render.print_json(render.model_row_json(m, vram))
+        render.print_json(render.show_json(m, vram))
     else:
         render.print_show(m, vram)
 
@@ -345,11 +345,19 @@ def smoke(
         raise typer.Exit(1)
 
 
-def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML file or a folder of them.")]):
+def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML file or a folder of them.")],
+                     json_out: JsonOpt = False):
     """Validate catalog files: every problem with its file, line, id and field."""
     from vlmselect.catalog import validate_path
 
     count, problems = validate_path(path)
+    if json_out:
+        from vlmselect import render
+
+        render.print_json({"path": str(path), "entries": count, "valid": not problems, "problems": problems})
+        if problems:
+            raise typer.Exit(2)
+        return
     if problems:
         for p in problems:
             typer.echo(p, err=True)
@@ -357,10 +365,33 @@ def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML f
     typer.echo(f"{path}: {count} entries, all valid")
 
 
+def catalog_stats(json_out: JsonOpt = False, catalog: CatalogOpt = None):
+    """How current the catalog is: as-of date, counts, newest release per family, open questions."""
+    from vlmselect import render
+    from vlmselect.catalog_stats import catalog_stats as stats
+
+    st = stats(_catalog(catalog))
+    if json_out:
+        render.print_json(st.to_json())
+    else:
+        render.print_catalog_stats(st)
+
+
 # ---------------------------------------------------------------- entry point
 
 
 COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show, estimate, snippet)}
+
+
+def _register_extra() -> None:
+    """Commands kept in modules of their own (they import this one for the shared options)."""
+    from vlmselect.cli_plan import bench, plan
+
+    COMMANDS["plan"] = plan
+    COMMANDS["bench"] = bench
+
+
+_register_extra()
 
 
 def build_app(only: str | None = None) -> typer.Typer:
@@ -373,8 +404,9 @@ def build_app(only: str | None = None) -> typer.Typer:
         if only in (None, name):
             app.command(name)(fn)
     if only in (None, "catalog"):
-        catalog_app = typer.Typer(help="Check catalog files.", no_args_is_help=True)
+        catalog_app = typer.Typer(help="Check catalog files and see how current they are.", no_args_is_help=True)
         catalog_app.command("validate")(catalog_validate)
+        catalog_app.command("stats")(catalog_stats)
         app.add_typer(catalog_app, name="catalog")
     return app
 

@@ -183,6 +183,24 @@ def model_row_json(m, vram: dict | None) -> dict:
     return d
 
 
+def show_json(m, vram: dict | None) -> dict:
+    """Every fact of one model or API: the listing's row, then each field of its catalog entry as written
+    (architecture, parameter split, image-token rule, artifacts, benchmark provenance, unknowns, notes),
+    and the file it came from."""
+    d = model_row_json(m, vram)
+    if isinstance(m, ModelSpec):
+        d["params"] = {"total_b": m.params_total_b, "text_b": m.params_text_b, "vision_b": m.params_vision_b,
+                       "projector_b": (m.facts.get("params") or {}).get("projector_b"), "active_b": m.params_active_b}
+        d["arch"] = {**m.arch._asdict(), **(m.facts.get("arch") or {})}
+        d["artifacts"] = m.facts.get("runners") or {}
+    d["benchmark_details"] = m.facts.get("benchmarks") or {}
+    for k, v in m.facts.items():
+        if k not in d and k not in ("runners", "benchmarks"):
+            d[k] = v
+    d["catalog_file"] = m.origin
+    return d
+
+
 def print_models(rows: list, task_id: str | None) -> None:
     from rich.table import Table
 
@@ -221,6 +239,17 @@ def print_show(m, vram: dict | None) -> None:
     c.print("  sources:")
     for s in m.sources:
         c.print(f"    {s}")
+
+
+def print_catalog_stats(st) -> None:
+    c = console()
+    c.print(f"[bold]Catalog as of {st.as_of or 'unknown'}[/bold] (newest dated fact: {st.as_of_basis})")
+    c.print("Entries: " + ", ".join(f"{n} {k}" for k, n in st.counts.items()))
+    c.print(f"With unverified fields: {st.with_unverified} of {st.entries}; "
+            f"with unknown estimator inputs: {st.with_unknown} of {st.entries}")
+    c.print("Newest release per family:")
+    for fam, v in st.newest_by_family.items():
+        c.print(f"  {fam:24s} {v['released']}  {v['id']} ({v['kind']})")
 
 
 def print_estimate(d: dict, hw=None, c=None) -> None:

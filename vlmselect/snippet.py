@@ -68,7 +68,7 @@ def _image_block(image: str, resize: tuple[int, int] | None, why: str) -> tuple[
 
 def default_runner(m: ModelSpec) -> str:
     """Ollama where it has a tag, else transformers (unless the repo needs its own code), else a server."""
-    from vlmselect.recommend import runners_for
+    from vlmselect.placement import runners_for
 
     have = runners_for(m)
     for r in ("ollama", "transformers", "llama.cpp", "vllm"):

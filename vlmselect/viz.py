@@ -3,7 +3,7 @@ with the workload (a sweep). Drawn with rich, readable without colour and within
 
 The numbers come from the estimator's own result (MemoryEstimate parts, via `estimate`'s dict
 or a recommend pick); this module only lays them out. Where a placement splits the parts over
-devices, it follows recommend.place()'s rule (see `device_loads`). rich is imported inside the
+devices, it follows placement.place()'s rule (see `device_loads`). rich is imported inside the
 functions that draw, so importing this module costs nothing.
 """
 
@@ -13,7 +13,7 @@ import io
 import math
 from typing import NamedTuple
 
-from vlmselect.recommend import FIT_MARGIN
+from vlmselect.placement import FIT_MARGIN
 
 MAX_WIDTH = 80  # the picture never grows past a classic terminal
 
@@ -119,7 +119,7 @@ def bars_for(parts: dict, mode: str | None, gpus_used: int, gpu_share: float | N
 
 def bars_from_estimate(d: dict, hw) -> list[Bar]:
     """Bars of `estimate`'s own result (its dict)."""
-    from vlmselect.recommend import usable_ram
+    from vlmselect.placement import usable_ram
 
     names = [g.name for g in hw.usable_gpus]
     return bars_for(split_parts(d["parts_gib"], d.get("kv_image_gib", 0.0)), d.get("mode"), d.get("gpus_used") or 1,
@@ -129,10 +129,10 @@ def bars_from_estimate(d: dict, hw) -> list[Bar]:
 
 def bars_from_pick(p, hw) -> list[Bar]:
     """Bars of one recommend pick."""
-    from vlmselect.recommend import usable_ram
+    from vlmselect.placement import usable_ram
 
     names = [g.name for g in hw.usable_gpus]
-    return bars_for(split_parts(p.mem.parts(), p.mem.kv_image_gib), p.mode, p.gpus_used, p.gpu_share,
+    return bars_for(split_parts(p.mem.parts(), p.mem.kv_image_gib), p.mode, p.gpus_used, p.placement.gpu_share,
                     p.usable_gib, names, usable_ram(hw), p.fits)
 
 
