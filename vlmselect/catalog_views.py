@@ -59,11 +59,15 @@ def models_for_task(cat: Catalog, task: TaskSpec) -> list:
             + sorted(apis, key=lambda a: (order[a.status(today)], -key(a))))
 
 
+def r_(v: float | None) -> float | None:
+    return None if v is None else round(v, 3)
+
+
 def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str | None, w: Workload,
                  hw: HardwareProfile) -> dict:
     """`estimate`: the breakdown for one model; placement and speed when the machine is known."""
     from vlmselect.errors import UsageError
-    from vlmselect.placement import runners_for
+    from vlmselect.placement import quant_options, runners_for, usable_vram
     from vlmselect.recommend import Request, alternatives
     from vlmselect.speed import estimate_speed
 
@@ -102,11 +106,20 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
         "image_tokens": mem.image_tokens, "total_gib": round(mem.total_gib, 2), "parts_gib": mem.parts(),
         "basis": mem.basis, "weights_published": mem.weights_published,
         "mode": pick.mode if pick else None, "fits": pick.fits if pick else False,
-        "gpus_used": pick.gpus_used if pick else 0,
+        "gpus_used": pick.gpus_used if pick else 0, "kv_image_gib": round(mem.kv_image_gib, 3),
+        "usable_gib": r_(pick.usable_gib if pick else (usable_vram(hw.usable_gpus[0]) if hw.usable_gpus else None)),
+        "gpu_share": round(pick.placement.gpu_share, 3) if pick else None,
         "hardware": hw.to_json(), "notes": notes,
         "runtime": {"runner": rt.runner, "version": rt.version, "version_source": rt.version_source,
                     "flash_attention": rt.flash_attention, "kv_cache": rt.kv_cache, "basis": describe(rt)},
     }
+    # No placement either because the catalog has no such artifact (not a question of size) or
+    # because it is too big for this machine.
+    offered = any(x.id == q.id for x in quant_options(m, runner, hw))
+    d["unplaced"] = None if pick is not None else ("no artifact" if not offered else "too big")
+    if pick is None and not offered:
+        notes.append(f"the catalog has no {runner} artifact of {m.id} at {q.id} for this hardware;"
+                     " the numbers are what it would take")
     g = hw.usable_gpus[0] if hw.usable_gpus else None
     if g is not None:
         budget = gpu_budget_gib(g)

@@ -34,6 +34,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 RunnerVersionOpt = Annotated[Optional[str], typer.Option("--runner-version", help="Runner version to estimate for (default: the one installed here, else the newest known).", rich_help_panel="Runtime")]
 FlashOpt = Annotated[Optional[str], typer.Option("--flash-attention", help="on | off (default: the runner's own default).", rich_help_panel="Runtime")]
 KvCacheOpt = Annotated[str, typer.Option("--kv-cache", help="f16 | q8_0 | q4_0 | fp8", rich_help_panel="Runtime")]
+SvgOpt = Annotated[Optional[Path], typer.Option("--svg", help="Also write the picture to this SVG file.")]
 
 
 def _catalog(extra: list[Path] | None = None):
@@ -135,8 +136,9 @@ def recommend(
     commercial: Annotated[bool, typer.Option("--commercial", help="Only licences that allow commercial use.")] = False,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Only models released by this date (YYYY-MM-DD).")] = None,
     top: Annotated[int, typer.Option("--top", help="How many of each to show.")] = 5,
-    explain: Annotated[bool, typer.Option("--explain", help="Show the basis of each estimate and the excluded models.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show the basis of each estimate, what fills each card, and the excluded models.")] = False,
     json_out: JsonOpt = False,
+    svg: SvgOpt = None,
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
@@ -179,6 +181,9 @@ def recommend(
         render.print_json(render.recommendation_json(rec))
     else:
         render.print_recommendation(rec, explain)
+    if svg is not None:
+        # Wider than the pictures: the tables of a report read better at 120 columns.
+        _svg(svg, "vlmselect recommend", lambda c: render.print_recommendation(rec, True, c), width=120)
 
 
 def models(
@@ -220,13 +225,15 @@ def estimate(
     model: Annotated[str, typer.Argument(help="Model id or name.")],
     quant: Annotated[Optional[str], typer.Option("--quant", help="fp16, bf16, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, q3_k_m, q2_k, iq2_xxs, nf4, int8, awq, gptq, fp8")] = None,
     runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm")] = None,
+    sweep: Annotated[Optional[str], typer.Option("--sweep", help="Draw memory and speed against context, images or resolution (e.g. context=1024:131072).")] = None,
     json_out: JsonOpt = False,
+    svg: SvgOpt = None,
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
     runner_version: RunnerVersionOpt = None, flash_attention: FlashOpt = None, kv_cache: KvCacheOpt = "f16",
 ):
-    """Estimate memory (and speed, when a GPU is known) of one model at one quant."""
+    """Estimate memory (and speed, when a GPU is known) of one model at one quant, with a picture of what fills each card."""
     from vlmselect import render
     from vlmselect.catalog_views import estimate_one
     from vlmselect.quant import RUNNERS
@@ -239,11 +246,65 @@ def estimate(
     rt = _runtime(rnr, runner_version, flash_attention, kv_cache)
     wl = _workload(context, images, resolution, max_new_tokens)._replace(runtime=rt)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
+    if sweep is not None:
+        from vlmselect.sweep import parse_sweep, run_sweep
+
+        data = run_sweep(cat, m, quant, rnr, wl, hw, parse_sweep(sweep, m.context_max))
+        if json_out:
+            render.print_json(data)
+        else:
+            render.print_sweep(data)
+        if svg is not None:
+            _svg(svg, f"vlmselect estimate {m.id} --sweep {data['sweep']}", lambda c: render.print_sweep(data, c))
+        return
     d = estimate_one(cat, m, quant, rnr, wl, hw)
     if json_out:
         render.print_json(d)
     else:
-        render.print_estimate(d)
+        render.print_estimate(d, hw)
+    if svg is not None:
+        _svg(svg, f"vlmselect estimate {m.id}", lambda c: render.print_estimate(d, hw, c))
+
+
+def _svg(path: Path, title: str, draw, width: int = 80) -> None:
+    """Draw once more on a colour console that records, and save that as SVG."""
+    from vlmselect import viz
+
+    c = viz.recording_console(width)
+    draw(c)
+    viz.save_svg(c, path, title)
+
+
+def snippet(
+    model: Annotated[str, typer.Argument(help="Model or API id or name.")],
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm (local models; default: Ollama where it has a tag)")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="python | curl")] = "python",
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="Sets the prompt (OCR, grounding in the model's box format, invoice JSON...).")] = None,
+    image: Annotated[str, typer.Option("--image", help="Image path the code reads.")] = "image.jpg",
+    quant: Annotated[Optional[str], typer.Option("--quant", help="Local: the quantization (default: what estimate picks here).")] = None,
+    low_detail: Annotated[bool, typer.Option("--low-detail", help="APIs: the provider's cheaper image mode (OpenAI detail low, Gemini media_resolution low).")] = False,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the repository's own Python code (transformers, vLLM).")] = False,
+    json_out: JsonOpt = False,
+    catalog: CatalogOpt = None,
+    gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
+    context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
+):
+    """Print the shortest code that sends one image to a model or API, with advice on the image size."""
+    from vlmselect import render
+    from vlmselect.snippet_cli import make_snippet
+
+    cat = _catalog(catalog)
+    t = cat.task(task) if task else None
+    wl = _workload(context, images, resolution, max_new_tokens)
+    item = cat.model(model)
+    hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only) if item.kind == "local" else None
+    rnr = _choice(runner, ("ollama", "transformers", "llama.cpp", "vllm"), "--runner")
+    sn = make_snippet(cat, item, t, wl, hw, runner=rnr, lang=(lang or "").lower(), image=image, quant=quant,
+                      low_detail=low_detail, trust_remote_code=trust_remote_code)
+    if json_out:
+        render.print_json(sn.to_json())
+    else:
+        render.print_snippet(sn)
 
 
 def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
@@ -346,7 +407,7 @@ def catalog_stats(json_out: JsonOpt = False, catalog: CatalogOpt = None):
 # ---------------------------------------------------------------- entry point
 
 
-COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show, estimate)}
+COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show, estimate, snippet)}
 
 
 def _register_extra() -> None:

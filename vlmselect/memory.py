@@ -54,6 +54,7 @@ class MemoryEstimate(NamedTuple):
     weights_published: bool = False  # weights from a published artifact size
     encoder_patches: int = 0  # vision-encoder patches per image (for compute)
     runtime: Runtime | None = None  # the runner version and settings the estimate assumed
+    kv_image_gib: float = 0.0  # the image tokens' share of kv_cache_gib (the rest holds text)
 
     @property
     def allocated_gib(self) -> float:
@@ -244,6 +245,9 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
     img, frame_note = _image_cost(m, w, cap)
     per_image, patches = img.tokens, img.patches
     ctx, kv, kv_basis = _kv(m, w, rt, per_image, patches, kv_b)
+    # The image tokens' share of the cache: what it would shrink by without them (sliding-window
+    # layers and llama-server's rounding make this less than proportional).
+    kv_img = kv - _kv(m, w._replace(images=0), rt, per_image, patches, kv_b)[1] if w.images else 0.0
 
     text_gib, vision_gib, w_basis, published = _weights(m, q, runner)
     has_vision = w.images > 0
@@ -309,7 +313,7 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
 
     return MemoryEstimate(
         model_id=m.id, quant=q.id, runner=runner, image_tokens=per_image, context_tokens=ctx,
-        weights_text_gib=text_gib, weights_vision_gib=vision_gib, kv_cache_gib=kv / GIB,
+        weights_text_gib=text_gib, weights_vision_gib=vision_gib, kv_cache_gib=kv / GIB, kv_image_gib=kv_img / GIB,
         compute_gib=compute, overhead_gib=overhead, weights_published=published, encoder_patches=patches,
         runtime=rt,
         basis={"weights": w_basis, "kv_cache": kv_basis, "compute": c_basis, "overhead": o_basis,
