@@ -285,7 +285,8 @@ def local_candidates(cat: Catalog, task: TaskSpec | None, model_id: str | None) 
 def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_id: str | None, w: Workload,
                vol: Volume, nodes: int, costs: Costs, top: int = 5) -> tuple[list[Plan], list[ApiLine], list[str]]:
     """Ranked local plans, API lines and why candidates were left out."""
-    from vlmselect.recommend import best_scores, capable, quant_options, task_quality
+    from vlmselect.placement import quant_options
+    from vlmselect.recommend import best_scores, capable, task_quality
 
     gpus = hw.usable_gpus
     if not gpus:
