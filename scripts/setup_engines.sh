@@ -23,7 +23,11 @@ mkdir -p "$ENGINES"
 
 log() { echo "[setup_engines $(date -u +%H:%M:%S)] $*" >&2; }
 
+# One setup at a time per engine: a second `make test` (another checkout) waits, then finds it cached.
+lock() { exec {fd}>"$ENGINES/.$1.lock"; flock "$fd"; }
+
 setup_llama() {
+  lock llama
   if [[ -f $LLAMA_DIR/.ok ]]; then log "llama.cpp cached at $LLAMA_DIR"; return; fi
   local t0=$SECONDS src=$LLAMA_DIR/src
   rm -rf "$LLAMA_DIR"; mkdir -p "$src"
@@ -57,6 +61,7 @@ setup_llama() {
 }
 
 setup_vllm() {
+  lock vllm
   if [[ -f $VLLM_DIR/.ok ]]; then log "vLLM cached at $VLLM_DIR"; return; fi
   local t0=$SECONDS venv=$VLLM_DIR/venv
   rm -rf "$VLLM_DIR"; mkdir -p "$VLLM_DIR"
