@@ -6,6 +6,7 @@ timeout, so doctor answers in a few seconds even when CUDA initialisation hangs.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -253,10 +254,33 @@ def _engine_checks() -> list[Check]:
     return out
 
 
-def run_checks(catalog) -> tuple[HardwareProfile, list[Check]]:
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def catalog_check(catalog, today: dt.date | None = None) -> Check:
+    """The shipped catalog's age: models and prices move fast, so an old one recommends yesterday's models."""
+    from vlmselect.catalog_stats import STALE_MONTHS, catalog_stats, months_before, shipped_files
+
+    today = today or _today()
+    st = catalog_stats(catalog, only_files=shipped_files(), today=today)
+    if st.as_of is None:
+        return Check("catalog", "warn", "the shipped catalog has no dated entry",
+                     "reinstall vlmselect: the package's catalog files are missing")
+    age = (today - st.as_of).days
+    detail = f"shipped catalog as of {st.as_of} ({age} days old; {st.entries} models and APIs)"
+    if st.as_of < months_before(today, STALE_MONTHS):
+        return Check("catalog", "warn", detail + f": older than {STALE_MONTHS} months, newer models are missing",
+                     "upgrade vlmselect (pip install -U vlmselect), or add newer entries in a YAML file passed "
+                     "with --catalog (format: docs/catalog.md); `vlmselect catalog stats` shows what it holds")
+    return Check("catalog", "ok", detail)
+
+
+def run_checks(catalog, today: dt.date | None = None) -> tuple[HardwareProfile, list[Check]]:
     hw = probe(catalog.gpu_by_name)
     checks = (_gpu_checks(hw) + _ram_disk_checks(hw) + _ollama_checks() + _engine_checks()
-              + _python_checks(hw, catalog))
+              + _python_checks(hw, catalog)
+              + [catalog_check(catalog, today)])
     return hw, checks
 
 
