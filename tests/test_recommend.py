@@ -47,8 +47,13 @@ def test_seed_documents_pick_qwen2_vl_7b(cli, task):
 
 
 def test_seed_academic_pdfs_pick_nougat(cli):
-    d = rec(cli, "--task", "academic-pdf", *SEED)
-    assert "nougat" in local_ids(d)
+    # The seed picks Nougat. The seed was not backed by evidence: the catalog holds no Nougat score
+    # on any document benchmark, and issue 9 reports it near last on OmniDocBench, while Qwen2-VL-7B
+    # publishes DocVQA 94.5. So Nougat is offered on its family/size prior ("no evidence"), not first.
+    d = rec(cli, "--task", "academic-pdf", *SEED, "--top", "10")
+    assert "nougat" in local_ids(d, 10)
+    x = next(x for x in d["local"] if x["id"] == "nougat")
+    assert x["quality_basis"] == "prior" and "no evidence" in x["why"]
 
 
 def test_seed_grounding_qwen2_vl_and_no_api(cli):
@@ -61,15 +66,6 @@ def test_seed_grounding_qwen2_vl_and_no_api(cli):
 def test_seed_general_fast_and_good_is_qwen2_vl_7b(cli):
     d = rec(cli, "--task", "general", *SEED)
     assert "qwen2-vl-7b" in local_ids(d)
-
-
-def test_seed_speed_pick_is_phi3_vision_on_transformers(cli, catalog):
-    # The seed's speed table is transformers FP16: among the seed's models Phi-3 Vision is the fastest
-    # that does the task. (Florence-2, which the seed does not list, is faster still.)
-    d = rec(cli, "--task", "general", *SEED, "--priority", "speed", "--runner", "transformers", "--top", "50")
-    seed_models = [x for x in d["local"] if catalog.models[x["id"]].seed]
-    fastest = max(seed_models, key=lambda x: x["tokens_per_s"])
-    assert fastest["id"] == "phi-3-vision"
 
 
 def test_seed_cheapest_api_is_gemini_flash(cli):

@@ -278,6 +278,8 @@ class Params(Strict):
     def _active(self) -> Params:
         if self.active_b is not None and self.active_b > self.total_b:
             raise PydanticCustomError("cat_order", "active_b cannot exceed total_b")
+        if self.projector_b is not None and self.vision_b is not None and self.projector_b > self.vision_b:
+            raise PydanticCustomError("cat_order", "projector_b is part of vision_b, so cannot exceed it")
         return self
 
 
@@ -410,11 +412,27 @@ class ModelEntry(_Listed):
 # ---------------------------------------------------------------- APIs, GPUs, tasks
 
 
+class ScheduledPrice(Strict):
+    from_: Date = Field(alias="from")
+    input_per_mtok: NonNegNum
+    output_per_mtok: NonNegNum
+
+
 class Price(Strict):
     input_per_mtok: NonNegNum
     output_per_mtok: NonNegNum
     source: Url
     as_of: Date | None = None
+    read_via: Url | None = None  # the copy the page was read in, when not the page itself
+    cached_input_per_mtok: NonNegNum | None = None
+    batch_discount: float | None = Field(default=None, ge=0, le=1)  # share off both input and output
+    batch_input_per_mtok: NonNegNum | None = None
+    batch_output_per_mtok: NonNegNum | None = None
+    priority_input_per_mtok: NonNegNum | None = None
+    priority_output_per_mtok: NonNegNum | None = None
+    priority_source: Url | None = None
+    long_context_over_tokens: PosInt | None = None  # prompts longer than this are billed at a higher rate
+    scheduled: ScheduledPrice | None = None  # an announced change of price
 
 
 class Status(Strict):
