@@ -97,11 +97,11 @@ def test_frozen_snapshots_match_the_shipped_boards(boards, frozen):
 
 # Leave one out: fit without the board (and without other runs of the same benchmark by the same
 # people), then count the pairs of catalog models the board orders that the fit orders alike.
-# Chance is 0.5. Measured on this catalog (benchmarks/ranking_agreement.py): pooled 0.62; the
-# 2024 vision arena 0.67-0.80; olmOCR-Bench 0.52-0.71; OmniDocBench v1.5 is the weak spot
-# (0.27-0.47): vendor OCRBench/DocVQA numbers rank general VLMs (GPT-4o, Qwen2.5-VL-72B) above
-# document specialists that the page-level board puts first.
-POOLED_MIN = 0.57  # pooled over every held-out board and task
+# Chance is 0.5. Measured on this catalog (benchmarks/ranking_agreement.py, 2026-11-30): pooled
+# 148/247 = 0.60; the 2024 vision arena 0.67-0.80; olmOCR-Bench 0.52-0.71; OmniDocBench v1.5 is the
+# weak spot (0.39-0.46): vendor OCRBench/DocVQA numbers and model size rank general VLMs (GPT-4o,
+# InternVL3.5-241B) above the document specialists that the page-level board puts first.
+POOLED_MIN = 0.55  # pooled over every held-out board and task (chance 0.50; sd of chance ~0.03)
 ARENA_MIN = 0.65  # the 2024 vision arena (6 catalog entries, 15 pairs) for general / reasoning
 
 
@@ -112,7 +112,7 @@ def test_pooled_agreement_with_held_out_boards(catalog, boards, frozen):
             a = leave_one_out(catalog, boards, b, catalog.tasks[t])
             total += a.pairs
             agree += a.agree
-    assert total >= 150  # enough pairs for the threshold to mean something (sd of chance ~0.04)
+    assert total >= 200  # enough pairs for the threshold to mean something (sd of chance ~0.04)
     assert agree / total >= POOLED_MIN, f"{agree}/{total}"
 
 
