@@ -26,7 +26,7 @@ REPLY = "INVOICE 4711"
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
@@ -44,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
         return {"name": "files/clip1", "uri": f"{fake.url}/v1beta/files/clip1", "mimeType": fake.upload_mime,
                 "sizeBytes": str(len(fake.uploaded)), "state": "ACTIVE"}
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self.server.fake.requests.append({"method": "GET", "path": self.path, "headers": dict(self.headers), "body": None})
         if re.fullmatch(r"/v1(?:beta)?/files/clip1", self.path.split("?")[0]):
             return self._send(200, self._file())
@@ -112,7 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, fake: "FakeAPIs"):
+    def __init__(self, fake: FakeAPIs):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.fake = fake
 
@@ -125,7 +125,7 @@ class FakeAPIs:
         self.url = ""
         self._srv: _Server | None = None
 
-    def __enter__(self) -> "FakeAPIs":
+    def __enter__(self) -> FakeAPIs:
         self._srv = _Server(self)
         self.url = f"http://127.0.0.1:{self._srv.server_address[1]}"
         threading.Thread(target=self._srv.serve_forever, daemon=True).start()

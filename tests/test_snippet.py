@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fake_apis import REPLY, FakeAPIs
 from fake_ollama import FakeOllama
 

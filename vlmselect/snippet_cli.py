@@ -17,7 +17,8 @@ def make_snippet(cat: Catalog, item, task: TaskSpec | None, w: Workload, hw, run
 
             raise UsageError(f"{item.id} is a hosted API: --quant is for local models", "drop --quant")
         return build(item, task, w, runner, lang, image, low_detail=low_detail, video=video)
-    from vlmselect.quant import QUANTS, quant as parse_quant
+    from vlmselect.quant import QUANTS
+    from vlmselect.quant import quant as parse_quant
 
     runner = runner or default_runner(item)
     q = parse_quant(quant) if quant else None
