@@ -328,7 +328,7 @@ def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
 
 def pull(
     model: Annotated[str, typer.Argument(help="Model id or name.")],
-    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf (default: what recommend would pick)")] = None,
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf | llama.cpp | vllm (default: what recommend would pick)")] = None,
     quant: Annotated[Optional[str], typer.Option("--quant", help="Quantization (default: best that fits).")] = None,
     smoke_after: Annotated[bool, typer.Option("--smoke", help="Run the smoke test after the pull.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -353,8 +353,10 @@ def pull(
 
 
 def smoke(
-    model: Annotated[str, typer.Argument(help="Catalog id, Ollama tag, Hugging Face repo id or local HF directory.")],
-    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf")] = None,
+    model: Annotated[str, typer.Argument(help="Catalog id, Ollama tag, Hugging Face repo id, local HF directory or .gguf file.")],
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf | llama.cpp | vllm")] = None,
+    server: Annotated[Optional[str], typer.Option("--server", help="Use this running OpenAI-compatible server (URL) instead of starting one.")] = None,
+    ready_timeout: Annotated[Optional[float], typer.Option("--ready-timeout", help="Seconds to wait for a started server (llama.cpp 120, vllm 300).")] = None,
     quant: Annotated[Optional[str], typer.Option("--quant", help="hf runner: bf16, fp16, nf4 or int8.")] = None,
     image: Annotated[Optional[Path], typer.Option("--image", help="Your own image instead of the test card.")] = None,
     prompt: Annotated[Optional[str], typer.Option("--prompt", help="Prompt for --image.")] = None,
@@ -369,7 +371,8 @@ def smoke(
 
     cat = _catalog(catalog)
     rec = smoke_model(cat, model, runner=runner, quant=quant, image=image, prompt=prompt, expect=expect,
-                      trust_remote_code=trust_remote_code, max_new_tokens=max_new_tokens, json_out=json_out)
+                      trust_remote_code=trust_remote_code, max_new_tokens=max_new_tokens, json_out=json_out,
+                      server=server, ready_timeout_s=ready_timeout)
     if not rec["passed"]:
         raise typer.Exit(1)
 
