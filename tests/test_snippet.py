@@ -257,11 +257,15 @@ def test_transformers_snippet_runs_on_the_tiny_llava(cli, catalog, tiny_llava, t
 def test_transformers_has_no_curl_and_remote_code_needs_the_users_word(cli):
     r = cli("snippet", "qwen2.5-vl-7b", "--runner", "transformers", "--lang", "curl", "--cpu-only")
     assert r.code == 2 and "--lang python" in r.err
-    remote = "internvl2-8b"
+    remote = "paddleocr-vl"  # a ForConditionalGeneration class whose repository ships its code
     r = cli("snippet", remote, "--runner", "transformers", "--cpu-only")
     assert r.code == 2 and "--trust-remote-code" in r.err
     d = snippet_json(cli, remote, "--runner", "transformers", "--trust-remote-code", "--cpu-only")
     assert "trust_remote_code=True" in d["code"]
+    # Models with an interface of their own (model.chat(), task tokens) get no generic snippet.
+    for own in ("internvl2-8b", "nougat"):
+        r = cli("snippet", own, "--runner", "transformers", "--trust-remote-code", "--cpu-only")
+        assert r.code == 2 and "own prompt format" in r.err and "huggingface.co" in r.err
 
 
 def test_snippet_usage_errors(cli):

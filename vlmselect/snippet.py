@@ -71,8 +71,10 @@ def default_runner(m: ModelSpec) -> str:
     from vlmselect.placement import runners_for
 
     have = runners_for(m)
+    cls = (m.runners.get("transformers") or {}).get("class") or ""
+    generic = cls.endswith("ForConditionalGeneration") and not m.arch.encoder_decoder and not m.trust_remote_code
     for r in ("ollama", "transformers", "llama.cpp", "vllm"):
-        if r in have and not (r == "transformers" and m.trust_remote_code):
+        if r in have and (r != "transformers" or generic):
             return r
     if have:
         return have[0]
@@ -162,6 +164,16 @@ def _local_model_name(m: ModelSpec, runner: str, quant, trust_remote_code: bool)
             raise UsageError(f"{m.id} has no Ollama tag in the catalog", "try --runner transformers or llama.cpp")
         chosen = next((t["tag"] for t in tags if quant is None or t.get("quant") == quant.id), tags[0]["tag"])
         return chosen, [f"pull it first: {shlex.join(['ollama', 'pull', chosen])}"]
+    cls = (r.get("transformers") or {}).get("class") or ""
+    if runner == "transformers" and (m.arch.encoder_decoder or not cls.endswith("ForConditionalGeneration")):
+        # The snippet is transformers' chat-template path; these load through their own classes
+        # and prompt formats (model.chat(), task tokens), which their model cards show.
+        from vlmselect.placement import runners_for
+
+        others = [x for x in runners_for(m) if x != "transformers"]
+        raise UsageError(f"{m.id} loads as {cls or 'its own class'} with its own prompt format, not through"
+                         " AutoModelForImageTextToText and a chat template",
+                         (f"try --runner {' or '.join(others)}; " if others else "") + f"see https://huggingface.co/{m.hf_repo}")
     if runner in ("transformers", "vllm") and m.trust_remote_code and not trust_remote_code:
         raise UsageError(f"{m.hf_repo} runs Python code from its repository (trust_remote_code)",
                          "read that code, then pass --trust-remote-code; or pick another runner")
