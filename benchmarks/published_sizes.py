@@ -18,10 +18,18 @@ from vlmselect.memory import weights_only_gib  # noqa: E402
 from vlmselect.quant import QUANTS  # noqa: E402
 
 
+# Cited artifacts the estimate misses by more than the test's 10 % bound: printed, not asserted, so the miss stays
+# visible until the estimator (or the catalog's parameter split) explains it.
+OUTSIDE_BOUND = [
+    # Parameters 25.2B / ~0.55B vision as quoted from the card; the library blob is one GGUF with the vision tower.
+    ("gemma-4-26b-a4b", "q4_k_m", "ollama", 18.0, "https://ollama.com/library/gemma4:26b-a4b-it-q4_K_M/blobs/7121486771cb"),
+]
+
+
 def main() -> None:
     cat = load_catalog(include_user=False)
     print(f"{'model':24s} {'quant':7s} {'estimate':>9s} {'published':>10s} {'error':>7s}  source")
-    for mid, q, runner, gb, source in PUBLISHED:
+    for mid, q, runner, gb, source in PUBLISHED + OUTSIDE_BOUND:
         est = weights_only_gib(_unpublished(cat.models[mid]), QUANTS[q], runner)
         pub = gb_to_gib(gb)
         print(f"{mid:24s} {q:7s} {est:8.2f}G {pub:9.2f}G {100 * (est - pub) / pub:+6.1f}%  {source}")

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "transformers", "bitsandbytes", "huggingface_hub", "ollama", "httpx", "PIL")
-COMMANDS = ["recommend", "doctor", "pull", "smoke", "models", "show", "estimate", "catalog"]
+COMMANDS = ["recommend", "doctor", "pull", "smoke", "models", "show", "estimate", "catalog", "plan", "bench"]
 
 
 def run(*args, env=None, cwd=None):

@@ -63,7 +63,8 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
                  hw: HardwareProfile) -> dict:
     """`estimate`: the breakdown for one model; placement and speed when the machine is known."""
     from vlmselect.errors import UsageError
-    from vlmselect.recommend import Request, alternatives, runners_for
+    from vlmselect.placement import runners_for
+    from vlmselect.recommend import Request, alternatives
     from vlmselect.speed import estimate_speed
 
     q = quant(quant_name) if quant_name else None

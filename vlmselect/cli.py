@@ -284,11 +284,19 @@ def smoke(
         raise typer.Exit(1)
 
 
-def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML file or a folder of them.")]):
+def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML file or a folder of them.")],
+                     json_out: JsonOpt = False):
     """Validate catalog files: every problem with its file, line, id and field."""
     from vlmselect.catalog import validate_path
 
     count, problems = validate_path(path)
+    if json_out:
+        from vlmselect import render
+
+        render.print_json({"path": str(path), "entries": count, "valid": not problems, "problems": problems})
+        if problems:
+            raise typer.Exit(2)
+        return
     if problems:
         for p in problems:
             typer.echo(p, err=True)
@@ -312,6 +320,17 @@ def catalog_stats(json_out: JsonOpt = False, catalog: CatalogOpt = None):
 
 
 COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show, estimate)}
+
+
+def _register_extra() -> None:
+    """Commands kept in modules of their own (they import this one for the shared options)."""
+    from vlmselect.cli_plan import bench, plan
+
+    COMMANDS["plan"] = plan
+    COMMANDS["bench"] = bench
+
+
+_register_extra()
 
 
 def build_app(only: str | None = None) -> typer.Typer:

@@ -12,15 +12,14 @@ from typing import NamedTuple
 
 from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
 from vlmselect.cost import CostEstimate, api_cost
-from vlmselect.hardware.types import GpuInfo, HardwareProfile
+from vlmselect.hardware.types import HardwareProfile
+from vlmselect.commands import run_command
 from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
-from vlmselect.quant import LOW_QUALITY, QUANTS, Quant, quants_for
-from vlmselect.speed import Placement, SpeedEstimate, estimate_speed
+from vlmselect.placement import Placement, need_gib, place, quant_options, runners_for, usable_vram
+from vlmselect.quant import LOW_QUALITY, QUANTS, Quant
+from vlmselect.speed import SpeedEstimate
 
 PRIORITIES = ("balanced", "quality", "speed", "cost")
-RESERVE_GIB = 0.5  # display, driver and other processes when free memory was not measured [I]
-FIT_MARGIN = 0.05  # safety margin on top of the estimate (reference: 5-10 %) [I]
-RAM_RESERVE_GIB = 2.0  # the OS and the runner process itself, when offloading to RAM [I]
 # Loading a repository's own Python code is a real cost (security review, breakage with new
 # transformers releases): between two otherwise equal models, the one that needs none wins.
 REMOTE_CODE_FACTOR = 0.95
@@ -51,23 +50,49 @@ class Request(NamedTuple):
 
 class LocalPick(NamedTuple):
     model: ModelSpec
-    quant: Quant
-    runner: str
-    mode: str
-    gpus_used: int
-    mem: MemoryEstimate
-    speed: SpeedEstimate
-    usable_gib: float | None  # memory available where the model runs (per GPU, or RAM)
-    headroom_gib: float | None
+    placement: Placement
     quality: float
     score: float
     why: str
     command: str
     warnings: tuple = ()
 
+    # The placement's facts, read through the pick.
+    @property
+    def quant(self) -> Quant:
+        return self.placement.quant
+
+    @property
+    def runner(self) -> str:
+        return self.placement.runner
+
+    @property
+    def mode(self) -> str:
+        return self.placement.mode
+
+    @property
+    def gpus_used(self) -> int:
+        return self.placement.gpus
+
+    @property
+    def mem(self) -> MemoryEstimate:
+        return self.placement.mem
+
+    @property
+    def speed(self) -> SpeedEstimate:
+        return self.placement.speed
+
+    @property
+    def usable_gib(self) -> float | None:
+        return self.placement.usable_gib
+
+    @property
+    def headroom_gib(self) -> float | None:
+        return self.placement.headroom_gib
+
     @property
     def fits(self) -> bool:
-        return self.mode in ("gpu", "multi-gpu")
+        return self.placement.fits
 
 
 class ApiPick(NamedTuple):
@@ -153,139 +178,6 @@ def capable(item: ModelSpec | ApiSpec, task: TaskSpec) -> str | None:
     return None
 
 
-# ---------------------------------------------------------------- placement
-
-
-def usable_vram(g: GpuInfo) -> float:
-    """Memory a new model may use on `g`: measured free memory, else total minus a reserve."""
-    if g.vram_free_gib is not None:
-        return g.vram_free_gib
-    return max((g.vram_total_gib or 0) - RESERVE_GIB, 0)
-
-
-def _need(mem: MemoryEstimate) -> float:
-    return mem.total_gib * (1 + FIT_MARGIN)
-
-
-def runners_for(m: ModelSpec) -> list[str]:
-    """Runners this model has an artifact or an integration for, per the catalog."""
-    r = m.runners
-    out = []
-    if r.get("ollama"):
-        out.append("ollama")
-    if r.get("transformers"):
-        out.append("transformers")
-    if (r.get("gguf") or {}).get("files"):
-        out.append("llama.cpp")
-    if r.get("vllm"):
-        out.append("vllm")
-    return out
-
-
-def quant_options(m: ModelSpec, runner: str, hw: HardwareProfile) -> list[Quant]:
-    """Quants this runner can load for this model on this hardware, best first."""
-    gpus = hw.usable_gpus
-    vendor = gpus[0].vendor if gpus else None
-    cc = gpus[0].cc_float if gpus else None
-    r = m.runners
-    out = []
-    for q in quants_for(runner):
-        if runner == "ollama":
-            if not any(t.get("quant") == q.id for t in r.get("ollama") or []):
-                continue
-        elif runner == "llama.cpp":
-            if q.id not in ((r.get("gguf") or {}).get("files") or {}):
-                continue
-        elif q.fmt in ("awq", "gptq", "fp8"):
-            if not r.get(q.fmt):
-                continue
-            if q.fmt == "fp8" and (cc is None or cc < 8.9):
-                continue  # FP8 kernels need Ada / Hopper (compute capability 8.9+)
-        if q.id == "fp32" and (runner != "transformers" or gpus):
-            continue  # full precision only where transformers runs on the CPU
-        if q.id in ("bf16", "fp16") and runner == "transformers" and not gpus:
-            continue  # on the CPU transformers computes in fp32
-        if q.id == "bf16" and runner in ("transformers", "vllm") and not (gpus and gpus[0].bf16):
-            continue  # bf16 needs compute capability 8.0+; fp16 takes its place
-        if q.id == "fp16" and runner in ("transformers", "vllm") and gpus and gpus[0].bf16:
-            continue  # one 16-bit option: bf16 where the GPU has it
-        if q.fmt == "bnb" and (vendor != "nvidia"):
-            continue  # bitsandbytes quants are offered only with a CUDA GPU
-        out.append(q)
-    return out
-
-
-def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload) -> tuple[str, int, float, float | None, MemoryEstimate] | None:
-    """(mode, gpus used, share of weights on GPU, usable GiB, estimate), or None when it cannot run."""
-    mem = estimate_memory(m, q, runner, w)
-    gpus = hw.usable_gpus
-    ram = (hw.ram_available_gib or hw.ram_total_gib or 0) - RAM_RESERVE_GIB
-    if gpus:
-        if runner == "vllm" and (gpus[0].cc_float or 0) < 7.0:
-            return None  # vLLM needs compute capability 7.0+
-        usable = usable_vram(gpus[0])
-        if _need(mem) <= usable:
-            return "gpu", 1, 1.0, usable, mem
-        if len(gpus) > 1:
-            per_gpu_fixed = mem.compute_gib + mem.overhead_gib
-            shared = mem.weights_gib + mem.kv_cache_gib
-            sizes = [k for k in range(2, len(gpus) + 1) if runner != "vllm" or (k & (k - 1)) == 0]
-            for k in sizes:
-                if runner == "vllm" and m.arch.kv_heads % k and k % m.arch.kv_heads:
-                    continue  # tensor parallel splits the KV heads evenly
-                avail = min(usable_vram(g) for g in gpus[:k])
-                if (shared / k + per_gpu_fixed) * (1 + FIT_MARGIN) <= avail:
-                    return "multi-gpu", k, 1.0, avail, mem
-        if runner in ("ollama", "llama.cpp", "transformers") and not gpus[0].unified_memory:
-            # Offload: what does not fit stays in system RAM and runs from there.
-            on_gpu = usable - (mem.compute_gib + mem.overhead_gib + mem.weights_vision_gib) * (1 + FIT_MARGIN)
-            rest = mem.weights_text_gib + mem.kv_cache_gib - max(on_gpu, 0)
-            if on_gpu > 0.1 * (mem.weights_text_gib + mem.kv_cache_gib) and rest <= ram:
-                share = max(min(on_gpu / (mem.weights_text_gib + mem.kv_cache_gib), 1.0), 0.0)
-                return "offload", 1, share, usable, mem
-        return None
-    if runner in ("ollama", "llama.cpp", "transformers") and _need(mem) <= ram:
-        if runner == "transformers" and q.fmt != "fp":
-            return None  # bnb / AWQ / GPTQ kernels need a GPU
-        return "cpu", 0, 0.0, ram, mem
-    return None
-
-
-# ---------------------------------------------------------------- commands
-
-
-def run_command(m: ModelSpec, q: Quant, runner: str, mode: str, gpus_used: int, mem: MemoryEstimate, w: Workload,
-                gpu_share: float = 1.0) -> str:
-    r = m.runners
-    ctx = mem.context_tokens
-    if runner == "ollama":
-        tag = next(t["tag"] for t in r["ollama"] if t.get("quant") == q.id)
-        return f"ollama run {tag}"
-    if runner == "llama.cpp":
-        g = r["gguf"]
-        f = g["files"][q.id]
-        mm = (g.get("mmproj") or {}).get("file", "mmproj.gguf")
-        # Layers on the GPU: all, the share that fits when offloading, none on a CPU.
-        ngl = {"gpu": 99, "multi-gpu": 99, "cpu": 0}.get(mode, max(1, int(m.arch.layers * gpu_share)))
-        split = f" --tensor-split {','.join(['1'] * gpus_used)}" if mode == "multi-gpu" else ""
-        return (f"llama-server --hf-repo {g['repo']} --hf-file {f['file']} --mmproj-url "
-                f"https://huggingface.co/{g['repo']}/resolve/main/{mm} -c {ctx} -ngl {ngl}{split}")
-    if runner == "vllm":
-        repo = (r.get(q.fmt) or {}).get("repo") if q.fmt in ("awq", "gptq", "fp8") else m.hf_repo
-        parts = [f"vllm serve {repo}", f"--max-model-len {ctx}",
-                 f"--limit-mm-per-prompt '{{\"image\": {max(w.images, 1)}}}'"]
-        if q.id == "fp16":
-            parts.append("--dtype float16")
-        if gpus_used > 1:
-            parts.append(f"--tensor-parallel-size {gpus_used}")
-        if m.trust_remote_code:
-            parts.append("--trust-remote-code")
-        return " ".join(parts)
-    # transformers: our own runner does the loading right (dtype, NF4, device_map)
-    trc = " --trust-remote-code" if m.trust_remote_code else ""
-    return f"vlmselect pull {m.id} --runner hf --quant {q.id} --smoke{trc}"
-
-
 # ---------------------------------------------------------------- local ranking
 
 
@@ -294,19 +186,10 @@ def _speed_score(tps: float) -> float:
 
 
 def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Request, quality: float) -> LocalPick | None:
-    placed = place(m, q, runner, hw, req.workload)
-    if placed is None:
+    pl = place(m, q, runner, hw, req.workload)
+    if pl is None:
         return None
-    mode, k, share, usable, mem = placed
-    gpus = hw.usable_gpus
-    g = gpus[0] if gpus else None
-    speed = estimate_speed(
-        m, q, mem, req.workload,
-        bandwidth_gbps=g.bandwidth_gbps if g and mode != "cpu" else None,
-        tflops=g.fp16_tflops if g else None,
-        placement=Placement(mode, gpus=max(k, 1), gpu_share=share, tensor_parallel=(runner == "vllm" and k > 1)),
-        cpu_cores=hw.cpu_cores or 8,
-    )
+    mode, share, usable, speed = pl.mode, pl.gpu_share, pl.usable_gib, pl.speed
     seen = (req.measured or {}).get((m.id, runner, q.id))
     if seen and mode in ("gpu", "multi-gpu"):
         # A passed smoke test on this GPU beats the model: decode at the measured rate.
@@ -315,8 +198,8 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
         speed = speed._replace(tokens_per_s=tps, decode_s=decode_s,
                                seconds_per_image=speed.vision_s + speed.prefill_s + decode_s,
                                basis=f"measured by `vlmselect smoke` on {seen.get('gpu')} ({seen.get('time', '')[:10]})")
-    # Offloaded placements have no headroom to speak of; the others leave what is not needed.
-    headroom = None if mode == "offload" else usable * max(k, 1) - _need(mem)
+        pl = pl.with_speed(speed)
+    headroom = pl.headroom_gib
     qual = quality * q.quality
     wq, ws, wf = LOCAL_WEIGHTS[req.priority]
     fit_score = 0.0 if headroom is None or usable is None else max(0.0, min(1.0, headroom / max(usable, 1)))
@@ -331,11 +214,8 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
         warnings.append(f"{1 - share:.0%} of the weights run from system RAM: slow")
     if m.trust_remote_code and runner in ("transformers", "vllm"):
         warnings.append(f"{m.hf_repo} runs custom code from its repository (--trust-remote-code)")
-    return LocalPick(
-        model=m, quant=q, runner=runner, mode=mode, gpus_used=k, mem=mem, speed=speed, usable_gib=usable,
-        headroom_gib=headroom, quality=qual, score=score, why="",
-        command=run_command(m, q, runner, mode, k, mem, req.workload, share), warnings=tuple(warnings),
-    )
+    return LocalPick(model=m, placement=pl, quality=qual, score=score, why="",
+                     command=run_command(m, pl, req.workload), warnings=tuple(warnings))
 
 
 def _choose(options: list[LocalPick], priority: str) -> LocalPick:
@@ -458,7 +338,7 @@ def _no_fit_reason(m: ModelSpec, hw: HardwareProfile, req: Request, runners: lis
 
 
 def _what_it_takes(mem: MemoryEstimate, per_gpu_gib: float) -> str:
-    need = _need(mem)
+    need = need_gib(mem)
     return f"would fit {math.ceil(need / max(per_gpu_gib, 0.1))} such GPUs or one {math.ceil(need)}+ GiB card"
 
 
