@@ -70,6 +70,11 @@ def usable_vram(g: GpuInfo) -> float:
     return max((g.vram_total_gib or 0) - RESERVE_GIB, 0)
 
 
+def usable_ram(hw: HardwareProfile) -> float:
+    """System RAM a model may use (offload or CPU): available (else total) minus a reserve."""
+    return (hw.ram_available_gib or hw.ram_total_gib or 0) - RAM_RESERVE_GIB
+
+
 def need_gib(mem: MemoryEstimate) -> float:
     return mem.total_gib * (1 + FIT_MARGIN)
 
@@ -141,7 +146,7 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload)
     """The placement of `m` at `q` on `runner`, or None when it cannot run here."""
     mem = estimate_memory(m, q, runner, w)
     gpus = hw.usable_gpus
-    ram = (hw.ram_available_gib or hw.ram_total_gib or 0) - RAM_RESERVE_GIB
+    ram = usable_ram(hw)
     found: tuple | None = None
     if gpus:
         if runner == "vllm" and (gpus[0].cc_float or 0) < 7.0:

@@ -208,17 +208,30 @@ def best_replica(m: ModelSpec, quants: list[Quant], g: GpuInfo, w: Workload, gpu
     return None
 
 
+def batch_price(a: ApiSpec, w: Workload, usd: float) -> tuple[float | None, str | None]:
+    """$ per image in the provider's batch mode: the entry's own batch prices, else its discount, else the
+    provider's published discount; (None, None) where none is known."""
+    price = (a.facts or {}).get("price") or {}
+    if price.get("batch_input_per_mtok") is not None and price.get("batch_output_per_mtok") is not None:
+        c = api_cost(a, w)
+        return ((c.input_tokens * price["batch_input_per_mtok"] + c.output_tokens * price["batch_output_per_mtok"])
+                / 1e6 / max(w.images, 1), price.get("source"))
+    if price.get("batch_discount") is not None:
+        return usd * (1 - price["batch_discount"]), price.get("source")
+    disc = BATCH_DISCOUNT.get(a.provider)
+    return (usd * (1 - disc[0]), disc[1]) if disc else (None, None)
+
+
 def api_lines(apis: list[ApiSpec], w: Workload, local_marginal: float | None, fixed_usd: float | None) -> list[ApiLine]:
     out = []
     for a in apis:
         usd = api_cost(a, w).usd
-        disc = BATCH_DISCOUNT.get(a.provider)
-        batch = usd * (1 - disc[0]) if disc else None
+        batch, source = batch_price(a, w, usd)
         cheapest = min(usd, batch) if batch is not None else usd
         be = None
         if fixed_usd is not None and local_marginal is not None and cheapest > local_marginal:
             be = fixed_usd / (cheapest - local_marginal)
-        out.append(ApiLine(a, usd, batch, disc[1] if disc else None, be))
+        out.append(ApiLine(a, usd, batch, source, be))
     return sorted(out, key=lambda x: x.batch_usd_per_image if x.batch_usd_per_image is not None else x.usd_per_image)
 
 

@@ -331,9 +331,14 @@ def _no_fit_reason(m: ModelSpec, hw: HardwareProfile, req: Request, runners: lis
     mem = estimate_memory(m, q4, (gguf or runners)[0], req.workload)
     gpus = hw.usable_gpus
     if gpus:
+        from vlmselect.fits import fits_up_to
+        from vlmselect.placement import FIT_MARGIN
+
         have = usable_vram(gpus[0])
+        up = fits_up_to(m, q4, (gguf or runners)[0], req.workload, have / (1 + FIT_MARGIN))
+        shorter = f"; it fits this GPU with context up to {up.context:,} tokens" if up.context else ""
         return (f"needs {mem.total_gib:.1f} GiB at {q4.id}; {have:.1f} GiB on this GPU"
-                f" ({_what_it_takes(mem, have)})")
+                f" ({_what_it_takes(mem, have)}){shorter}")
     return f"needs {mem.total_gib:.1f} GiB at {q4.id}; {hw.ram_available_gib or 0:.1f} GiB RAM available"
 
 

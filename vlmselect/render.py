@@ -46,8 +46,13 @@ def local_json(p) -> dict:
     }
 
 
-def api_json(p) -> dict:
-    return {
+def api_json(p, req=None) -> dict:
+    extra = {}
+    if req is not None:
+        from vlmselect.snippet_cli import api_next_step
+
+        extra["next_step"] = api_next_step(p.api, req.task, req.workload)
+    return {**extra, 
         "id": p.api.id, "name": p.api.name, "provider": p.api.provider,
         "cost_per_image_usd": round(p.cost.usd, 6), "status": p.status, "score": r2(p.score, 3),
         "quality": r2(p.quality, 3), "image_tokens": p.cost.image_tokens, "why": p.why,
@@ -64,7 +69,7 @@ def recommendation_json(rec) -> dict:
                      "max_new_tokens": req.workload.max_new_tokens},
         "hardware": rec.hardware.to_json(),
         "local": [local_json(p) for p in rec.local],
-        "api": [api_json(p) for p in rec.api],
+        "api": [api_json(p, req) for p in rec.api],
         "excluded": [{"id": e.id, "reason": e.reason} for e in rec.excluded],
         "notes": rec.notes,
     }
@@ -82,11 +87,11 @@ def hardware_line(hw) -> str:
     return f"Hardware ({hw.source}): " + ", ".join(parts)
 
 
-def print_recommendation(rec, explain: bool) -> None:
+def print_recommendation(rec, explain: bool, c=None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    c = console()
+    c = c or console()
     req = rec.request
     c.print(f"[bold]Task:[/bold] {req.task.name} ({req.task.id}) · priority {req.priority}"
             + (f" · as of {req.as_of}" if req.as_of else ""))
@@ -120,7 +125,13 @@ def print_recommendation(rec, explain: bool) -> None:
         c.print(f"Note: {n}")
     if rec.local:
         top = rec.local[0]
-        c.print(f"[bold]Next step:[/bold] {top.command}")
+        c.print(f"[bold]Next step:[/bold] {escape(top.command)}")
+    if rec.api:
+        from vlmselect.snippet_cli import api_next_step
+
+        step = api_next_step(rec.api[0].api, req.task, req.workload)
+        c.print(f"[bold]Next step ({escape(rec.api[0].api.name)}):[/bold] {escape(step['command'])} prints:")
+        c.print(escape(step["code"]).rstrip(), soft_wrap=True)
     if explain:
         c.print("\n[bold]Basis of each estimate[/bold]")
         for p in rec.local:
@@ -129,6 +140,9 @@ def print_recommendation(rec, explain: bool) -> None:
             for k, v in p.mem.basis.items():
                 c.print(f"    {k}: {v}")
             c.print(f"    speed: {p.speed.basis}")
+            from vlmselect import viz
+
+            viz.print_bars(c, viz.bars_from_pick(p, rec.hardware), indent=4)
         for p in rec.api:
             c.print(f"- {p.api.id}: {p.cost.basis}")
         if rec.excluded:
@@ -238,8 +252,8 @@ def print_catalog_stats(st) -> None:
         c.print(f"  {fam:24s} {v['released']}  {v['id']} ({v['kind']})")
 
 
-def print_estimate(d: dict) -> None:
-    c = console()
+def print_estimate(d: dict, hw=None, c=None) -> None:
+    c = c or console()
     c.print(f"[bold]{d['id']}[/bold] at {d['quant']} on {d['runner']}: {d['total_gib']:.2f} GiB"
             + (f" ({d['mode']})" if d.get("mode") else ""))
     c.print(f"  context {d['context']} tokens ({d['images']} image(s) x {d['image_tokens']} tokens)")
@@ -247,7 +261,40 @@ def print_estimate(d: dict) -> None:
     basis = dict(d["basis"], weights_text=d["basis"].get("weights", ""), weights_vision="")
     for k, v in d["parts_gib"].items():
         c.print(f"  {k:15s} {v:7.2f} GiB   {basis.get(k, '')}".rstrip())
+    if d.get("runtime"):
+        c.print(f"  runtime: {d['runtime']['basis']}")
     if d.get("tokens_per_s") is not None:
         c.print(f"  speed: {d['tokens_per_s']:.1f} tok/s, {d['seconds_per_image']:.1f} s/image  ({d.get('speed_basis', '')})")
+    if d.get("fits_up_to"):
+        f = d["fits_up_to"]
+        c.print(f"  fits up to (one GPU, {f['budget_gib']:.1f} GiB): context {f['context']:,} tokens;"
+                f" {f['images']} image(s); images up to {f['resolution'] or 'none'}")
     for n in d.get("notes", []):
         c.print(f"  note: {n}")
+    if hw is not None:
+        from vlmselect import viz
+
+        c.print()
+        viz.print_bars(c, viz.bars_from_estimate(d, hw))
+
+
+def print_sweep(data: dict, c=None) -> None:
+    from vlmselect import viz
+
+    viz.print_sweep(c or console(), data)
+
+
+# ---------------------------------------------------------------- snippet
+
+
+def print_snippet(sn) -> None:
+    """The code alone on stdout (so `> run.py` keeps it runnable); what to know about it on stderr."""
+    sys.stdout.write(sn.code)
+    err = sys.stderr.write
+    err(f"# {sn.model_id} via {sn.target} ({sn.lang}); prompt: {sn.prompt}\n")
+    if sn.env:
+        err(f"# reads from the environment: {', '.join(sn.env)}\n")
+    for n in sn.notes:
+        err(f"# {n}\n")
+    for line in sn.advice.lines:
+        err(f"# image: {line}\n")

@@ -409,9 +409,7 @@ class ModelEntry(_Listed):
 # ---------------------------------------------------------------- APIs, GPUs, tasks
 
 
-class PriceChange(Strict):
-    """A price the provider has announced for a later date (a promotion ending, a scheduled change)."""
-
+class ScheduledPrice(Strict):
     from_: Date = Field(alias="from")
     input_per_mtok: NonNegNum
     output_per_mtok: NonNegNum
@@ -420,18 +418,18 @@ class PriceChange(Strict):
 class Price(Strict):
     input_per_mtok: NonNegNum
     output_per_mtok: NonNegNum
-    source: Url  # the provider's own pricing page
-    as_of: Date | None = None  # the date that page was read (by whoever read it: see read_via)
-    read_via: Url | None = None  # the dated copy the numbers were read in, when the page itself was not
+    source: Url
+    as_of: Date | None = None
+    read_via: Url | None = None  # the copy the page was read in, when not the page itself
     cached_input_per_mtok: NonNegNum | None = None
-    batch_discount: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] | None = None  # share off in and out
+    batch_discount: float | None = Field(default=None, ge=0, le=1)  # share off both input and output
     batch_input_per_mtok: NonNegNum | None = None
     batch_output_per_mtok: NonNegNum | None = None
     priority_input_per_mtok: NonNegNum | None = None
     priority_output_per_mtok: NonNegNum | None = None
     priority_source: Url | None = None
-    long_context_over_tokens: PosInt | None = None  # prompts above this bill at a higher rate
-    next: PriceChange | None = None
+    long_context_over_tokens: PosInt | None = None  # prompts longer than this are billed at a higher rate
+    scheduled: ScheduledPrice | None = None  # an announced change of price
 
 
 class Status(Strict):

@@ -71,11 +71,11 @@ class ModelSpec(NamedTuple):
     unverified: tuple[str, ...] = ()
     notes: str = ""
     origin: str = ""  # file the entry came from
+    facts: dict[str, Any] = {}  # the validated entry as written (dates as ISO strings): `show --json` prints it whole
     params_projector_b: float | None = None  # projector / merger, part of vision
     max_images: int | None = None  # images per request the model takes; None = no stated limit
     unknown: dict[str, str] = {}  # dotted.field -> why no primary source gives it
     benchmark_meta: dict[str, dict[str, Any]] = {}  # key -> provenance (by, mode, split, version, harness, date, note)
-    facts: dict[str, Any] = {}  # the validated entry as written (dates as ISO strings): `show --json` prints it whole
 
     kind = "local"
 
@@ -112,10 +112,10 @@ class ApiSpec(NamedTuple):
     unverified: tuple[str, ...] = ()
     notes: str = ""
     origin: str = ""
+    facts: dict[str, Any] = {}  # the validated entry as written (dates as ISO strings)
     max_images: int | None = None
     unknown: dict[str, str] = {}
     benchmark_meta: dict[str, dict[str, Any]] = {}
-    facts: dict[str, Any] = {}  # the validated entry as written (dates as ISO strings)
 
     kind = "api"
 
