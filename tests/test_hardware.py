@@ -28,7 +28,7 @@ from vlmselect.hardware import build_profile, probe
 from vlmselect.hardware.fallbacks import parse_apple_sysctl, parse_nvidia_smi, parse_rocm_smi
 from vlmselect.hardware.nvml import probe_nvml, visible_indices
 from vlmselect.hardware.types import GpuInfo, HardwareProfile
-from vlmselect.recommend import usable_vram
+from vlmselect.placement import usable_vram
 
 DATA = Path(__file__).parent / "data"
 

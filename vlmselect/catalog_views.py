@@ -47,24 +47,33 @@ def seed_check(m) -> list[dict]:
 
 def models_for_task(cat: Catalog, task: TaskSpec) -> list:
     """Models and APIs that can do `task`, best task quality first (capability filter applied)."""
-    from vlmselect.recommend import best_scores, capable, task_quality
+    from vlmselect.quality import for_task
+    from vlmselect.recommend import capable
 
     local = [m for m in cat.models.values() if capable(m, task) is None]
     apis = [a for a in cat.apis.values() if capable(a, task) is None]
-    best = best_scores(cat)
-    key = lambda x: task_quality(x, task, best)[0]  # noqa: E731
+    quals = for_task(cat, task)
+    key = lambda x: quals[x.id].low  # noqa: E731  the quality bound `recommend --priority quality` ranks by
     today = dt.date.today()
     order = {"active": 0, "deprecated": 1, "retired": 2}
     return (sorted(local, key=key, reverse=True)
             + sorted(apis, key=lambda a: (order[a.status(today)], -key(a))))
 
 
+def r_(v: float | None) -> float | None:
+    return None if v is None else round(v, 3)
+
+
 def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str | None, w: Workload,
                  hw: HardwareProfile) -> dict:
     """`estimate`: the breakdown for one model; placement and speed when the machine is known."""
     from vlmselect.errors import UsageError
-    from vlmselect.recommend import Request, alternatives, runners_for
+    from vlmselect.placement import quant_options, runners_for, usable_vram
+    from vlmselect.recommend import Request, alternatives
     from vlmselect.speed import estimate_speed
+
+    from vlmselect.fits import fits_up_to, gpu_budget_gib
+    from vlmselect.runtimes import describe, resolve
 
     q = quant(quant_name) if quant_name else None
     if runner is None:
@@ -91,18 +100,35 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
         same = lambda p: p.runner == runner and p.quant.fmt == q.fmt and p.quant.bits == q.bits  # noqa: E731 (bf16 ~ fp16)
         options = [p for p in alternatives(cat, hw, req, m.id) if same(p)]
         pick = options[0] if options else None
+    rt = resolve(runner, w.runtime, m.family)  # a bad --kv-cache for this runner exits 2 here
     mem = pick.mem if pick else estimate_memory(m, q, runner, w)
     d = {
         "id": m.id, "quant": q.id, "runner": runner, "context": mem.context_tokens, "images": w.images,
         "image_tokens": mem.image_tokens, "total_gib": round(mem.total_gib, 2), "parts_gib": mem.parts(),
         "basis": mem.basis, "weights_published": mem.weights_published,
         "mode": pick.mode if pick else None, "fits": pick.fits if pick else False,
-        "gpus_used": pick.gpus_used if pick else 0,
+        "gpus_used": pick.gpus_used if pick else 0, "kv_image_gib": round(mem.kv_image_gib, 3),
+        "usable_gib": r_(pick.usable_gib if pick else (usable_vram(hw.usable_gpus[0]) if hw.usable_gpus else None)),
+        "gpu_share": round(pick.placement.gpu_share, 3) if pick else None,
         "hardware": hw.to_json(), "notes": notes,
+        "runtime": {"runner": rt.runner, "version": rt.version, "version_source": rt.version_source,
+                    "flash_attention": rt.flash_attention, "kv_cache": rt.kv_cache, "basis": describe(rt)},
     }
-    if pick is None and hw.usable_gpus:
-        notes.append(f"does not fit: needs {mem.total_gib:.1f} GiB; {hw.usable_gpus[0].vram_total_gib:.1f} GiB per GPU")
+    # No placement either because the catalog has no such artifact (not a question of size) or
+    # because it is too big for this machine.
+    offered = any(x.id == q.id for x in quant_options(m, runner, hw))
+    d["unplaced"] = None if pick is not None else ("no artifact" if not offered else "too big")
+    if pick is None and not offered:
+        notes.append(f"the catalog has no {runner} artifact of {m.id} at {q.id} for this hardware;"
+                     " the numbers are what it would take")
     g = hw.usable_gpus[0] if hw.usable_gpus else None
+    if g is not None:
+        budget = gpu_budget_gib(g)
+        up_to = fits_up_to(m, q, runner, w, budget)
+        d["fits_up_to"] = up_to.to_json()
+        if mem.total_gib > budget:
+            notes.append(f"does not fit one GPU: needs {mem.total_gib:.1f} GiB;"
+                         f" {up_to.describe()}")
     if pick is not None:
         d["tokens_per_s"] = round(pick.speed.tokens_per_s, 1)
         d["seconds_per_image"] = round(pick.speed.seconds_per_image, 2)

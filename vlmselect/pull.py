@@ -19,33 +19,47 @@ DISK_MARGIN_GIB = 1.0
 @dataclass
 class PullPlan:
     model: ModelSpec
-    runner: str  # ollama | hf
+    runner: str  # ollama | hf | llama.cpp | vllm
     quant: str
     artifact: str  # Ollama tag or HF repo id
-    files: list  # HF allow-patterns
+    files: list  # HF allow-patterns (hf, vllm) or the GGUF and mmproj file names (llama.cpp)
     size_gb: float | None
     vram_gib: float
     usable_gib: float | None
     mode: str | None
+    context: int | None = None  # llama.cpp / vllm: the context the estimate placed (-c / --max-model-len)
+
+    @property
+    def ngl(self) -> int:
+        """llama.cpp layers on the GPU: all, none on a CPU, the share that fits when offloading."""
+        if self.mode in ("gpu", "multi-gpu"):
+            return 99
+        if self.mode == "offload" and self.usable_gib and self.vram_gib:
+            return max(1, int(self.model.arch.layers * min(self.usable_gib / self.vram_gib, 1.0)))
+        return 0
 
 
 @dataclass
 class PullResult:
-    target: str  # what smoke should load: the Ollama tag or the local snapshot directory
-    runner: str  # ollama | hf
+    target: str  # what smoke should load: the Ollama tag, the local snapshot directory or GGUF file
+    runner: str  # ollama | hf | llama.cpp | vllm
     quant: str
     model_id: str
     artifact: str = ""  # the Ollama tag or the Hugging Face repo
     size_gb: float | None = None
     vram_gib: float | None = None
     mode: str | None = None
-    warnings: list[str] = field(default_factory=list)  # what --force went past
+    mmproj: str | None = None  # llama.cpp: the local mmproj file
+    command: str | None = None  # llama.cpp / vllm: the server command with the local paths
+    files: list[str] = field(default_factory=list)  # what was downloaded, where (llama.cpp: GGUF and mmproj)
+    warnings: list[str] = field(default_factory=list)  # what --force went past, what is missing
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.model_id, "runner": self.runner, "quant": self.quant, "artifact": self.artifact,
                 "target": self.target, "size_gb": self.size_gb,
                 "vram_estimated_gib": round(self.vram_gib, 2) if self.vram_gib is not None else None,
-                "mode": self.mode, "warnings": list(self.warnings)}
+                "mode": self.mode, "mmproj": self.mmproj, "command": self.command, "files": list(self.files),
+                "warnings": list(self.warnings)}
 
 
 def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None) -> PullPlan:
@@ -54,7 +68,7 @@ def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, 
     m = cat.model(name)
     if not isinstance(m, ModelSpec):
         raise UsageError(f"{m.id} is a hosted API: there is nothing to download", "pick a local model: `vlmselect models`")
-    want = _pull_runner(runner, "pull")
+    want = _pull_runner(runner)
     q = parse_quant(quant_name) if quant_name else None
     req = Request(task=next(iter(cat.tasks.values())), workload=Workload())
     options = [p for p in alternatives(cat, hw, req, m.id)
@@ -67,19 +81,24 @@ def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, 
         tag = next(t for t in m.runners["ollama"] if t.get("quant") == best.quant.id)
         return PullPlan(m, "ollama", best.quant.id, tag["tag"], [], tag.get("size_gb"),
                         best.mem.total_gib, best.usable_gib, best.mode)
+    if best.runner == "llama.cpp":
+        repo, files, size = gguf_artifact(m, best.quant.id)
+        return PullPlan(m, "llama.cpp", best.quant.id, repo, files, size, best.mem.total_gib, best.usable_gib, best.mode,
+                        best.mem.context_tokens)
     repo, files, size = hf_artifact(m, best.quant.id)
-    return PullPlan(m, "hf", best.quant.id, repo, files, size, best.mem.total_gib, best.usable_gib, best.mode)
+    return PullPlan(m, "vllm" if best.runner == "vllm" else "hf", best.quant.id, repo, files, size,
+                    best.mem.total_gib, best.usable_gib, best.mode, best.mem.context_tokens)
 
 
-def _pull_runner(runner: str | None, command: str) -> str | None:
-    """--runner of pull and smoke: ollama or transformers (alias hf), by the one runner vocabulary."""
-    from vlmselect.runner_names import Runner, runner_or_none
+def _pull_runner(runner: str | None) -> str | None:
+    """--runner of pull, by the one runner vocabulary (hf = transformers, llamacpp = llama.cpp)."""
+    from vlmselect.runner_names import runner_or_none
 
     if runner is None:
         return None
     r = runner_or_none(runner)
-    if r not in (Runner.OLLAMA, Runner.TRANSFORMERS):
-        raise UsageError(f"unknown runner {runner!r} for {command}", "--runner ollama or --runner hf")
+    if r is None:
+        raise UsageError(f"unknown runner {runner!r} for pull", "--runner ollama, hf, llama.cpp or vllm")
     return r.value
 
 
@@ -88,6 +107,16 @@ def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
     from vlmselect.memory import estimate_memory
 
     runner = want or ("ollama" if m.runners.get("ollama") else "transformers")
+    if runner == "llama.cpp":
+        gguf = m.runners.get("gguf") or {}
+        files = gguf.get("files") or {}
+        qid = q.id if q is not None else next(iter(files), None)
+        if qid is None or qid not in files:
+            raise UsageError(f"{m.id} has no GGUF file" + (f" at {q.id}" if q else "") + " in the catalog",
+                             "quants: " + (", ".join(files) or "none") + "; or try --runner ollama / hf")
+        repo, names, size = gguf_artifact(m, qid)
+        mem = estimate_memory(m, QUANTS[qid], "llama.cpp", Workload())
+        return PullPlan(m, "llama.cpp", qid, repo, names, size, mem.total_gib, None, None, mem.context_tokens)
     if runner == "ollama":
         tags = m.runners.get("ollama") or []
         if not tags:
@@ -101,8 +130,21 @@ def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
         return PullPlan(m, "ollama", qq.id, tag["tag"], [], tag.get("size_gb"), mem.total_gib, None, None)
     qq = q or QUANTS["bf16"]
     repo, files, size = hf_artifact(m, qq.id)
-    mem = estimate_memory(m, qq, "transformers", Workload())
-    return PullPlan(m, "hf", qq.id, repo, files, size, mem.total_gib, None, None)
+    mem = estimate_memory(m, qq, runner, Workload())
+    return PullPlan(m, "vllm" if runner == "vllm" else "hf", qq.id, repo, files, size, mem.total_gib, None, None,
+                    mem.context_tokens)
+
+
+def gguf_artifact(m: ModelSpec, q: str) -> tuple[str, list, float | None]:
+    """(repo, [GGUF file, mmproj file], published GB of both) for llama.cpp at quant `q`."""
+    g = m.runners.get("gguf") or {}
+    f = (g.get("files") or {}).get(q)
+    if not f or not g.get("repo"):
+        raise UsageError(f"{m.id} has no GGUF file at {q} in the catalog", "try another --quant or --runner")
+    mm = g.get("mmproj") or {}
+    names = [f["file"]] + ([mm["file"]] if mm.get("file") else [])
+    size = (f.get("size_gb") or 0) + (mm.get("size_gb") or 0) or None
+    return g["repo"], names, size
 
 
 HF_WEIGHT_FILES = ["*.safetensors", "*.safetensors.index.json"]
@@ -126,7 +168,7 @@ def preflight(plan: PullPlan) -> list[str]:
     if plan.mode is None:  # no placement at all; offload and CPU runs are slow but they run
         where = f"{plan.usable_gib:.1f} GiB usable" if plan.usable_gib is not None else "not enough memory on this machine"
         problems.append(f"{plan.model.id} at {plan.quant} needs {plan.vram_gib:.1f} GiB; {where}")
-    d = model_dirs()["ollama" if plan.runner == "ollama" else "huggingface"]
+    d = model_dirs()["ollama" if plan.runner == "ollama" else "huggingface"]  # llama.cpp and vLLM files: the HF cache
     free = free_disk_gib(d)
     if plan.size_gb and free is not None and gb_to_gib(plan.size_gb) + DISK_MARGIN_GIB > free:
         problems.append(f"download is {plan.size_gb:.1f} GB but only {free:.1f} GiB is free at {d}")
@@ -146,7 +188,29 @@ def fetch(plan: PullPlan, on_progress: Callable[[str, Any], None] | None = None)
             raise RuntimeFailure(f"pull of {plan.artifact} interrupted", rt.RESUME_HINT) from None
         return PullResult(plan.artifact, "ollama", plan.quant, plan.model.id, plan.artifact, plan.size_gb,
                           plan.vram_gib, plan.mode)
+    if plan.runner == "llama.cpp":
+        return _pull_gguf(plan)
     from vlmselect.runners.hf import download
 
     path = download(plan.artifact, plan.files)
-    return PullResult(str(path), "hf", plan.quant, plan.model.id, plan.artifact, plan.size_gb, plan.vram_gib, plan.mode)
+    res = PullResult(str(path), "hf", plan.quant, plan.model.id, plan.artifact, plan.size_gb, plan.vram_gib, plan.mode,
+                     files=[str(path)])
+    if plan.runner == "vllm":
+        from vlmselect.runners import vllm
+
+        res.runner, res.command = "vllm", vllm.command_line(path, ctx=plan.context or 4096)
+    return res
+
+
+def _pull_gguf(plan: PullPlan) -> PullResult:
+    from vlmselect.runners import llamacpp
+    from vlmselect.runners.hf import download_files
+
+    paths = download_files(plan.artifact, plan.files)
+    model, mmproj = paths[0], (paths[1] if len(paths) > 1 else None)
+    res = PullResult(str(model), "llama.cpp", plan.quant, plan.model.id, plan.artifact, plan.size_gb, plan.vram_gib,
+                     plan.mode, mmproj=str(mmproj) if mmproj else None, files=[str(p) for p in paths],
+                     command=llamacpp.command_line(model, mmproj, ctx=plan.context or 4096, ngl=plan.ngl))
+    if mmproj is None:
+        res.warnings.append(f"the catalog names no mmproj for {plan.model.id}: llama-server serves text only")
+    return res

@@ -2,35 +2,31 @@
 
 For each model that can do the task, for each runner it can run on, the quantization is
 chosen (the highest precision that fits, or what the priority asks for), placed on the
-hardware (one GPU, several, CPU offload, CPU only), then scored by task quality, speed and
-headroom, weighted by the priority. Hosted APIs are scored by quality and cost per image.
+hardware (one GPU, several, CPU offload, CPU only), then ordered as the priority says
+(vlmselect/ranking.py; docs/ranking.md): quality is the lower bound of the task quality fitted
+from independent boards and published benchmarks (vlmselect/quality.py). Hosted APIs alike,
+with $ per image for cost.
 """
 
 import datetime as dt
 import math
 from typing import NamedTuple
 
+from vlmselect import ranking
 from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
 from vlmselect.cost import CostEstimate, api_cost
-from vlmselect.hardware.types import GpuInfo, HardwareProfile
+from vlmselect.hardware.types import HardwareProfile
+from vlmselect.commands import run_command
 from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
-from vlmselect.quant import LOW_QUALITY, QUANTS, Quant, quants_for
-from vlmselect.speed import Placement, SpeedEstimate, estimate_speed
+from vlmselect.placement import Placement, need_gib, place, quant_options, runners_for, usable_vram
+from vlmselect.quality import Quality, for_task
+from vlmselect.quant import LOW_QUALITY, QUANTS, Quant
+from vlmselect.speed import SpeedEstimate
 
 PRIORITIES = ("balanced", "quality", "speed", "cost")
-RESERVE_GIB = 0.5  # display, driver and other processes when free memory was not measured [I]
-FIT_MARGIN = 0.05  # safety margin on top of the estimate (reference: 5-10 %) [I]
-RAM_RESERVE_GIB = 2.0  # the OS and the runner process itself, when offloading to RAM [I]
 # Loading a repository's own Python code is a real cost (security review, breakage with new
-# transformers releases): between two otherwise equal models, the one that needs none wins.
-REMOTE_CODE_FACTOR = 0.95
-
-# Weights of (quality, speed, headroom) for local models and (quality, cost) for APIs.
-LOCAL_WEIGHTS = {"balanced": (0.7, 0.18, 0.12), "quality": (0.85, 0.1, 0.05),
-                 "speed": (0.35, 0.55, 0.1), "cost": (0.45, 0.15, 0.4)}
-API_WEIGHTS = {"balanced": (0.75, 0.25), "quality": (0.92, 0.08), "speed": (0.6, 0.4), "cost": (0.3, 0.7)}
-BENCH_SCALE = {"ocrbench": 1000.0}  # published on 0-1000; the others in percent
-LOWER_IS_BETTER = {"omnidocbench"}  # edit distance
+# transformers releases): inside a statistical tie, the model that needs none goes first.
+DEPRECATED_PENALTY = 0.05  # quality-bound points: a deprecated API loses ties to a current one
 
 
 class Request(NamedTuple):
@@ -51,23 +47,53 @@ class Request(NamedTuple):
 
 class LocalPick(NamedTuple):
     model: ModelSpec
-    quant: Quant
-    runner: str
-    mode: str
-    gpus_used: int
-    mem: MemoryEstimate
-    speed: SpeedEstimate
-    usable_gib: float | None  # memory available where the model runs (per GPU, or RAM)
-    headroom_gib: float | None
-    quality: float
+    placement: Placement
+    quality: float  # estimate after the quantization's loss (vlmselect.quality, 0..1)
     score: float
     why: str
     command: str
     warnings: tuple = ()
+    quality_low: float = 0.0  # lower end of the 80 % interval, after the quantization's loss
+    quality_high: float = 0.0
+    q: Quality | None = None  # the fit behind it: evidence, prior, interval
+    tie: bool = False  # a statistical tie with its neighbours (ordered by speed inside it)
+
+    # The placement's facts, read through the pick.
+    @property
+    def quant(self) -> Quant:
+        return self.placement.quant
+
+    @property
+    def runner(self) -> str:
+        return self.placement.runner
+
+    @property
+    def mode(self) -> str:
+        return self.placement.mode
+
+    @property
+    def gpus_used(self) -> int:
+        return self.placement.gpus
+
+    @property
+    def mem(self) -> MemoryEstimate:
+        return self.placement.mem
+
+    @property
+    def speed(self) -> SpeedEstimate:
+        return self.placement.speed
+
+    @property
+    def usable_gib(self) -> float | None:
+        return self.placement.usable_gib
+
+    @property
+    def headroom_gib(self) -> float | None:
+        return self.placement.headroom_gib
 
     @property
     def fits(self) -> bool:
-        return self.mode in ("gpu", "multi-gpu")
+        return self.placement.fits
 
 
 class ApiPick(NamedTuple):
@@ -77,6 +103,10 @@ class ApiPick(NamedTuple):
     quality: float
     score: float
     why: str
+    quality_low: float = 0.0
+    quality_high: float = 0.0
+    q: Quality | None = None
+    tie: bool = False
 
 
 class Excluded(NamedTuple):
@@ -96,53 +126,6 @@ class Recommendation(NamedTuple):
 # ---------------------------------------------------------------- quality
 
 
-UNPUBLISHED_FACTOR = 0.9  # a missing benchmark counts as 90 % of the capability score
-
-
-def task_quality(item: ModelSpec | ApiSpec, task: TaskSpec, best: dict | None = None) -> tuple[float, str]:
-    """0..1: half the curated capability score, half the task's published benchmarks.
-
-    Each score is taken relative to the best published score for that benchmark in the
-    catalog (`best`), so benchmarks on different scales (OCRBench /1000, DocVQA %) weigh
-    alike. Where a model publishes none of the task's benchmarks, that half is its
-    capability score x UNPUBLISHED_FACTOR: publishing numbers never costs a model its place,
-    and an unmeasured claim never beats a measured one of the same level.
-    """
-    caps = task.rank_capabilities
-    wsum = sum(caps.values()) or 1.0
-    cap_score = sum(w * min(item.cap(c), 3) / 3 for c, w in caps.items()) / wsum
-    got = {b: w for b, w in task.rank_benchmarks.items() if b in item.benchmarks}
-    rated = ", ".join(f"{c} {item.cap(c)}/3" for c in sorted(caps, key=caps.get, reverse=True)[:2])
-    if not got:
-        bench = cap_score * UNPUBLISHED_FACTOR
-        return 0.5 * cap_score + 0.5 * bench, (
-            f"rated {rated} (no {'/'.join(task.rank_benchmarks) or 'benchmark'} score published)")
-    best = best or {}
-    bench = 0.0
-    for b, w in got.items():
-        v, top = item.benchmarks[b], best.get(b)
-        if b in LOWER_IS_BETTER:
-            rel = (top / v) if top and v > 0 else 1.0
-        else:
-            rel = (v / top) if top else v / BENCH_SCALE.get(b, 100.0)
-        bench += w * min(rel, 1.0)
-    bench /= sum(got.values())
-    shown = ", ".join(f"{b} {item.benchmarks[b]:g}" for b in got)
-    return 0.5 * cap_score + 0.5 * bench, f"{shown}; rated {rated}"
-
-
-def best_scores(catalog: Catalog) -> dict:
-    """The best published score of each benchmark across the catalog (lowest for edit distances)."""
-    best: dict = {}
-    for item in [*catalog.models.values(), *catalog.apis.values()]:
-        for b, v in item.benchmarks.items():
-            if b not in best:
-                best[b] = v
-            else:
-                best[b] = min(best[b], v) if b in LOWER_IS_BETTER else max(best[b], v)
-    return best
-
-
 def capable(item: ModelSpec | ApiSpec, task: TaskSpec) -> str | None:
     """None when the model can do the task, else why not."""
     for cap, need in task.needs.items():
@@ -153,160 +136,14 @@ def capable(item: ModelSpec | ApiSpec, task: TaskSpec) -> str | None:
     return None
 
 
-# ---------------------------------------------------------------- placement
-
-
-def usable_vram(g: GpuInfo) -> float:
-    """Memory a new model may use on `g`: measured free memory, else total minus a reserve."""
-    if g.vram_free_gib is not None:
-        return g.vram_free_gib
-    return max((g.vram_total_gib or 0) - RESERVE_GIB, 0)
-
-
-def _need(mem: MemoryEstimate) -> float:
-    return mem.total_gib * (1 + FIT_MARGIN)
-
-
-def runners_for(m: ModelSpec) -> list[str]:
-    """Runners this model has an artifact or an integration for, per the catalog."""
-    r = m.runners
-    out = []
-    if r.get("ollama"):
-        out.append("ollama")
-    if r.get("transformers"):
-        out.append("transformers")
-    if (r.get("gguf") or {}).get("files"):
-        out.append("llama.cpp")
-    if r.get("vllm"):
-        out.append("vllm")
-    return out
-
-
-def quant_options(m: ModelSpec, runner: str, hw: HardwareProfile) -> list[Quant]:
-    """Quants this runner can load for this model on this hardware, best first."""
-    gpus = hw.usable_gpus
-    vendor = gpus[0].vendor if gpus else None
-    cc = gpus[0].cc_float if gpus else None
-    r = m.runners
-    out = []
-    for q in quants_for(runner):
-        if runner == "ollama":
-            if not any(t.get("quant") == q.id for t in r.get("ollama") or []):
-                continue
-        elif runner == "llama.cpp":
-            if q.id not in ((r.get("gguf") or {}).get("files") or {}):
-                continue
-        elif q.fmt in ("awq", "gptq", "fp8"):
-            if not r.get(q.fmt):
-                continue
-            if q.fmt == "fp8" and (cc is None or cc < 8.9):
-                continue  # FP8 kernels need Ada / Hopper (compute capability 8.9+)
-        if q.id == "fp32" and (runner != "transformers" or gpus):
-            continue  # full precision only where transformers runs on the CPU
-        if q.id in ("bf16", "fp16") and runner == "transformers" and not gpus:
-            continue  # on the CPU transformers computes in fp32
-        if q.id == "bf16" and runner in ("transformers", "vllm") and not (gpus and gpus[0].bf16):
-            continue  # bf16 needs compute capability 8.0+; fp16 takes its place
-        if q.id == "fp16" and runner in ("transformers", "vllm") and gpus and gpus[0].bf16:
-            continue  # one 16-bit option: bf16 where the GPU has it
-        if q.fmt == "bnb" and (vendor != "nvidia"):
-            continue  # bitsandbytes quants are offered only with a CUDA GPU
-        out.append(q)
-    return out
-
-
-def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload) -> tuple[str, int, float, float | None, MemoryEstimate] | None:
-    """(mode, gpus used, share of weights on GPU, usable GiB, estimate), or None when it cannot run."""
-    mem = estimate_memory(m, q, runner, w)
-    gpus = hw.usable_gpus
-    ram = (hw.ram_available_gib or hw.ram_total_gib or 0) - RAM_RESERVE_GIB
-    if gpus:
-        if runner == "vllm" and (gpus[0].cc_float or 0) < 7.0:
-            return None  # vLLM needs compute capability 7.0+
-        usable = usable_vram(gpus[0])
-        if _need(mem) <= usable:
-            return "gpu", 1, 1.0, usable, mem
-        if len(gpus) > 1:
-            per_gpu_fixed = mem.compute_gib + mem.overhead_gib
-            shared = mem.weights_gib + mem.kv_cache_gib
-            sizes = [k for k in range(2, len(gpus) + 1) if runner != "vllm" or (k & (k - 1)) == 0]
-            for k in sizes:
-                if runner == "vllm" and m.arch.kv_heads % k and k % m.arch.kv_heads:
-                    continue  # tensor parallel splits the KV heads evenly
-                avail = min(usable_vram(g) for g in gpus[:k])
-                if (shared / k + per_gpu_fixed) * (1 + FIT_MARGIN) <= avail:
-                    return "multi-gpu", k, 1.0, avail, mem
-        if runner in ("ollama", "llama.cpp", "transformers") and not gpus[0].unified_memory:
-            # Offload: what does not fit stays in system RAM and runs from there.
-            on_gpu = usable - (mem.compute_gib + mem.overhead_gib + mem.weights_vision_gib) * (1 + FIT_MARGIN)
-            rest = mem.weights_text_gib + mem.kv_cache_gib - max(on_gpu, 0)
-            if on_gpu > 0.1 * (mem.weights_text_gib + mem.kv_cache_gib) and rest <= ram:
-                share = max(min(on_gpu / (mem.weights_text_gib + mem.kv_cache_gib), 1.0), 0.0)
-                return "offload", 1, share, usable, mem
-        return None
-    if runner in ("ollama", "llama.cpp", "transformers") and _need(mem) <= ram:
-        if runner == "transformers" and q.fmt != "fp":
-            return None  # bnb / AWQ / GPTQ kernels need a GPU
-        return "cpu", 0, 0.0, ram, mem
-    return None
-
-
-# ---------------------------------------------------------------- commands
-
-
-def run_command(m: ModelSpec, q: Quant, runner: str, mode: str, gpus_used: int, mem: MemoryEstimate, w: Workload,
-                gpu_share: float = 1.0) -> str:
-    r = m.runners
-    ctx = mem.context_tokens
-    if runner == "ollama":
-        tag = next(t["tag"] for t in r["ollama"] if t.get("quant") == q.id)
-        return f"ollama run {tag}"
-    if runner == "llama.cpp":
-        g = r["gguf"]
-        f = g["files"][q.id]
-        mm = (g.get("mmproj") or {}).get("file", "mmproj.gguf")
-        # Layers on the GPU: all, the share that fits when offloading, none on a CPU.
-        ngl = {"gpu": 99, "multi-gpu": 99, "cpu": 0}.get(mode, max(1, int(m.arch.layers * gpu_share)))
-        split = f" --tensor-split {','.join(['1'] * gpus_used)}" if mode == "multi-gpu" else ""
-        return (f"llama-server --hf-repo {g['repo']} --hf-file {f['file']} --mmproj-url "
-                f"https://huggingface.co/{g['repo']}/resolve/main/{mm} -c {ctx} -ngl {ngl}{split}")
-    if runner == "vllm":
-        repo = (r.get(q.fmt) or {}).get("repo") if q.fmt in ("awq", "gptq", "fp8") else m.hf_repo
-        parts = [f"vllm serve {repo}", f"--max-model-len {ctx}",
-                 f"--limit-mm-per-prompt '{{\"image\": {max(w.images, 1)}}}'"]
-        if q.id == "fp16":
-            parts.append("--dtype float16")
-        if gpus_used > 1:
-            parts.append(f"--tensor-parallel-size {gpus_used}")
-        if m.trust_remote_code:
-            parts.append("--trust-remote-code")
-        return " ".join(parts)
-    # transformers: our own runner does the loading right (dtype, NF4, device_map)
-    trc = " --trust-remote-code" if m.trust_remote_code else ""
-    return f"vlmselect pull {m.id} --runner hf --quant {q.id} --smoke{trc}"
-
-
 # ---------------------------------------------------------------- local ranking
 
 
-def _speed_score(tps: float) -> float:
-    return max(0.0, min(1.0, math.log10(max(tps, 0.1)) / math.log10(150)))
-
-
-def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Request, quality: float) -> LocalPick | None:
-    placed = place(m, q, runner, hw, req.workload)
-    if placed is None:
+def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Request, quality: Quality) -> LocalPick | None:
+    pl = place(m, q, runner, hw, req.workload)
+    if pl is None:
         return None
-    mode, k, share, usable, mem = placed
-    gpus = hw.usable_gpus
-    g = gpus[0] if gpus else None
-    speed = estimate_speed(
-        m, q, mem, req.workload,
-        bandwidth_gbps=g.bandwidth_gbps if g and mode != "cpu" else None,
-        tflops=g.fp16_tflops if g else None,
-        placement=Placement(mode, gpus=max(k, 1), gpu_share=share, tensor_parallel=(runner == "vllm" and k > 1)),
-        cpu_cores=hw.cpu_cores or 8,
-    )
+    mode, share, speed = pl.mode, pl.gpu_share, pl.speed
     seen = (req.measured or {}).get((m.id, runner, q.id))
     if seen and mode in ("gpu", "multi-gpu"):
         # A passed smoke test on this GPU beats the model: decode at the measured rate.
@@ -315,27 +152,21 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
         speed = speed._replace(tokens_per_s=tps, decode_s=decode_s,
                                seconds_per_image=speed.vision_s + speed.prefill_s + decode_s,
                                basis=f"measured by `vlmselect smoke` on {seen.get('gpu')} ({seen.get('time', '')[:10]})")
-    # Offloaded placements have no headroom to speak of; the others leave what is not needed.
-    headroom = None if mode == "offload" else usable * max(k, 1) - _need(mem)
-    qual = quality * q.quality
-    wq, ws, wf = LOCAL_WEIGHTS[req.priority]
-    fit_score = 0.0 if headroom is None or usable is None else max(0.0, min(1.0, headroom / max(usable, 1)))
-    mode_factor = {"gpu": 1.0, "multi-gpu": 0.95, "offload": 0.6, "cpu": 0.5}[mode]
-    score = (wq * qual + ws * _speed_score(speed.tokens_per_s) + wf * fit_score) * mode_factor
-    if m.trust_remote_code and runner in ("transformers", "vllm"):
-        score *= REMOTE_CODE_FACTOR
+        pl = pl.with_speed(speed)
+    # Headroom is reported, never rewarded: the fit rule already keeps the safety margin. Offload
+    # and CPU placements carry no flat factor: their seconds per image say how slow they are.
     warnings = []
     if q.id in LOW_QUALITY:
         warnings.append(f"{q.id} is a heavy quantization: expect visibly worse answers than 4-bit")
     if mode == "offload":
-        warnings.append(f"{1 - share:.0%} of the weights run from system RAM: slow")
+        warnings.append(f"{1 - share:.0%} of the weights run from system RAM: slow" if share < 0.995
+                        else "part of the KV cache runs from system RAM: slow")
     if m.trust_remote_code and runner in ("transformers", "vllm"):
         warnings.append(f"{m.hf_repo} runs custom code from its repository (--trust-remote-code)")
-    return LocalPick(
-        model=m, quant=q, runner=runner, mode=mode, gpus_used=k, mem=mem, speed=speed, usable_gib=usable,
-        headroom_gib=headroom, quality=qual, score=score, why="",
-        command=run_command(m, q, runner, mode, k, mem, req.workload, share), warnings=tuple(warnings),
-    )
+    pick = LocalPick(model=m, placement=pl, quality=quality.estimate * q.quality, score=0.0, why="",
+                     command=run_command(m, pl, req.workload), warnings=tuple(warnings),
+                     quality_low=quality.low * q.quality, quality_high=quality.high * q.quality, q=quality)
+    return pick._replace(score=ranking.local_key(pick, req.priority))
 
 
 def _choose(options: list[LocalPick], priority: str) -> LocalPick:
@@ -348,7 +179,7 @@ def _choose(options: list[LocalPick], priority: str) -> LocalPick:
     return max(pool, key=lambda o: o.score)
 
 
-def _why(p: LocalPick, quality_basis: str, task: TaskSpec) -> str:
+def _why(p: LocalPick, task: TaskSpec) -> str:
     bits = []
     if p.mode == "gpu":
         bits.append(f"fits one GPU at {p.quant.id} with {p.headroom_gib:.1f} GiB to spare")
@@ -360,7 +191,10 @@ def _why(p: LocalPick, quality_basis: str, task: TaskSpec) -> str:
                     + (f" ({_what_it_takes(p.mem, p.usable_gib)})" if (p.usable_gib or 0) > 1 else ""))
     else:
         bits.append("runs on the CPU")
-    bits.append(quality_basis.split(";")[0])
+    if p.q is not None:
+        bits.append(p.q.summary())
+    if ranking.quant_note(p.quant):
+        bits.append(ranking.quant_note(p.quant).split(" (")[0])
     if p.speed.basis.startswith("measured"):
         bits.append(f"{p.speed.tokens_per_s:.0f} tok/s {p.speed.basis}")
     if task.video and p.model.cap("video") == 1:
@@ -370,8 +204,16 @@ def _why(p: LocalPick, quality_basis: str, task: TaskSpec) -> str:
     return "; ".join(bits)
 
 
+def _remote_code(p: LocalPick) -> bool:
+    return bool(p.model.trust_remote_code and p.runner in ("transformers", "vllm"))
+
+
+def _tied(p):
+    return p._replace(why=p.why + "; statistical tie with its neighbours: ordered by speed") if p.tie else p
+
+
 def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommendation:
-    best = best_scores(catalog)
+    quals = for_task(catalog, req.task, req.as_of)
     excluded: list[Excluded] = []
     notes: list[str] = []
     local: list[LocalPick] = []
@@ -387,14 +229,14 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
                     excluded.append(Excluded(m.id, f"no {req.runner} artifact in the catalog (has: {', '.join(runners) or 'none'})"))
                     continue
                 runners = [req.runner]
-            quality, qbasis = task_quality(m, req.task, best)
             prune = req.priority in ("balanced", "quality")
-            options = _options(m, runners, hw, req, quality, prune)
+            options = _options(m, runners, hw, req, quals[m.id], prune)
             if not options:
                 excluded.append(Excluded(m.id, _no_fit_reason(m, hw, req, runners)))
                 continue
-            local.append(_with_why(_choose(options, req.priority), qbasis, req.task))
-        local.sort(key=lambda p: p.score, reverse=True)
+            local.append(_with_why(_choose(options, req.priority), req.task))
+        local = [_tied(p) for p in ranking.order(local, req.priority, ranking.local_key,
+                                                   lambda p: (_remote_code(p), p.speed.seconds_per_image))]
 
     apis: list[ApiPick] = []
     if req.api:
@@ -409,26 +251,26 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
             if reason:
                 excluded.append(Excluded(a.id, reason))
                 continue
-            quality, qbasis = task_quality(a, req.task, best)
-            wq, wc = API_WEIGHTS[req.priority]
-            cost_score = max(0.0, min(1.0, 1 - math.log10(max(cost.usd, 1e-5) / 1e-5) / 4))  # $0.00001 -> 1, $0.1 -> 0
+            qa = quals[a.id]
             status = a.status(on)
-            score = (wq * quality + wc * cost_score) * (0.9 if status == "deprecated" else 1.0)
-            why = f"{qbasis.split(';')[0]}; ${cost.usd:.4f} per image"
+            pen = DEPRECATED_PENALTY if status == "deprecated" else 0.0
+            why = f"{qa.summary()}; ${cost.usd:.4f} per image"
             if status == "deprecated":
                 why += f"; deprecated since {a.deprecated}, retires {a.retired or 'soon'}"
             if req.task.video:
                 why += "; native video input" if a.cap("video") >= 2 else "; no native video: send sampled frames"
-            apis.append(ApiPick(a, cost, status, quality, score, why))
-        apis.sort(key=lambda p: p.score, reverse=True)
+            pick = ApiPick(a, cost, status, qa.estimate, 0.0, why, quality_low=qa.low - pen, quality_high=qa.high, q=qa)
+            apis.append(pick._replace(score=ranking.api_key(pick, req.priority)))
+        apis = [p._replace(why=p.why + "; statistical tie with its neighbours: ordered by price") if p.tie else p
+                for p in ranking.order(apis, req.priority, ranking.api_key, lambda p: p.cost.usd)]
 
     if not hw.usable_gpus and req.local:
         notes.append("no GPU: local options run on the CPU (slow); hosted APIs are listed too")
     return Recommendation(req, hw, local[: req.top], apis[: req.top], excluded, notes)
 
 
-def _with_why(p: LocalPick, qbasis: str, task: TaskSpec) -> LocalPick:
-    return p._replace(why=_why(p, qbasis, task))
+def _with_why(p: LocalPick, task: TaskSpec) -> LocalPick:
+    return p._replace(why=_why(p, task))
 
 
 def _filter(item: ModelSpec | ApiSpec, req: Request) -> str | None:
@@ -451,27 +293,32 @@ def _no_fit_reason(m: ModelSpec, hw: HardwareProfile, req: Request, runners: lis
     mem = estimate_memory(m, q4, (gguf or runners)[0], req.workload)
     gpus = hw.usable_gpus
     if gpus:
+        from vlmselect.fits import fits_up_to
+        from vlmselect.placement import FIT_MARGIN
+
         have = usable_vram(gpus[0])
+        up = fits_up_to(m, q4, (gguf or runners)[0], req.workload, have / (1 + FIT_MARGIN))
+        shorter = f"; it fits this GPU with context up to {up.context:,} tokens" if up.context else ""
         return (f"needs {mem.total_gib:.1f} GiB at {q4.id}; {have:.1f} GiB on this GPU"
-                f" ({_what_it_takes(mem, have)})")
+                f" ({_what_it_takes(mem, have)}){shorter}")
     return f"needs {mem.total_gib:.1f} GiB at {q4.id}; {hw.ram_available_gib or 0:.1f} GiB RAM available"
 
 
 def _what_it_takes(mem: MemoryEstimate, per_gpu_gib: float) -> str:
-    need = _need(mem)
+    need = need_gib(mem)
     return f"would fit {math.ceil(need / max(per_gpu_gib, 0.1))} such GPUs or one {math.ceil(need)}+ GiB card"
 
 
 def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: str) -> list[LocalPick]:
     """Every (runner, quant) placement of one model, best first: for `estimate` and `pull`."""
     m = catalog.models[model_id]
-    quality, qbasis = task_quality(m, req.task, best_scores(catalog))
+    quality = for_task(catalog, req.task, req.as_of)[model_id]
     runners = [req.runner] if req.runner else runners_for(m)
-    out = [_with_why(p, qbasis, req.task) for p in _options(m, runners, hw, req, quality, prune=False)]
+    out = [_with_why(p, req.task) for p in _options(m, runners, hw, req, quality, prune=False)]
     return sorted(out, key=lambda p: (p.fits, p.quant.id not in LOW_QUALITY, p.quant.bits, p.score), reverse=True)
 
 
-def _options(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, quality: float,
+def _options(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, quality: Quality,
              prune: bool) -> list[LocalPick]:
     """Every placement of `m` over runners and quants. With `prune`, a runner stops at its first
     good fit: quants come best first, and a lower one would lose to it in _choose anyway."""

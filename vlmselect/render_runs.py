@@ -69,12 +69,22 @@ def pull_progress(quiet: bool = False) -> Iterator[Callable[[str, Any], None]]:
     yield on_line
 
 
-def print_pull_result(res: Any) -> None:
+def print_pull_result(res: Any, json_out: bool = False) -> None:
+    """What was fetched (stderr); the server command a script can take (stdout, unless --json)."""
     c = console(stderr=True)
     if res.runner == "ollama":
         c.print(f"pulled {res.artifact}", markup=False)
+    elif res.runner == "llama.cpp":
+        for f in res.files:
+            c.print(f"downloaded {res.artifact}/{f.rsplit('/', 1)[-1]} to {f}", markup=False)
     else:
         c.print(f"downloaded {res.artifact} to {res.target}", markup=False)
+    for w in res.warnings if res.runner == "llama.cpp" else ():
+        note(w)
+    if res.command:
+        c.print("serve it with:")
+        if not json_out:
+            print(res.command)  # stdout: the one line a script can take
 
 
 def print_smoke(rec: dict) -> None:
@@ -90,7 +100,12 @@ def print_smoke(rec: dict) -> None:
                                                 if "bars_ok" in ch else ""), markup=False)
     c.print(f"  latency {rec['latency_s']} s, first token {rec['ttft_s']} s, {rec['tokens_per_s']} tok/s")
     c.print(f"  memory: measured {rec['vram_peak_gib']} GiB VRAM, estimated {rec['vram_estimated_gib']} GiB"
-            + (f" (CPU run: RAM grew {rec['ram_delta_gib']} GiB)" if rec.get("device") == "cpu" else ""))
+            + (f" (CPU run: RAM grew {rec['ram_delta_gib']} GiB)" if rec.get("ram_delta_gib") is not None else ""))
+    mem = rec.get("server_memory") or {}
+    shown = ", ".join(f"{k} {v}" for k, v in mem.items() if v is not None and k.endswith(("_mib", "_tokens", "_gib")))
+    if shown:  # what llama-server / vLLM said they allocated
+        c.print(f"  {rec['runner']} reports: {shown}" + (f" (version {rec['server_version']})"
+                                                         if rec.get("server_version") else ""), markup=False)
     c.print(f"  saved {rec['record']}", markup=False)
 
 

@@ -13,7 +13,7 @@ import io
 import json
 import platform
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from vlmselect import __version__
@@ -21,101 +21,10 @@ from vlmselect.catalog import ApiSpec, Arch, Catalog, ModelSpec
 from vlmselect.errors import RuntimeFailure, UsageError
 from vlmselect.units import GIB
 
-CARD_TEXT = ["INVOICE 4711", "Date 2026-03-14", "Widgets 3 x 12.50", "Total 1234.50"]
-CARD_BARS = {"A": 3, "B": 7, "C": 5}
-CARD_COLOUR = "red"
-CARD_PROMPT = ("Read this card. Write out every line of text in the box exactly, then give the value of "
-               "each bar (A, B, C) as 'A=..., B=..., C=...', then name the colour of the circle.")
-MAX_CER = 0.25  # text lines must match to within 25 % character error rate
-
-
-@dataclass
-class Card:
-    png: bytes
-    text: list = field(default_factory=lambda: list(CARD_TEXT))
-    bars: dict = field(default_factory=lambda: dict(CARD_BARS))
-    colour: str = CARD_COLOUR
-
-
-def make_card(width: int = 768, height: int = 512) -> Card:
-    """Draw the test card with Pillow: text block, bar chart with values, a red circle."""
-    Image = _pil()
-    from PIL import ImageDraw, ImageFont
-
-    img = Image.new("RGB", (width, height), "white")
-    d = ImageDraw.Draw(img)
-    try:
-        font = ImageFont.load_default(size=28)
-        small = ImageFont.load_default(size=22)
-    except TypeError:  # Pillow < 10.1: the bitmap font only
-        font = small = ImageFont.load_default()
-    d.rectangle([20, 20, 400, 240], outline="black", width=2)
-    for i, line in enumerate(CARD_TEXT):
-        d.text((36, 34 + i * 50), line, fill="black", font=font)
-    base, left, bw = 470, 60, 70
-    d.line([40, base, 400, base], fill="black", width=2)
-    for i, (label, value) in enumerate(CARD_BARS.items()):
-        x = left + i * 110
-        d.rectangle([x, base - value * 25, x + bw, base], fill=(60, 90, 200))
-        d.text((x + 24, base - value * 25 - 30), str(value), fill="black", font=small)
-        d.text((x + 26, base + 6), label, fill="black", font=small)
-    d.ellipse([520, 180, 700, 360], fill=(220, 30, 30))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return Card(buf.getvalue())
-
-
-# ---------------------------------------------------------------- scoring
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"\s+", " ", s.lower()).strip()
-
-
-def line_cer(expected: str, answer: str) -> float:
-    """Character error rate of `expected` against its best-matching span of `answer`."""
-    e, a = _norm(expected), _norm(answer)
-    if not e:
-        return 0.0
-    if e in a:
-        return 0.0
-    best = 1.0
-    n = len(e)
-    for start in range(0, max(len(a) - n // 2, 1)):
-        for size in (n - 2, n, n + 2):
-            window = a[start:start + max(size, 1)]
-            if not window:
-                continue
-            best = min(best, _edit(e, window) / n)
-    return min(best, 1.0)
-
-
-def _edit(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def score_card(answer: str, card: Card) -> dict:
-    cers = [line_cer(line, answer) for line in card.text]
-    cer = sum(cers) / len(cers)
-    a = answer.lower()
-    bars = {k: bool(re.search(rf"\b{k.lower()}\s*[:=\-]?\s*{v}\b", a)) for k, v in card.bars.items()}
-    colour = re.search(rf"\b{card.colour}\b", a) is not None
-    chart = sum(bars.values()) / len(bars)
-    score = 0.6 * (1 - cer) + 0.3 * chart + 0.1 * colour
-    passed = cer <= MAX_CER and chart >= 2 / 3 and colour
-    return {"score": round(score, 3), "passed": passed, "text_cer": round(cer, 3), "line_cer": [round(c, 3) for c in cers],
-            "bars_ok": bars, "colour_ok": colour}
-
-
-def score_expect(answer: str, expect: str) -> dict:
-    cer = line_cer(expect, answer)
-    return {"score": round(1 - cer, 3), "passed": cer <= MAX_CER, "text_cer": round(cer, 3)}
+from vlmselect.card import (  # noqa: F401 (the card and its scoring, re-exported for callers of smoke)
+    CARD_BARS, CARD_COLOUR, CARD_PROMPT, CARD_TEXT, MAX_CER, Card, _pil, line_cer, make_card, read_image, score_card,
+    score_expect,
+)
 
 
 # ---------------------------------------------------------------- model specs for the estimate
@@ -156,6 +65,10 @@ def spec_from_config(path: Path, name: str) -> ModelSpec | None:
 
 
 # ---------------------------------------------------------------- records
+
+
+SMOKE_RUNNERS = (None, "ollama", "hf", "llama.cpp", "vllm")  # by runner_names.Runner.short
+SERVER_RUNNERS = ("llama.cpp", "vllm")
 
 
 def measured_speeds(gpu_name: str | None) -> dict:
@@ -206,11 +119,14 @@ def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None
     target that is an artifact of it (`pull --smoke` passes the tag or directory it fetched)."""
     from vlmselect.runners.hf import resolve_local
 
-    if model_id is not None:
-        from vlmselect.runner_names import runner_or_none
+    from vlmselect.runner_names import runner_or_none
 
-        r = runner_or_none(runner)
-        return cat.model(model_id), (r.short if r else runner), target
+    r = runner_or_none(runner)
+    if runner is not None and (r is None or r.short not in SMOKE_RUNNERS):
+        raise UsageError(f"unknown runner {runner!r} for smoke", "--runner ollama, hf, llama.cpp or vllm")
+    runner = r.short if r else None
+    if model_id is not None:
+        return cat.model(model_id), runner, target
     spec = None
     try:
         spec = cat.model(target)
@@ -218,9 +134,8 @@ def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None
         pass
     if isinstance(spec, ApiSpec):
         raise UsageError(f"{spec.id} is a hosted API", "smoke tests local models")
-    from vlmselect.pull import _pull_runner
-
-    runner = {"transformers": "hf", "ollama": "ollama", None: None}[_pull_runner(runner, "smoke")]
+    if runner in SERVER_RUNNERS:
+        return spec, runner, target
     if spec is not None:
         if runner is None:
             runner = "ollama" if spec.runners.get("ollama") else "hf"
@@ -260,7 +175,8 @@ class SmokeResult:
 def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: str | None = None,
                 image: Path | None = None, prompt: str | None = None, expect: str | None = None,
                 trust_remote_code: bool = False, max_new_tokens: int = 128, hw=None,
-                model_id: str | None = None, warn=None) -> SmokeResult:
+                model_id: str | None = None, warn=None, server: str | None = None,
+                ready_timeout_s: float | None = None) -> SmokeResult:
     """Run the smoke test and save its record. `warn(text)` is told what the user must know as it
     happens (that a repository's own code is about to run)."""
 
@@ -270,7 +186,14 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
         raise UsageError("--image needs --prompt", "for example --prompt 'What is the total?' --expect 1234.50")
     if max_new_tokens < 1:
         raise UsageError("--max-new-tokens must be at least 1", "for example --max-new-tokens 128")
-    spec, runner, load_target = _resolve(cat, target, runner, model_id)
+    if server is not None and runner not in (None, "openai", *SERVER_RUNNERS):
+        raise UsageError(f"--server talks to an OpenAI-compatible server, not to --runner {runner}",
+                         "drop --runner, or give --runner llama.cpp / vllm to label the record")
+    if server is not None:
+        spec = _catalog_spec(cat, target, model_id)
+        load_target = target
+    else:
+        spec, runner, load_target = _resolve(cat, target, runner, model_id)
     card = None
     if image is not None:
         png = read_image(Path(image))
@@ -283,7 +206,15 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
     ask = ask or ""
     partial: dict = {"id": spec.id if spec else target, "runner": runner, "quant": quant, "target": load_target}
     try:
-        if runner == "ollama":
+        if server is not None or runner in SERVER_RUNNERS:
+            from vlmselect.render import console
+            from vlmselect.smoke_servers import smoke_via_server
+
+            rec = smoke_via_server(spec, load_target, runner, quant, server, png, ask, max_new_tokens, ready_timeout_s,
+                                   console(stderr=True))
+            rec["vram_estimated_gib"] = _estimate(spec, rec.get("quant"), rec["runner"] if rec["runner"] in SERVER_RUNNERS
+                                                  else "llama.cpp", png, max_new_tokens)
+        elif runner == "ollama":
             rec = _smoke_ollama(spec, load_target, png, ask, max_new_tokens, partial)
         else:
             rec = _smoke_hf(cat, spec, load_target, quant, png, ask, max_new_tokens, trust_remote_code, warn, partial)
@@ -314,29 +245,12 @@ def _finish(cat: Catalog, rec: dict, hw, card: Card | None, expect: str | None, 
     return rec["record"]
 
 
-def read_image(path: Path) -> bytes:
-    """The bytes of a user's image, after Pillow has checked that it is one."""
+def _catalog_spec(cat: Catalog, target: str, model_id: str | None) -> ModelSpec | None:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RuntimeFailure(f"cannot read image {path}: {exc.strerror}", "pass the path of a PNG or JPEG file") from None
-    Image = _pil()
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.verify()  # a truncated or corrupt file fails here
-    except Exception as exc:  # noqa: BLE001 (Pillow raises many kinds: UnidentifiedImageError, SyntaxError, OSError, DecompressionBombError)
-        raise RuntimeFailure(f"{path} is not an image Pillow can read ({type(exc).__name__}: {exc})",
-                             "pass a PNG or JPEG file") from None
-    return data
-
-
-def _pil():
-    try:
-        from PIL import Image
-    except ImportError:
-        raise RuntimeFailure("smoke needs Pillow to draw and read images, and it is not installed",
-                             "pip install pillow (a core dependency of vlmselect: reinstall it)") from None
-    return Image
+        found = cat.model(model_id or target)
+        return found if isinstance(found, ModelSpec) else None
+    except UsageError:
+        return None
 
 
 def _estimate(spec: ModelSpec | None, quant: str | None, runner: str, png: bytes, max_new_tokens: int) -> float | None:

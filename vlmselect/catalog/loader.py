@@ -21,7 +21,7 @@ from vlmselect.errors import UsageError
 MAX_FILE_BYTES = 4 * 2**20  # the shipped models.yaml is ~0.3 MB; parsing costs about 1 s per MB
 MAX_NODES = 1_000_000  # YAML nodes after alias expansion (the shipped catalog has ~60 000)
 MAX_DEPTH = 64  # nesting; a catalog entry is at most ~6 deep
-CACHE_SCHEMA = 2  # bump when validation or the entry format changes
+CACHE_SCHEMA = 3  # bump when validation or the entry format changes
 
 Tables = dict[str, list[dict[str, Any]]]
 
@@ -193,6 +193,14 @@ def load_file(path: Path, use_cache: bool = False) -> tuple[Tables, list[str]]:
     data, problems = read_yaml(path)
     if problems.items:
         return {}, problems.items
+    if path.name == "boards.yaml":
+        # Independent leaderboards, not entries: vlmselect.quality reads and checks them.
+        from vlmselect.quality import validate_boards
+
+        bad = [f"{path}: {p}" for p in validate_boards(data)]
+        if use_cache and not bad:
+            _store(path, {})  # checked: the next start skips YAML for it
+        return {}, bad
     from vlmselect.catalog.validate import validate_entries
 
     kind = kind_of(path)

@@ -67,6 +67,9 @@ Identifier = Annotated[str, _pattern(r"[A-Za-z_][A-Za-z0-9_]*", "a Python class 
 Version = Annotated[str, _pattern(r"\d+(\.\d+)*([a-z0-9.+-]*)", "a version such as \"4.45.0\" (quoted)")]
 PipName = Annotated[str, _pattern(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?", "a pip package name")]
 Date = Annotated[dt.date, BeforeValidator(_to_date)]
+# A publication date: YYYY-MM-DD, or YYYY-MM where only the month is printed (kept as text).
+PubDate = Annotated[str, BeforeValidator(lambda v: v.isoformat()[:10] if isinstance(v, dt.date) else v),
+                    _pattern(r"\d{4}-(0[1-9]|1[0-2])(-\d{2})?", "a date YYYY-MM or YYYY-MM-DD")]
 PosInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 PosNum = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -247,11 +250,11 @@ class Benchmark(Strict):
     score: NonNegNum
     source: Url
     by: Literal["vendor", "independent"] | None = None
-    mode: Literal["plain", "thinking"] | None = None
+    mode: Literal["plain", "thinking", "cot"] | None = None
     split: NonEmpty | None = None
     version: NonEmpty | None = None
     harness: NonEmpty | None = None
-    date: Date | None = None
+    date: PubDate | None = None  # publication: often only the month is known
     note: str | None = None
 
 
@@ -275,6 +278,8 @@ class Params(Strict):
     def _active(self) -> Params:
         if self.active_b is not None and self.active_b > self.total_b:
             raise PydanticCustomError("cat_order", "active_b cannot exceed total_b")
+        if self.projector_b is not None and self.vision_b is not None and self.projector_b > self.vision_b:
+            raise PydanticCustomError("cat_order", "projector_b is part of vision_b, so cannot exceed it")
         return self
 
 
@@ -407,11 +412,27 @@ class ModelEntry(_Listed):
 # ---------------------------------------------------------------- APIs, GPUs, tasks
 
 
+class ScheduledPrice(Strict):
+    from_: Date = Field(alias="from")
+    input_per_mtok: NonNegNum
+    output_per_mtok: NonNegNum
+
+
 class Price(Strict):
     input_per_mtok: NonNegNum
     output_per_mtok: NonNegNum
     source: Url
     as_of: Date | None = None
+    read_via: Url | None = None  # the copy the page was read in, when not the page itself
+    cached_input_per_mtok: NonNegNum | None = None
+    batch_discount: float | None = Field(default=None, ge=0, le=1)  # share off both input and output
+    batch_input_per_mtok: NonNegNum | None = None
+    batch_output_per_mtok: NonNegNum | None = None
+    priority_input_per_mtok: NonNegNum | None = None
+    priority_output_per_mtok: NonNegNum | None = None
+    priority_source: Url | None = None
+    long_context_over_tokens: PosInt | None = None  # prompts longer than this are billed at a higher rate
+    scheduled: ScheduledPrice | None = None  # an announced change of price
 
 
 class Status(Strict):

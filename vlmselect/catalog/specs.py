@@ -71,6 +71,7 @@ class ModelSpec(NamedTuple):
     unverified: tuple[str, ...] = ()
     notes: str = ""
     origin: str = ""  # file the entry came from
+    facts: dict[str, Any] = {}  # the validated entry as written (dates as ISO strings): `show --json` prints it whole
     params_projector_b: float | None = None  # projector / merger, part of vision
     max_images: int | None = None  # images per request the model takes; None = no stated limit
     unknown: dict[str, str] = {}  # dotted.field -> why no primary source gives it
@@ -113,6 +114,7 @@ class ApiSpec(NamedTuple):
     unverified: tuple[str, ...] = ()
     notes: str = ""
     origin: str = ""
+    facts: dict[str, Any] = {}  # the validated entry as written (dates as ISO strings)
     max_images: int | None = None
     unknown: dict[str, str] = {}
     benchmark_meta: dict[str, dict[str, Any]] = {}
@@ -145,6 +147,7 @@ class GpuSpec(NamedTuple):
     unified_memory: bool = False
     aliases: tuple[str, ...] = ()
     notes: str = ""
+    tdp_w: float | None = None  # board power, for energy per image (plan)
 
 
 class TaskSpec(NamedTuple):

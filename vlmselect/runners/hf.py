@@ -89,11 +89,7 @@ def download(repo: str, allow_patterns: list[str], console=None) -> Path:
     except KeyboardInterrupt:
         raise RuntimeFailure(f"download of {repo} interrupted", RESUME_HINT) from None
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise RuntimeFailure(f"disk full while downloading {repo} into {_cache_dir()}",
-                                 "free space there or point HF_HOME (or HF_HUB_CACHE) at a larger disk; "
-                                 + RESUME_HINT) from None
-        raise RuntimeFailure(f"download of {repo} broke off: {_first_line(exc)}", RESUME_HINT) from None
+        raise _os_failure(exc, repo) from None
     except Exception as exc:
         if is_transport_error(exc):
             raise RuntimeFailure(f"download of {repo} broke off: {type(exc).__name__}: {_first_line(exc)}",
@@ -110,6 +106,13 @@ NO_WEIGHTS_HINT = ("vlmselect loads safetensors only (a .bin file is a pickle th
                    "loaded); look for a safetensors version of the model on the Hub, or convert it yourself")
 
 
+def _os_failure(exc: OSError, what: str) -> RuntimeFailure:
+    if exc.errno == errno.ENOSPC:
+        return RuntimeFailure(f"disk full while downloading {what} into {_cache_dir()}",
+                              "free space there or point HF_HOME (or HF_HUB_CACHE) at a larger disk; " + RESUME_HINT)
+    return RuntimeFailure(f"download of {what} broke off: {_first_line(exc)}", RESUME_HINT)
+
+
 def has_weights(path: Path) -> bool:
     return any(path.glob("*.safetensors")) or (path / "model.safetensors.index.json").exists()
 
@@ -117,6 +120,61 @@ def has_weights(path: Path) -> bool:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def download_files(repo: str, filenames: list[str], console=None) -> list[Path]:
+    """hf_hub_download of each file (a GGUF and its mmproj): resumes partial downloads; with
+    HF_HUB_OFFLINE=1, or when the Hub is unreachable, it answers from the cache."""
+    try:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import (
+            EntryNotFoundError,
+            GatedRepoError,
+            HfHubHTTPError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+        )
+    except ImportError:
+        raise RuntimeFailure("downloading needs huggingface_hub, which is not installed", EXTRAS_HINT) from None
+    out = []
+    for name in filenames:
+        try:
+            out.append(Path(hf_hub_download(repo_id=repo, filename=name, cache_dir=_cache_dir())))
+        except GatedRepoError:
+            raise RuntimeFailure(f"{repo} is gated: your account has no access yet", TOKEN_HINT) from None
+        except RepositoryNotFoundError:
+            raise RuntimeFailure(f"{repo} not found on the Hub (or private)", TOKEN_HINT) from None
+        except LocalEntryNotFoundError:  # a subclass of EntryNotFoundError: first
+            raise RuntimeFailure(f"{repo}/{name} is not in the local cache and the Hub cannot be reached",
+                                 "unset HF_HUB_OFFLINE, or check the network") from None
+        except EntryNotFoundError:
+            raise RuntimeFailure(f"{repo} has no file {name}", "the catalog entry may be out of date: "
+                                 "check the repository's file list") from None
+        except HfHubHTTPError as exc:
+            raise RuntimeFailure(f"download of {repo}/{name} failed: {exc}",
+                                 "run the same command again: finished files are kept and partial ones resume") from None
+        except KeyboardInterrupt:
+            raise RuntimeFailure(f"download of {repo}/{name} interrupted", RESUME_HINT) from None
+        except OSError as exc:
+            raise _os_failure(exc, f"{repo}/{name}") from None
+        except Exception as exc:
+            if is_transport_error(exc):
+                raise RuntimeFailure(f"download of {repo}/{name} broke off: {type(exc).__name__}: {_first_line(exc)}",
+                                     RESUME_HINT) from None
+            raise
+        if console is not None:
+            console.print(f"downloaded {repo}/{name} to {out[-1]}")
+    return out
+
+
+def cached_file(repo: str, filename: str) -> Path | None:
+    """The cached copy of one file of `repo` (no network), or None."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    p = try_to_load_from_cache(repo_id=repo, filename=filename, cache_dir=_cache_dir())
+    return Path(p) if isinstance(p, str) else None
 
 
 def _cache_dir() -> str:
