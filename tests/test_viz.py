@@ -33,7 +33,8 @@ def read_bars(lines: list[str]) -> list[dict]:
             for ch in s[1:-1]:
                 if ch in FILL:
                     bars[-1]["cells"][FILL[ch]] = bars[-1]["cells"].get(FILL[ch], 0) + 1
-        elif bars and bars[-1]["cells"] and len(s) > 2 and s[0] in FILL and s[1] == " ":  # a legend line
+        elif bars and bars[-1]["cells"] and ln.startswith(" ") and len(s) > 2 and s[0] in FILL and s[1] == " ":
+            # a legend line: indented under its bar (a wrapped line of other text starts at column 0)
             for fill, label, v in LEGEND_ITEM.findall(s):
                 key = "margin" if label.startswith("margin") else LABEL.get(label)
                 if key:

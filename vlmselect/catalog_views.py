@@ -47,12 +47,13 @@ def seed_check(m) -> list[dict]:
 
 def models_for_task(cat: Catalog, task: TaskSpec) -> list:
     """Models and APIs that can do `task`, best task quality first (capability filter applied)."""
-    from vlmselect.recommend import best_scores, capable, task_quality
+    from vlmselect.quality import for_task
+    from vlmselect.recommend import capable
 
     local = [m for m in cat.models.values() if capable(m, task) is None]
     apis = [a for a in cat.apis.values() if capable(a, task) is None]
-    best = best_scores(cat)
-    key = lambda x: task_quality(x, task, best)[0]  # noqa: E731
+    quals = for_task(cat, task)
+    key = lambda x: quals[x.id].low  # noqa: E731  the quality bound `recommend --priority quality` ranks by
     today = dt.date.today()
     order = {"active": 0, "deprecated": 1, "retired": 2}
     return (sorted(local, key=key, reverse=True)

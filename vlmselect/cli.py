@@ -281,6 +281,7 @@ def snippet(
     lang: Annotated[str, typer.Option("--lang", help="python | curl")] = "python",
     task: Annotated[Optional[str], typer.Option("--task", "-t", help="Sets the prompt (OCR, grounding in the model's box format, invoice JSON...).")] = None,
     image: Annotated[str, typer.Option("--image", help="Image path the code reads.")] = "image.jpg",
+    video: Annotated[str, typer.Option("--video", help="Video tasks: the clip the code reads.")] = "video.mp4",
     quant: Annotated[Optional[str], typer.Option("--quant", help="Local: the quantization (default: what estimate picks here).")] = None,
     low_detail: Annotated[bool, typer.Option("--low-detail", help="APIs: the provider's cheaper image mode (OpenAI detail low, Gemini media_resolution low).")] = False,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the repository's own Python code (transformers, vLLM).")] = False,
@@ -295,12 +296,13 @@ def snippet(
 
     cat = _catalog(catalog)
     t = cat.task(task) if task else None
-    wl = _workload(context, images, resolution, max_new_tokens)
+    wl = _workload(context, images, resolution, max_new_tokens, default_images=(t.images or 1) if t else 1,
+                   video=bool(t and t.video))
     item = cat.model(model)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only) if item.kind == "local" else None
     rnr = _choice(runner, ("ollama", "transformers", "llama.cpp", "vllm"), "--runner")
     sn = make_snippet(cat, item, t, wl, hw, runner=rnr, lang=(lang or "").lower(), image=image, quant=quant,
-                      low_detail=low_detail, trust_remote_code=trust_remote_code)
+                      low_detail=low_detail, trust_remote_code=trust_remote_code, video=video)
     if json_out:
         render.print_json(sn.to_json())
     else:
@@ -326,7 +328,7 @@ def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
 
 def pull(
     model: Annotated[str, typer.Argument(help="Model id or name.")],
-    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf (default: what recommend would pick)")] = None,
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf | llama.cpp | vllm (default: what recommend would pick)")] = None,
     quant: Annotated[Optional[str], typer.Option("--quant", help="Quantization (default: best that fits).")] = None,
     smoke_after: Annotated[bool, typer.Option("--smoke", help="Run the smoke test after the pull.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -351,8 +353,10 @@ def pull(
 
 
 def smoke(
-    model: Annotated[str, typer.Argument(help="Catalog id, Ollama tag, Hugging Face repo id or local HF directory.")],
-    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf")] = None,
+    model: Annotated[str, typer.Argument(help="Catalog id, Ollama tag, Hugging Face repo id, local HF directory or .gguf file.")],
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf | llama.cpp | vllm")] = None,
+    server: Annotated[Optional[str], typer.Option("--server", help="Use this running OpenAI-compatible server (URL) instead of starting one.")] = None,
+    ready_timeout: Annotated[Optional[float], typer.Option("--ready-timeout", help="Seconds to wait for a started server (llama.cpp 120, vllm 300).")] = None,
     quant: Annotated[Optional[str], typer.Option("--quant", help="hf runner: bf16, fp16, nf4 or int8.")] = None,
     image: Annotated[Optional[Path], typer.Option("--image", help="Your own image instead of the test card.")] = None,
     prompt: Annotated[Optional[str], typer.Option("--prompt", help="Prompt for --image.")] = None,
@@ -367,7 +371,8 @@ def smoke(
 
     cat = _catalog(catalog)
     rec = smoke_model(cat, model, runner=runner, quant=quant, image=image, prompt=prompt, expect=expect,
-                      trust_remote_code=trust_remote_code, max_new_tokens=max_new_tokens, json_out=json_out)
+                      trust_remote_code=trust_remote_code, max_new_tokens=max_new_tokens, json_out=json_out,
+                      server=server, ready_timeout_s=ready_timeout)
     if not rec["passed"]:
         raise typer.Exit(1)
 

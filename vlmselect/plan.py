@@ -299,7 +299,8 @@ def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_i
                vol: Volume, nodes: int, costs: Costs, top: int = 5) -> tuple[list[Plan], list[ApiLine], list[str]]:
     """Ranked local plans, API lines and why candidates were left out."""
     from vlmselect.placement import quant_options
-    from vlmselect.recommend import best_scores, capable, task_quality
+    from vlmselect.quality import for_task
+    from vlmselect.recommend import capable
 
     gpus = hw.usable_gpus
     if not gpus:
@@ -307,7 +308,7 @@ def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_i
     g = max(gpus, key=lambda x: x.vram_total_gib or 0)
     spec = cat.gpu_by_name(g.name)
     tdp = getattr(spec, "tdp_w", None) if spec else None
-    best = best_scores(cat)
+    quals = for_task(cat, task) if task else {}
     plans, skipped = [], []
     for m in local_candidates(cat, task, model_id):
         r = best_replica(m, quant_options(m, "vllm", hw), g, w, len(gpus), nodes)
@@ -317,8 +318,8 @@ def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_i
         _use_measurement(r, g)
         p = scale(r, g, vol, len(gpus), nodes, costs, tdp)
         if task:
-            p.quality, qbasis = task_quality(m, task, best)
-            p.why = qbasis.split(";")[0]
+            # the quality bound `recommend --priority quality` ranks by (vlmselect.quality)
+            p.quality, p.why = quals[m.id].low * r.quant.quality, quals[m.id].summary()
         plans.append(p)
     # Those that meet the deadline first; then quality; then throughput.
     plans.sort(key=lambda p: (p.meets is not False, round(p.quality, 2), p.replica.images_per_hour), reverse=True)

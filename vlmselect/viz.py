@@ -332,8 +332,9 @@ def print_sweep(console, data: dict, unicode: bool | None = None) -> None:
             runs.append((" ", ""))
         good = r.get("fits")
         placed = r.get("mode") is not None  # no speed for a placement that does not exist
-        runs.append((f"{r['total_gib']:7.2f}{_num(r.get('tokens_per_s') if placed else None, '7.1f')}"
-                     f"{_num(r.get('seconds_per_image') if placed else None, '7.1f')}", ""))
+        nums = (f"{r['total_gib']:7.2f}{_num(r.get('tokens_per_s') if placed else None, '7.1f')}"
+                f"{_num(r.get('seconds_per_image') if placed else None, '7.1f')}")
+        runs.append((nums, ""))
         runs.append((f"  {verdict}", "green" if good else "red"))
         console.print(_text(runs, color))
     legend: list[tuple[str, str]] = []
