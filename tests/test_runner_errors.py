@@ -205,3 +205,18 @@ def test_ollama_server_killed_mid_chat_is_a_message_and_a_failed_record(cli, oll
     assert "Ollama" in r.err and "Hint:" in r.err
     [rec] = records(isolated_user)
     assert rec["passed"] is False and rec["latency_s"] > 0 and rec["error"]["message"]  # how long it ran
+
+
+# ---------------------------------------------------------------- commands return data: pull --json
+
+
+def test_pull_json_is_one_document_on_stdout(cli, ollama_srv):
+    ollama_srv.chat_reply = ("INVOICE 4711\nDate 2026-03-14\nWidgets 3 x 12.50\nTotal 1234.50\nA=3, B=7, C=5\n"
+                             "The circle is red.")
+    r = cli("pull", "llava-1.6-7b", "--runner", "ollama", "--gpu", "RTX 3090", "--yes", "--json", "--smoke")
+    assert r.code == 0, r.err
+    d = json.loads(r.out)  # progress went to stderr: stdout is the JSON alone
+    assert d["id"] == "llava-1.6-7b" and d["runner"] == "ollama" and d["artifact"] == ollama_srv.pulled[0]
+    assert d["quant"] and d["vram_estimated_gib"] > 0 and d["warnings"] == []
+    assert d["smoke"]["passed"] is True and d["smoke"]["id"] == "llava-1.6-7b"
+    assert "pulled" in r.err
