@@ -71,3 +71,12 @@ def test_qwen3_vl_thinking_unknowns_name_where_they_were_looked_for(catalog):
         unknown = catalog.model(mid).facts["unknown"]
         assert "arch.tied_embeddings" in unknown and "params.projector_b" in unknown
         assert all("config.json" in why for f, why in unknown.items() if f.startswith(("arch.", "params.")))
+
+
+def test_gemma_4_26b_projector_is_the_official_mmproj_tensor(catalog):
+    # ollama.com/library/gemma4:26b-a4b-it-qat blob d8e2de16e175 (BF16 projector file): the only multimodal tensor is
+    # mm.input_projection.weight [1152, 2816], next to 27 vision blocks of width 1152.
+    m = catalog.model("gemma-4-26b-a4b")
+    assert m.facts["params"]["projector_b"] == pytest.approx(1152 * 2816 / 1e9, abs=5e-5)
+    assert m.arch.hidden == 2816  # the projection's output width is the text stream's
+    assert "params.projector_b" not in (m.facts.get("unknown") or {})
