@@ -123,6 +123,15 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
                      " the numbers are what it would take")
     g = hw.usable_gpus[0] if hw.usable_gpus else None
     if g is not None:
+        if runner == "vllm" and g.vram_total_gib:
+            from vlmselect.memory import vllm_kv_pool
+
+            pool_gib, pool_tokens = vllm_kv_pool(mem, g.vram_total_gib)
+            d["vllm_kv_pool"] = {"gib": round(pool_gib, 2), "tokens": pool_tokens, "gpu_memory_utilization": 0.9}
+            if pool_tokens < mem.context_tokens:
+                notes.append(f"vLLM's KV pool on this GPU holds {pool_tokens:,} tokens, fewer than the"
+                             f" {mem.context_tokens:,}-token window: lower --max-model-len or raise"
+                             " --gpu-memory-utilization")
         budget = gpu_budget_gib(g)
         up_to = fits_up_to(m, q, runner, w, budget)
         d["fits_up_to"] = up_to.to_json()

@@ -15,7 +15,10 @@ def run_command(m: ModelSpec, p: Placement, w: Workload) -> str:
     if runner == "ollama":
         tag = next(t["tag"] for t in r["ollama"] if t.get("quant") == q.id)
         env = rtm.command_env(p.mem.runtime) if p.mem.runtime else {}
-        return " ".join([f"{k}={v}" for k, v in env.items()] + ["ollama", "run", tag])
+        if not env:
+            return f"ollama run {tag}"
+        # Ollama reads these from the server's environment, not from `ollama run`.
+        return " ".join([f"{k}={v}" for k, v in env.items()] + ["ollama", "serve", "&", "ollama", "run", tag])
     if runner == "llama.cpp":
         g = r["gguf"]
         f = g["files"][q.id]

@@ -157,6 +157,14 @@ def throughput(m: ModelSpec, mem: MemoryEstimate, w: Workload, g: GpuInfo, tp: i
     return rate, prefill, step
 
 
+def kv_capacity(pool_bytes: float, kv_bytes_per_token: float, tokens_per_request: int) -> tuple[int, float]:
+    """(tokens the KV pool holds, requests of `tokens_per_request` it holds at once): what vLLM logs at
+    start-up as `KV cache size: N tokens` and `Maximum concurrency for L tokens per request: Xx`
+    (vllm/v1/core/kv_cache_utils.py; PR 13596 made it print tokens)."""
+    tokens = int(pool_bytes // kv_bytes_per_token) if kv_bytes_per_token > 0 else 0
+    return tokens, tokens / max(tokens_per_request, 1)
+
+
 def replica(m: ModelSpec, q: Quant, g: GpuInfo, tp: int, w: Workload, max_seqs: int | None = None) -> Replica | None:
     """A vLLM replica of `m` at `q` on `tp` GPUs like `g`, or None when it cannot hold one request."""
     if m.arch.kv_heads % tp and tp % m.arch.kv_heads:
@@ -167,7 +175,9 @@ def replica(m: ModelSpec, q: Quant, g: GpuInfo, tp: int, w: Workload, max_seqs: 
     per_req = mem.kv_cache_gib
     if per_req <= 0 or pool < per_req:
         return None
-    kv_cap = int(pool // per_req)
+    # Tokens in flight share the pool; each request holds its whole window (the conservative side).
+    _, fits = kv_capacity(pool * GIB, per_req * GIB / max(mem.context_tokens, 1), mem.context_tokens)
+    kv_cap = int(fits)
     seqs = max_seqs or _max_num_seqs(g)
     best = min(kv_cap, seqs)
     images = max(w.images, 1)
