@@ -24,16 +24,20 @@ LEGEND_ITEM = re.compile(r"(\S) ([a-zA-Z ]+?|margin \d+%) (\d+\.\d+)")
 def read_bars(lines: list[str]) -> list[dict]:
     """Each bar as drawn: usable GiB (from its status line), cells per segment, legend GiB per segment."""
     bars: list[dict] = []
+    legend = False  # legend lines follow their bar directly; a wrapped "+ compute ..." of the next pick is not one
     for ln in lines:
         s = ln.strip()
         m = re.search(r"needs (\d+\.\d+)(?: of|,) (\d+\.\d+) GiB usable", s)
+        is_legend = bool(bars and bars[-1]["cells"] and len(s) > 2 and s[0] in FILL and s[1] == " ")
+        legend = legend and is_legend
         if m:
             bars.append({"need": float(m.group(1)), "usable": float(m.group(2)), "cells": {}, "gib": {}})
         elif bars and s.startswith("[") and s.endswith("]") and not bars[-1]["cells"]:
+            legend = True
             for ch in s[1:-1]:
                 if ch in FILL:
                     bars[-1]["cells"][FILL[ch]] = bars[-1]["cells"].get(FILL[ch], 0) + 1
-        elif bars and bars[-1]["cells"] and len(s) > 2 and s[0] in FILL and s[1] == " ":  # a legend line
+        elif legend:  # a legend line
             for fill, label, v in LEGEND_ITEM.findall(s):
                 key = "margin" if label.startswith("margin") else LABEL.get(label)
                 if key:
