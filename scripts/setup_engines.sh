@@ -101,20 +101,26 @@ setup_vllm() {
   log "vLLM ready in $((SECONDS - t0)) s"
 }
 
-case $what in
-  llama) setup_llama ;;
-  vllm) setup_vllm ;;
-  all) setup_llama; setup_vllm ;;
-  env) ;;  # only (re)write and print the env file
-  *) echo "usage: $0 [llama|vllm|all|env]" >&2; exit 2 ;;
-esac
+# Everything runs from main, called on the last line: bash has then read the whole file, so
+# editing the script while a long build runs cannot change what this run does next.
+main() {
+  case $what in
+    llama) setup_llama ;;
+    vllm) setup_vllm ;;
+    all) setup_llama; setup_vllm ;;
+    env) ;;  # only (re)write and print the env file
+    *) echo "usage: $0 [llama|vllm|all|env]" >&2; exit 2 ;;
+  esac
 
-# One file the Makefile and tests read: where the engines are.
-env_file=$ENGINES/engines.env
-{
-  [[ -f $LLAMA_DIR/.ok ]] && echo "VLMSELECT_LLAMA_SERVER=$LLAMA_DIR/bin/llama-server"
-  [[ -f $LLAMA_DIR/.ok ]] && echo "VLMSELECT_LLAMA_MTMD_CLI=$LLAMA_DIR/bin/llama-mtmd-cli"
-  [[ -f $VLLM_DIR/.ok ]] && echo "VLMSELECT_VLLM=$VLLM_DIR/venv/bin/vllm"
-  true
-} >"$env_file"
-echo "$env_file"
+  # One file the Makefile and tests read: where the engines are.
+  env_file=$ENGINES/engines.env
+  {
+    [[ -f $LLAMA_DIR/.ok ]] && echo "VLMSELECT_LLAMA_SERVER=$LLAMA_DIR/bin/llama-server"
+    [[ -f $LLAMA_DIR/.ok ]] && echo "VLMSELECT_LLAMA_MTMD_CLI=$LLAMA_DIR/bin/llama-mtmd-cli"
+    [[ -f $VLLM_DIR/.ok ]] && echo "VLMSELECT_VLLM=$VLLM_DIR/venv/bin/vllm"
+    true
+  } >"$env_file"
+  echo "$env_file"
+}
+
+main "$@"; exit $?
