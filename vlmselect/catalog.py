@@ -75,6 +75,7 @@ class ModelSpec(NamedTuple):
     unverified: tuple = ()
     notes: str = ""
     origin: str = ""  # file the entry came from
+    max_images: int | None = None  # images per request the model takes; None = no stated limit
 
     kind = "local"
 
@@ -228,6 +229,7 @@ _MODEL_FIELDS = {
     "params.text_b": ("pos", False), "params.vision_b": ("pos", False), "params.active_b": ("pos", False),
     "commercial": (bool, False), "benchmarks": ("benchmarks", False), "runners": (dict, False),
     "seed": (dict, False), "aliases": (list, False), "max_resolution": ("res", False),
+    "max_images": ("posint", False),
 }
 _API_FIELDS = {
     "id": (str, True), "name": (str, True), "provider": (str, True), "released": ("date", True),
@@ -406,6 +408,7 @@ def _model(e: dict, origin: str) -> ModelSpec:
         benchmarks=scores, benchmark_sources=srcs, runners=_runners(e.get("runners")), seed=e.get("seed"),
         aliases=tuple(e.get("aliases") or ()), unverified=tuple(e.get("unverified") or ()),
         notes=str(e.get("notes") or ""), origin=origin,
+        max_images=int(e["max_images"]) if e.get("max_images") is not None else None,
     )
 
 

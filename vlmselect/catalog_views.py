@@ -60,38 +60,45 @@ def models_for_task(cat: Catalog, task: TaskSpec) -> list:
 
 
 def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str | None, w: Workload,
-                 hw: HardwareProfile) -> dict:
-    """`estimate`: the breakdown for one model; placement and speed when the machine is known."""
+                 hw: HardwareProfile, task: TaskSpec | None = None) -> dict:
+    """`estimate`: the breakdown for one model; placement and speed when the machine is known.
+
+    Without --quant it shows what `recommend` would pick for this model (same placement, same
+    quant preference); with --quant, that quant's best placement or why it cannot run.
+    """
     from vlmselect.errors import UsageError
-    from vlmselect.placement import runners_for
-    from vlmselect.recommend import Request, alternatives
+    from vlmselect.filters import memory_reason
+    from vlmselect.placement import artifact_missing, quant_reasons, runners_for
+    from vlmselect.quant import RUNNER_FORMATS
+    from vlmselect.recommend import Request, alternatives, best_for_model
     from vlmselect.speed import estimate_speed
 
     q = quant(quant_name) if quant_name else None
-    if runner is None:
-        runner = ("ollama" if q.fmt == "gguf" and "ollama" in runners_for(m) else
-                  "llama.cpp" if q.fmt == "gguf" else "transformers") if q else None
-    task = next(iter(cat.tasks.values()))
+    if runner is None and q is not None:
+        have = runners_for(m)
+        runner = next((r for r in ("ollama", "llama.cpp") if q.fmt == "gguf" and r in have), None) or \
+            ("llama.cpp" if q.fmt == "gguf" else "transformers")
     req = Request(task=task, workload=w, runner=runner)
-    notes = []
+    notes: list[str] = []
     pick = None
     if q is None:
-        options = alternatives(cat, hw, req, m.id)
-        pick = options[0] if options else None
+        pick = best_for_model(cat, hw, req, m.id)
         if pick is None:
             q, runner = QUANTS["q4_k_m"], runner or "llama.cpp"
             notes.append("no runner and quant of this model runs on this hardware; showing q4_k_m")
         else:
             q, runner = pick.quant, pick.runner
     else:
-        from vlmselect.quant import RUNNER_FORMATS
-
         if q.fmt not in RUNNER_FORMATS[runner]:
-            raise UsageError(f"{runner} cannot load {q.id}",
+            raise UsageError(f"{runner} cannot load {q.id}: {artifact_missing(m, q, runner)}",
                              f"{runner} takes: {', '.join(x for x in QUANTS if QUANTS[x].fmt in RUNNER_FORMATS[runner])}")
         same = lambda p: p.runner == runner and p.quant.fmt == q.fmt and p.quant.bits == q.bits  # noqa: E731 (bf16 ~ fp16)
         options = [p for p in alternatives(cat, hw, req, m.id) if same(p)]
         pick = options[0] if options else None
+        if pick is None:
+            why = next((r for qq, r in quant_reasons(m, runner, hw) if qq.fmt == q.fmt and qq.bits == q.bits and r), None)
+            if why:
+                notes.append(f"cannot run here: {why}")
     mem = pick.mem if pick else estimate_memory(m, q, runner, w)
     d = {
         "id": m.id, "quant": q.id, "runner": runner, "context": mem.context_tokens, "images": w.images,
@@ -99,20 +106,34 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
         "basis": mem.basis, "weights_published": mem.weights_published,
         "mode": pick.mode if pick else None, "fits": pick.fits if pick else False,
         "gpus_used": pick.gpus_used if pick else 0,
-        "hardware": hw.to_json(), "notes": notes,
+        "hardware": hw.to_json(), "notes": notes, "task": task.id if task else None,
     }
-    if pick is None and hw.usable_gpus:
-        notes.append(f"does not fit: needs {mem.total_gib:.1f} GiB; {hw.usable_gpus[0].vram_total_gib:.1f} GiB per GPU")
-    g = hw.usable_gpus[0] if hw.usable_gpus else None
+    if mem.context_tokens > m.context_max:
+        notes.append(f"needs {mem.context_tokens} tokens of context; {m.id} takes at most {m.context_max}")
+    from vlmselect.placement import need_gib, usable_vram
+
+    room = max([usable_vram(g) for g in hw.usable_gpus] or [(hw.ram_available_gib or hw.ram_total_gib or 0) - 2.0])
+    if pick is None and not any(n.startswith("cannot run here") for n in notes) and need_gib(mem) > room:
+        notes.append("does not fit: " + memory_reason(mem, hw))
     if pick is not None:
-        d["tokens_per_s"] = round(pick.speed.tokens_per_s, 1)
-        d["seconds_per_image"] = round(pick.speed.seconds_per_image, 2)
+        from vlmselect.render import placement_json
+
+        d["placement"] = placement_json(pick.placement)
+        from vlmselect.placement import speed_known
+
+        known = speed_known(pick.speed)
+        d["tokens_per_s"] = round(pick.speed.tokens_per_s, 1) if known else None
+        d["seconds_per_image"] = round(pick.speed.seconds_per_image, 2) if known else None
         d["speed_basis"] = pick.speed.basis
         d["headroom_gib"] = round(pick.headroom_gib, 2) if pick.headroom_gib is not None else None
         d["command"] = pick.command
-    elif g is not None:
-        sp = estimate_speed(m, q, mem, w, bandwidth_gbps=g.bandwidth_gbps, tflops=g.fp16_tflops)
-        d["tokens_per_s"] = round(sp.tokens_per_s, 1)
-        d["seconds_per_image"] = round(sp.seconds_per_image, 2)
-        d["speed_basis"] = sp.basis + " (if it fitted)"
+        d["next_steps"] = pick.steps.lines if pick.steps else [pick.command]
+        d["command_notes"] = list(pick.steps.notes) if pick.steps else []
+    else:
+        g = max(hw.usable_gpus, key=lambda x: x.bandwidth_gbps or 0, default=None)
+        if g is not None and g.bandwidth_gbps:
+            sp = estimate_speed(m, q, mem, w, bandwidth_gbps=g.bandwidth_gbps, tflops=g.fp16_tflops)
+            d["tokens_per_s"] = round(sp.tokens_per_s, 1)
+            d["seconds_per_image"] = round(sp.seconds_per_image, 2)
+            d["speed_basis"] = sp.basis + " (if it fitted)"
     return d

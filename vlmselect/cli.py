@@ -195,6 +195,7 @@ def estimate(
     model: Annotated[str, typer.Argument(help="Model id or name.")],
     quant: Annotated[Optional[str], typer.Option("--quant", help="fp16, bf16, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, q3_k_m, q2_k, iq2_xxs, nf4, int8, awq, gptq, fp8")] = None,
     runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="Rank the model's options for this task (default: none).")] = None,
     json_out: JsonOpt = False,
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
@@ -210,9 +211,11 @@ def estimate(
     if m.kind != "local":
         raise UsageError(f"{m.id} is a hosted API: it has no local memory footprint", "try `vlmselect show " + m.id + "`")
     rnr = _choice(runner, RUNNERS, "--runner")
-    wl = _workload(context, images, resolution, max_new_tokens)
+    t = cat.task(task) if task else None
+    wl = _workload(context, images, resolution, max_new_tokens, default_images=(t.images or 1) if t else 1,
+                   video=bool(t and t.video))
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
-    d = estimate_one(cat, m, quant, rnr, wl, hw)
+    d = estimate_one(cat, m, quant, rnr, wl, hw, task=t)
     if json_out:
         render.print_json(d)
     else:

@@ -36,8 +36,12 @@ class PullResult:
     model_id: str
 
 
-def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None) -> PullPlan:
-    from vlmselect.recommend import Request, alternatives
+def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None,
+              task=None) -> PullPlan:
+    """What to download: the pick `recommend` would make for this model (same placement, same
+    quant preference), within the runner and quant asked for."""
+    from vlmselect.placement import runners_for
+    from vlmselect.recommend import Request, alternatives, best_for_model
 
     m = cat.model(name)
     if m.kind != "local":
@@ -46,19 +50,33 @@ def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, 
         raise UsageError(f"unknown runner {runner!r} for pull", "--runner ollama or --runner hf")
     want = {"ollama": "ollama", "hf": "transformers", "transformers": "transformers", None: None}[runner]
     q = parse_quant(quant_name) if quant_name else None
-    req = Request(task=next(iter(cat.tasks.values())), workload=Workload())
-    options = [p for p in alternatives(cat, hw, req, m.id)
-               if p.runner in (("ollama", "transformers") if want is None else (want,))
-               and (q is None or (p.quant.fmt == q.fmt and p.quant.bits == q.bits))]
-    if not options:
+    if q is not None and want == "transformers" and q.fmt == "gguf":
+        raise UsageError(f"{q.id} is a GGUF quant: the hf runner loads safetensors",
+                         "use --runner ollama for GGUF quants, or --quant bf16 / nf4 / int8 / awq with --runner hf")
+    if q is not None and want == "ollama" and q.fmt not in ("gguf", "fp"):
+        raise UsageError(f"Ollama has no {q.id} tags", "use --runner hf for " + q.id)
+    runners = [r for r in runners_for(m) if r in ((want,) if want else ("ollama", "transformers"))]
+    req = Request(task=task, workload=pull_workload(m))
+    best = None
+    if q is None and runners:
+        best = best_for_model(cat, hw, req, m.id, runners)
+    elif runners:
+        options = [p for p in alternatives(cat, hw, req._replace(runner=None), m.id)
+                   if p.runner in runners and p.quant.fmt == q.fmt and p.quant.bits == q.bits]
+        best = options[0] if options else None
+    if best is None:
         return _unplaceable(m, want, q)
-    best = options[0]
     if best.runner == "ollama":
         tag = next(t for t in m.runners["ollama"] if t.get("quant") == best.quant.id)
         return PullPlan(m, "ollama", best.quant.id, tag["tag"], [], tag.get("size_gb"),
                         best.mem.total_gib, best.usable_gib, best.mode)
     repo, files, size = hf_artifact(m, best.quant.id)
     return PullPlan(m, "hf", best.quant.id, repo, files, size, best.mem.total_gib, best.usable_gib, best.mode)
+
+
+def pull_workload(m: ModelSpec) -> Workload:
+    """The default workload (4096 text tokens, one image, 256 new), kept inside a short model's context."""
+    return Workload(context=min(4096, max(m.context_max // 2, 1)), max_new_tokens=min(256, max(m.context_max // 4, 1)))
 
 
 def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
@@ -75,11 +93,11 @@ def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
             raise UsageError(f"{m.id} has no Ollama tag at {q.id}",
                              "tags: " + ", ".join(f"{t['tag']} ({t.get('quant')})" for t in tags))
         qq = QUANTS.get(tag.get("quant") or "", QUANTS["q4_k_m"])  # unknown quant: size it as the library default
-        mem = estimate_memory(m, qq, "ollama", Workload())
+        mem = estimate_memory(m, qq, "ollama", pull_workload(m))
         return PullPlan(m, "ollama", qq.id, tag["tag"], [], tag.get("size_gb"), mem.total_gib, None, None)
     qq = q or QUANTS["bf16"]
     repo, files, size = hf_artifact(m, qq.id)
-    mem = estimate_memory(m, qq, "transformers", Workload())
+    mem = estimate_memory(m, qq, "transformers", pull_workload(m))
     return PullPlan(m, "hf", qq.id, repo, files, size, mem.total_gib, None, None)
 
 

@@ -12,10 +12,12 @@ from typing import NamedTuple
 
 from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
 from vlmselect.cost import CostEstimate, api_cost
+from vlmselect import filters
+from vlmselect.filters import Excluded
 from vlmselect.hardware.types import HardwareProfile
-from vlmselect.commands import run_command
+from vlmselect.commands import NextSteps, next_steps
 from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
-from vlmselect.placement import Placement, need_gib, place, quant_options, runners_for, usable_vram
+from vlmselect.placement import Placement, place, quant_options, runners_for, usable_vram, what_it_takes
 from vlmselect.quant import LOW_QUALITY, QUANTS, Quant
 from vlmselect.speed import SpeedEstimate
 
@@ -33,7 +35,7 @@ LOWER_IS_BETTER = {"omnidocbench"}  # edit distance
 
 
 class Request(NamedTuple):
-    task: TaskSpec
+    task: TaskSpec | None
     workload: Workload
     priority: str = "balanced"
     local: bool = True
@@ -41,6 +43,7 @@ class Request(NamedTuple):
     runner: str | None = None  # ollama | transformers | llama.cpp | vllm
     max_cost_per_image: float | None = None
     commercial: bool = False
+    include_unknown_licence: bool = False
     as_of: dt.date | None = None
     top: int = 5
     today: dt.date | None = None  # None: the real today
@@ -56,6 +59,7 @@ class LocalPick(NamedTuple):
     why: str
     command: str
     warnings: tuple = ()
+    steps: NextSteps | None = None  # the command, what follows it, and what the user must decide
 
     # The placement's facts, read through the pick.
     @property
@@ -102,11 +106,6 @@ class ApiPick(NamedTuple):
     quality: float
     score: float
     why: str
-
-
-class Excluded(NamedTuple):
-    id: str
-    reason: str
 
 
 class Recommendation(NamedTuple):
@@ -211,11 +210,16 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
     if q.id in LOW_QUALITY:
         warnings.append(f"{q.id} is a heavy quantization: expect visibly worse answers than 4-bit")
     if mode == "offload":
-        warnings.append(f"{1 - share:.0%} of the weights run from system RAM: slow")
+        off = 1 - share
+        warnings.append(("under 1 %" if off < 0.01 else f"{off:.0%}") + " of the weights run from system RAM: slow")
     if m.trust_remote_code and runner in ("transformers", "vllm"):
         warnings.append(f"{m.hf_repo} runs custom code from its repository (--trust-remote-code)")
-    return LocalPick(model=m, placement=pl, quality=qual, score=score, why="",
-                     command=run_command(m, pl, req.workload), warnings=tuple(warnings))
+    frames = filters.video_note(m, req.workload)
+    if frames:
+        warnings.append(frames)
+    steps = next_steps(m, pl, req.workload)
+    return LocalPick(model=m, placement=pl, quality=qual, score=score, why="", command=steps.command,
+                     warnings=tuple(warnings), steps=steps)
 
 
 def _choose(options: list[LocalPick], priority: str) -> LocalPick:
@@ -228,7 +232,7 @@ def _choose(options: list[LocalPick], priority: str) -> LocalPick:
     return max(pool, key=lambda o: o.score)
 
 
-def _why(p: LocalPick, quality_basis: str, task: TaskSpec) -> str:
+def _why(p: LocalPick, quality_basis: str, task: TaskSpec | None) -> str:
     bits = []
     if p.mode == "gpu":
         bits.append(f"fits one GPU at {p.quant.id} with {p.headroom_gib:.1f} GiB to spare")
@@ -237,13 +241,13 @@ def _why(p: LocalPick, quality_basis: str, task: TaskSpec) -> str:
         bits.append(f"needs {p.gpus_used} GPUs ({how})")
     elif p.mode == "offload":
         bits.append(f"does not fit in VRAM: {p.mem.total_gib:.1f} GiB needed, so layers run from RAM"
-                    + (f" ({_what_it_takes(p.mem, p.usable_gib)})" if (p.usable_gib or 0) > 1 else ""))
+                    + (f" ({what_it_takes(p.mem, p.usable_gib)})" if (p.usable_gib or 0) > 1 else ""))
     else:
         bits.append("runs on the CPU")
     bits.append(quality_basis.split(";")[0])
     if p.speed.basis.startswith("measured"):
         bits.append(f"{p.speed.tokens_per_s:.0f} tok/s {p.speed.basis}")
-    if task.video and p.model.cap("video") == 1:
+    if task is not None and task.video and p.model.cap("video") == 1:
         bits.append("no native video: feed sampled frames as images")
     if p.model.is_moe:
         bits.append(f"MoE: {p.model.params_active_b:g}B of {p.model.params_total_b:g}B active per token")
@@ -259,21 +263,21 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
         for m in catalog.models.values():
             reason = _filter(m, req)
             if reason:
-                excluded.append(Excluded(m.id, reason))
+                excluded.append(reason)
                 continue
             runners = runners_for(m)
             if req.runner:
                 if req.runner not in runners:
-                    excluded.append(Excluded(m.id, f"no {req.runner} artifact in the catalog (has: {', '.join(runners) or 'none'})"))
+                    excluded.append(Excluded(m.id, f"no {req.runner} artifact in the catalog (has: {', '.join(runners) or 'none'})",
+                                             "runner"))
                     continue
                 runners = [req.runner]
-            quality, qbasis = task_quality(m, req.task, best)
-            prune = req.priority in ("balanced", "quality")
-            options = _options(m, runners, hw, req, quality, prune)
-            if not options:
-                excluded.append(Excluded(m.id, _no_fit_reason(m, hw, req, runners)))
+            runners = [r for r in runners if filters.runner_available(m, r, req.as_of) is None] or runners
+            pick = _best(m, runners, hw, req, best)
+            if pick is None:
+                excluded.append(filters.no_fit(m, hw, req.workload, runners, req.as_of))
                 continue
-            local.append(_with_why(_choose(options, req.priority), qbasis, req.task))
+            local.append(pick)
         local.sort(key=lambda p: p.score, reverse=True)
 
     apis: list[ApiPick] = []
@@ -282,12 +286,14 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
         for a in catalog.apis.values():
             reason = _filter(a, req)
             if reason is None and a.status(on) == "retired":
-                reason = f"retired on {a.retired}" + (f"; successor: {a.successor}" if a.successor else "")
+                reason = Excluded(a.id, f"retired on {a.retired}" + (f"; successor: {a.successor}" if a.successor else ""),
+                                  "retired")
             cost = api_cost(a, req.workload)
             if reason is None and req.max_cost_per_image is not None and cost.usd > req.max_cost_per_image:
-                reason = f"${cost.usd:.4f} per image is over --max-cost-per-image {req.max_cost_per_image:g}"
+                reason = Excluded(a.id, f"${cost.usd:.4f} per image is over --max-cost-per-image {req.max_cost_per_image:g}",
+                                  "cost")
             if reason:
-                excluded.append(Excluded(a.id, reason))
+                excluded.append(reason)
                 continue
             quality, qbasis = task_quality(a, req.task, best)
             wq, wc = API_WEIGHTS[req.priority]
@@ -307,45 +313,53 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
     return Recommendation(req, hw, local[: req.top], apis[: req.top], excluded, notes)
 
 
-def _with_why(p: LocalPick, qbasis: str, task: TaskSpec) -> LocalPick:
+def _with_why(p: LocalPick, qbasis: str, task: TaskSpec | None) -> LocalPick:
     return p._replace(why=_why(p, qbasis, task))
 
 
-def _filter(item: ModelSpec | ApiSpec, req: Request) -> str | None:
+def _filter(item: ModelSpec | ApiSpec, req: Request) -> Excluded | None:
+    """The model-level filters, in the order a user thinks of them."""
     if req.as_of and item.released > req.as_of:
-        return f"released {item.released}, after --as-of {req.as_of}"
-    reason = capable(item, req.task)
-    if reason:
-        return reason
-    if req.commercial and isinstance(item, ModelSpec) and item.commercial is False:
-        return f"licence {item.license} does not allow commercial use"
+        return Excluded(item.id, f"released {item.released}, after --as-of {req.as_of}", "as-of")
+    if req.task is not None:
+        reason = capable(item, req.task)
+        if reason:
+            return Excluded(item.id, reason, "capability")
+    why = filters.licence_reason(item, req.commercial, req.include_unknown_licence)
+    if why:
+        return Excluded(item.id, why, "licence")
+    if isinstance(item, ModelSpec):
+        why = filters.images_reason(item, req.workload)
+        if why:
+            return Excluded(item.id, why, "images")
     return None
 
 
-def _no_fit_reason(m: ModelSpec, hw: HardwareProfile, req: Request, runners: list[str]) -> str:
-    if not runners:
-        return "no runner artifact in the catalog"
-    # Report the 4-bit need (GGUF where the model has it) against what there is.
-    gguf = [r for r in runners if r in ("ollama", "llama.cpp")]
-    q4 = QUANTS["q4_k_m"] if gguf else QUANTS["nf4"]
-    mem = estimate_memory(m, q4, (gguf or runners)[0], req.workload)
-    gpus = hw.usable_gpus
-    if gpus:
-        have = usable_vram(gpus[0])
-        return (f"needs {mem.total_gib:.1f} GiB at {q4.id}; {have:.1f} GiB on this GPU"
-                f" ({_what_it_takes(mem, have)})")
-    return f"needs {mem.total_gib:.1f} GiB at {q4.id}; {hw.ram_available_gib or 0:.1f} GiB RAM available"
+def _quality(m: ModelSpec, req: Request, best: dict) -> tuple[float, str]:
+    if req.task is None:  # pull / estimate without --task: every option of one model alike
+        return 1.0, "no task given"
+    return task_quality(m, req.task, best)
 
 
-def _what_it_takes(mem: MemoryEstimate, per_gpu_gib: float) -> str:
-    need = need_gib(mem)
-    return f"would fit {math.ceil(need / max(per_gpu_gib, 0.1))} such GPUs or one {math.ceil(need)}+ GiB card"
+def _best(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, best: dict) -> LocalPick | None:
+    """The one pick for a model: the same for recommend, estimate and pull."""
+    quality, qbasis = _quality(m, req, best)
+    options = _options(m, runners, hw, req, quality, req.priority in ("balanced", "quality"))
+    return _with_why(_choose(options, req.priority), qbasis, req.task) if options else None
+
+
+def best_for_model(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: str,
+                   runners: list[str] | None = None) -> LocalPick | None:
+    """What `recommend` would pick for this model (for `pull` and `estimate`)."""
+    m = catalog.models[model_id]
+    runners = runners or ([req.runner] if req.runner else runners_for(m))
+    return _best(m, runners, hw, req, best_scores(catalog))
 
 
 def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: str) -> list[LocalPick]:
     """Every (runner, quant) placement of one model, best first: for `estimate` and `pull`."""
     m = catalog.models[model_id]
-    quality, qbasis = task_quality(m, req.task, best_scores(catalog))
+    quality, qbasis = _quality(m, req, best_scores(catalog))
     runners = [req.runner] if req.runner else runners_for(m)
     out = [_with_why(p, qbasis, req.task) for p in _options(m, runners, hw, req, quality, prune=False)]
     return sorted(out, key=lambda p: (p.fits, p.quant.id not in LOW_QUALITY, p.quant.bits, p.score), reverse=True)
@@ -359,7 +373,7 @@ def _options(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request
     for runner in runners:
         for q in quant_options(m, runner, hw):
             pick = _evaluate(m, q, runner, hw, req, quality)
-            if pick:
+            if pick and filters.context_reason(m, pick.mem, req.workload) is None:
                 out.append(pick)
                 if prune and pick.fits and q.id not in LOW_QUALITY:
                     break

@@ -38,12 +38,49 @@ def local_json(p) -> dict:
     return {
         "id": p.model.id, "name": p.model.name, "quant": p.quant.id, "runner": p.runner, "mode": p.mode,
         "gpus_used": p.gpus_used, "vram_gib": r2(p.mem.total_gib, 1), "fits": p.fits,
-        "headroom_gib": r2(p.headroom_gib, 1), "tokens_per_s": r2(p.speed.tokens_per_s, 1),
-        "seconds_per_image": r2(p.speed.seconds_per_image, 1), "score": r2(p.score, 3),
+        "headroom_gib": r2(p.headroom_gib, 1), "tokens_per_s": _tps(p.speed),
+        "seconds_per_image": _spi(p.speed), "speed_basis": p.speed.basis, "score": r2(p.score, 3),
         "quality": r2(p.quality, 3), "released": str(p.model.released), "license": p.model.license,
         "why": p.why, "command": p.command, "warnings": list(p.warnings),
+        "next_steps": p.steps.lines if p.steps else [p.command],
+        "notes": list(p.steps.notes) if p.steps else [],
         "image_tokens": p.mem.image_tokens, "parts_gib": p.mem.parts(),
+        "placement": placement_json(p.placement),
     }
+
+
+def _tps(speed) -> float | None:
+    from vlmselect.placement import speed_known
+
+    return r2(speed.tokens_per_s, 1) if speed_known(speed) else None
+
+
+def _spi(speed) -> float | None:
+    from vlmselect.placement import speed_known
+
+    return r2(speed.seconds_per_image, 1) if speed_known(speed) else None
+
+
+def placement_json(pl) -> dict:
+    return {"mode": pl.mode, "gpu_indices": list(pl.gpu_indices),
+            "gpu_need_gib": [r2(x) for x in pl.gpu_need_gib], "gpu_usable_gib": [r2(x) for x in pl.gpu_usable_gib],
+            "gpu_share": r2(pl.gpu_share, 3), "ram_gib": r2(pl.ram_gib)}
+
+
+def memory_cell(p) -> str:
+    """The memory column in the frame of the placement: per GPU for splits, RAM for the CPU."""
+    pl = p.placement
+    if pl.mode == "cpu":
+        return f"RAM {p.mem.total_gib:.1f} / {pl.usable_gib or 0:.1f} GiB"
+    if pl.mode == "multi-gpu":
+        need, have = pl.gpu_need_gib, pl.gpu_usable_gib
+        if max(need) - min(need) < 0.05 and max(have) - min(have) < 0.05:
+            return f"{need[0]:.1f} / {have[0]:.1f} GiB per GPU x{len(need)}"
+        return " + ".join(f"{n:.1f}/{h:.1f}" for n, h in zip(need, have)) + " GiB"
+    if pl.mode == "offload":
+        return f"{p.mem.total_gib:.1f} GiB: {pl.usable_gib:.1f} VRAM + {pl.ram_gib or 0:.1f} RAM"
+    avail = f"{p.usable_gib:.1f}" if p.usable_gib is not None else "?"
+    return f"{p.mem.total_gib:.1f} / {avail} GiB"
 
 
 def api_json(p) -> dict:
@@ -91,17 +128,21 @@ def print_recommendation(rec, explain: bool) -> None:
     c.print(f"[bold]Task:[/bold] {req.task.name} ({req.task.id}) · priority {req.priority}"
             + (f" · as of {req.as_of}" if req.as_of else ""))
     c.print(escape(hardware_line(rec.hardware)))
+    for n in rec.hardware.notes:
+        c.print(f"  {escape(n)}")
     w = req.workload
     c.print(f"Workload: {w.context} text tokens, {w.images} image(s) at {w.width}x{w.height}, {w.max_new_tokens} new tokens")
     if req.local:
         t = Table(title="Local models", show_lines=False)
-        for col in ("#", "model", "quant", "runner", "mode", "VRAM est / avail", "tok/s", "s/image", "why"):
+        for col in ("#", "model", "quant", "runner", "mode", "memory est / avail", "tok/s", "s/image", "why"):
             t.add_column(col, overflow="fold")
         for i, p in enumerate(rec.local, 1):
-            avail = f"{p.usable_gib:.1f}" if p.usable_gib is not None else "?"
-            t.add_row(str(i), escape(p.model.name), p.quant.id, p.runner, p.mode + (f" x{p.gpus_used}" if p.gpus_used > 1 else ""),
-                      f"{p.mem.total_gib:.1f} / {avail} GiB", f"{p.speed.tokens_per_s:.0f}",
-                      f"{p.speed.seconds_per_image:.1f}", escape(p.why + "".join(f" ⚠ {x}" for x in p.warnings)))
+            where = p.mode + (f" x{p.gpus_used}" if p.gpus_used > 1 else "")
+            if p.placement.subset:
+                where += f" (GPU {','.join(str(i) for i in p.placement.gpu_indices)})"
+            t.add_row(str(i), escape(p.model.name), p.quant.id, p.runner, where,
+                      memory_cell(p), "?" if _tps(p.speed) is None else f"{p.speed.tokens_per_s:.0f}",
+                      "?" if _spi(p.speed) is None else f"{p.speed.seconds_per_image:.1f}", escape(p.why + "".join(f" ⚠ {x}" for x in p.warnings)))
         if rec.local:
             c.print(t)
         else:
@@ -120,7 +161,12 @@ def print_recommendation(rec, explain: bool) -> None:
         c.print(f"Note: {n}")
     if rec.local:
         top = rec.local[0]
-        c.print(f"[bold]Next step:[/bold] {top.command}")
+        lines = top.steps.lines if top.steps else [top.command]
+        c.print(f"[bold]Next step:[/bold] {escape(lines[0])}")
+        for line in lines[1:]:
+            c.print(f"  then: {escape(line)}")
+        for n in (top.steps.notes if top.steps else ()):
+            c.print(f"  note: {escape(n)}")
     if explain:
         c.print("\n[bold]Basis of each estimate[/bold]")
         for p in rec.local:
@@ -218,7 +264,24 @@ def print_estimate(d: dict) -> None:
     basis = dict(d["basis"], weights_text=d["basis"].get("weights", ""), weights_vision="")
     for k, v in d["parts_gib"].items():
         c.print(f"  {k:15s} {v:7.2f} GiB   {basis.get(k, '')}".rstrip())
+    pl = d.get("placement")
+    if pl and pl["gpu_indices"]:
+        per = ", ".join(f"GPU {i}: {n:.2f} of {u:.2f} GiB usable"
+                        for i, n, u in zip(pl["gpu_indices"], pl["gpu_need_gib"], pl["gpu_usable_gib"]))
+        c.print(f"  placement: {pl['mode']} ({per}, margin included)"
+                + (f"; {pl['ram_gib']:.2f} GiB in RAM" if pl.get("ram_gib") and pl["mode"] == "offload" else ""))
+    elif pl:
+        c.print(f"  placement: cpu ({pl.get('ram_gib') or 0:.2f} GiB of RAM)")
     if d.get("tokens_per_s") is not None:
         c.print(f"  speed: {d['tokens_per_s']:.1f} tok/s, {d['seconds_per_image']:.1f} s/image  ({d.get('speed_basis', '')})")
+    elif d.get("speed_basis"):
+        c.print(f"  speed: {d['speed_basis']}")
     for n in d.get("notes", []):
+        c.print(f"  note: {n}")
+    steps = d.get("next_steps") or []
+    if steps:
+        c.print(f"  run: {steps[0]}")
+        for line in steps[1:]:
+            c.print(f"  then: {line}")
+    for n in d.get("command_notes", []):
         c.print(f"  note: {n}")
