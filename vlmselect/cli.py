@@ -113,6 +113,7 @@ def recommend(
     runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm")] = None,
     max_cost_per_image: Annotated[Optional[float], typer.Option("--max-cost-per-image", help="USD cap for APIs.")] = None,
     commercial: Annotated[bool, typer.Option("--commercial", help="Only licences that allow commercial use.")] = False,
+    include_unknown_licence: Annotated[bool, typer.Option("--include-unknown-licence", help="With --commercial: keep models whose licence terms the catalog does not state.")] = False,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Only models released by this date (YYYY-MM-DD).")] = None,
     top: Annotated[int, typer.Option("--top", help="How many of each to show.")] = 5,
     explain: Annotated[bool, typer.Option("--explain", help="Show the basis of each estimate and the excluded models.")] = False,
@@ -138,6 +139,9 @@ def recommend(
         raise UsageError("--max-cost-per-image must be 0 or more", "for example --max-cost-per-image 0.005")
     if local and api:
         raise UsageError("--local and --api exclude each other", "give one of them, or neither for both")
+    if api and rnr is not None:
+        raise UsageError(f"--runner {rnr} is for local models; --api lists hosted APIs only",
+                         "drop --runner, or drop --api to see local models")
     wl = _workload(context, images, resolution, max_new_tokens, default_images=t.images or 1, video=t.video)
     when = _date(as_of, "--as-of")
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
@@ -148,6 +152,7 @@ def recommend(
         measured = measured_speeds(hw.usable_gpus[0].name)
     req = Request(task=t, workload=wl, priority=prio, local=not api, api=not local and rnr is None, runner=rnr,
                   max_cost_per_image=max_cost_per_image, commercial=commercial, as_of=when, top=top,
+                  include_unknown_licence=include_unknown_licence,
                   measured=measured)
     rec = run(cat, hw, req)
     if json_out:
@@ -255,7 +260,8 @@ def pull(
 
     cat = _catalog(catalog)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
-    result = pull_model(cat, hw, model, runner=runner, quant=quant, yes=yes, force=force)
+    result = pull_model(cat, hw, model, runner=runner, quant=quant, yes=yes, force=force, smoke=smoke_after,
+                        trust_remote_code=trust_remote_code)
     if smoke_after:
         from vlmselect.smoke import smoke_model
 

@@ -17,7 +17,9 @@ from vlmselect.placement import place, quant_reasons, usable_vram, what_it_takes
 # When each runner could first run a model family, for --as-of: a runner's support released after
 # the date does not exist in that world. Each date is the runtime's own release note.
 RUNNER_SUPPORT: dict[tuple[str, str], tuple[dt.date, str]] = {
-    # llama.cpp b4327 (2024-12-14) added Qwen2-VL (PR #10361, "llama : add Qwen2VL support").
+    # llama.cpp PR #10361 "Add support for Qwen2VL" (opened 2024-11-17, merged in December 2024; bartowski's
+    # Qwen2-VL GGUFs of 2024-12-14 were made "using llama.cpp release b4327"). llama-server itself took
+    # Qwen2-VL images only with libmtmd (PR #13141, 2025-04-29); the date here is the model support.
     ("llama.cpp", "qwen2-vl"): (dt.date(2024, 12, 14), "https://github.com/ggml-org/llama.cpp/pull/10361"),
     # Ollama v0.4.0 (2024-11-06) brought Llama 3.2 Vision.
     ("ollama", "llama-3.2-vision"): (dt.date(2024, 11, 6), "https://github.com/ollama/ollama/releases/tag/v0.4.0"),
@@ -68,6 +70,8 @@ def video_note(m: ModelSpec, w: Workload) -> str | None:
 
 
 def context_reason(m: ModelSpec, mem: MemoryEstimate, w: Workload) -> str | None:
+    # Encoder-decoder OCR models (Nougat, Florence-2) take a task token, not a text context: their
+    # decoder holds the answer only, which is what mem.context_tokens counts for them.
     if mem.context_tokens > m.context_max:
         imgs = mem.context_tokens - w.context - w.max_new_tokens
         return (f"needs {mem.context_tokens} tokens of context ({w.context} text + {max(imgs, 0)} image + "

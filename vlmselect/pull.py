@@ -129,11 +129,27 @@ def preflight(plan: PullPlan) -> list[str]:
     return problems
 
 
+def smoke_refusal(plan: PullPlan, trust_remote_code: bool) -> UsageError | None:
+    """Why `pull --smoke` would download and then fail its smoke test: said before the download."""
+    from vlmselect.commands import HF_SMOKE_QUANTS
+
+    if plan.runner == "hf" and plan.quant not in HF_SMOKE_QUANTS:
+        return UsageError(f"`vlmselect smoke` does not load {plan.quant} checkpoints (it takes {', '.join(HF_SMOKE_QUANTS)})",
+                          f"drop --smoke to download {plan.artifact}, or pick --quant nf4 / int8 / bf16")
+    if plan.runner == "hf" and plan.model.trust_remote_code and not trust_remote_code:
+        return UsageError(f"{plan.model.hf_repo} runs its own Python code when loaded, so the smoke test needs your word",
+                          f"add --trust-remote-code after reviewing {plan.model.hf_repo}, or drop --smoke")
+    return None
+
+
 def pull_model(cat: Catalog, hw: HardwareProfile, name: str, *, runner: str | None, quant: str | None,
-               yes: bool, force: bool) -> PullResult:
+               yes: bool, force: bool, smoke: bool = False, trust_remote_code: bool = False) -> PullResult:
     from vlmselect.render import console
 
     plan = plan_pull(cat, hw, name, runner, quant)
+    refusal = smoke_refusal(plan, trust_remote_code) if smoke else None
+    if refusal is not None:
+        raise refusal
     c = console(stderr=True)
     size = f"{plan.size_gb:.1f} GB" if plan.size_gb else "size not published"
     c.print(f"{plan.model.name}: {plan.artifact} ({plan.quant}, {size}) via {plan.runner}; "

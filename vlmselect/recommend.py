@@ -272,7 +272,12 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
                                              "runner"))
                     continue
                 runners = [req.runner]
-            runners = [r for r in runners if filters.runner_available(m, r, req.as_of) is None] or runners
+            able = [r for r in runners if filters.runner_available(m, r, req.as_of) is None]
+            if not able:
+                excluded.append(Excluded(m.id, "; ".join(filters.runner_available(m, r, req.as_of) for r in runners),
+                                         "as-of"))
+                continue
+            runners = able
             pick = _best(m, runners, hw, req, best)
             if pick is None:
                 excluded.append(filters.no_fit(m, hw, req.workload, runners, req.as_of))
@@ -300,7 +305,9 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
             cost_score = max(0.0, min(1.0, 1 - math.log10(max(cost.usd, 1e-5) / 1e-5) / 4))  # $0.00001 -> 1, $0.1 -> 0
             status = a.status(on)
             score = (wq * quality + wc * cost_score) * (0.9 if status == "deprecated" else 1.0)
-            why = f"{qbasis.split(';')[0]}; ${cost.usd:.4f} per image"
+            why = f"{qbasis.split(';')[0]}; ${cost.usd:.4f} per {cost.per}"
+            if req.as_of and a.price_as_of and a.price_as_of > req.as_of:
+                why += f"; price as of {a.price_as_of}, after --as-of {req.as_of} (the price then is not in the catalog)"
             if status == "deprecated":
                 why += f"; deprecated since {a.deprecated}, retires {a.retired or 'soon'}"
             if req.task.video:
@@ -310,7 +317,28 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
 
     if not hw.usable_gpus and req.local:
         notes.append("no GPU: local options run on the CPU (slow); hosted APIs are listed too")
+    if req.local and not local:
+        notes.append("no local model: " + _emptied_by(excluded, set(catalog.models)))
+    if req.api and not apis:
+        notes.append("no hosted API: " + _emptied_by(excluded, set(catalog.apis)))
     return Recommendation(req, hw, local[: req.top], apis[: req.top], excluded, notes)
+
+
+FILTER_NAMES = {"as-of": "--as-of", "capability": "the task's needs", "licence": "--commercial",
+                "runner": "--runner", "artifact": "no artifact", "hardware": "this hardware", "context": "--context",
+                "images": "--images", "memory": "memory", "retired": "retirement", "cost": "--max-cost-per-image"}
+
+
+def _emptied_by(excluded: list, ids: set) -> str:
+    """Which filters emptied a list, most first: '12 by --as-of, 3 by memory'."""
+    counts: dict = {}
+    for e in excluded:
+        if e.id in ids:
+            counts[e.kind] = counts.get(e.kind, 0) + 1
+    if not counts:
+        return "none in the catalog"
+    parts = sorted(counts.items(), key=lambda kv: -kv[1])
+    return "excluded " + ", ".join(f"{n} by {FILTER_NAMES.get(k, k)}" for k, n in parts) + " (--explain lists each)"
 
 
 def _with_why(p: LocalPick, qbasis: str, task: TaskSpec | None) -> LocalPick:

@@ -61,6 +61,11 @@ def _spi(speed) -> float | None:
     return r2(speed.seconds_per_image, 1) if speed_known(speed) else None
 
 
+def unit(w) -> str:
+    """What the per-item figures are per: a video's frames, images, or the whole request."""
+    return "request" if w.images == 0 else ("frame" if w.video else "image")
+
+
 def placement_json(pl) -> dict:
     return {"mode": pl.mode, "gpu_indices": list(pl.gpu_indices),
             "gpu_need_gib": [r2(x) for x in pl.gpu_need_gib], "gpu_usable_gib": [r2(x) for x in pl.gpu_usable_gib],
@@ -86,7 +91,7 @@ def memory_cell(p) -> str:
 def api_json(p) -> dict:
     return {
         "id": p.api.id, "name": p.api.name, "provider": p.api.provider,
-        "cost_per_image_usd": round(p.cost.usd, 6), "status": p.status, "score": r2(p.score, 3),
+        "cost_per_image_usd": round(p.cost.usd, 6), "cost_per": p.cost.per, "status": p.status, "score": r2(p.score, 3),
         "quality": r2(p.quality, 3), "image_tokens": p.cost.image_tokens, "why": p.why,
         "price_as_of": str(p.api.price_as_of) if p.api.price_as_of else None,
     }
@@ -96,7 +101,8 @@ def recommendation_json(rec) -> dict:
     req = rec.request
     return {
         "task": req.task.id, "priority": req.priority, "as_of": str(req.as_of) if req.as_of else None,
-        "workload": {"context": req.workload.context, "images": req.workload.images,
+        "workload": {"context": req.workload.context, "images": req.workload.images, "video": req.workload.video,
+                     "per": unit(req.workload),
                      "resolution": f"{req.workload.width}x{req.workload.height}",
                      "max_new_tokens": req.workload.max_new_tokens},
         "hardware": rec.hardware.to_json(),
@@ -131,10 +137,11 @@ def print_recommendation(rec, explain: bool) -> None:
     for n in rec.hardware.notes:
         c.print(f"  {escape(n)}")
     w = req.workload
-    c.print(f"Workload: {w.context} text tokens, {w.images} image(s) at {w.width}x{w.height}, {w.max_new_tokens} new tokens")
+    c.print(f"Workload: {w.context} text tokens, {w.images} {'frame' if w.video else 'image'}(s) at {w.width}x{w.height},"
+            f" {w.max_new_tokens} new tokens" + ("; s/frame and $/frame are per video frame" if w.video else ""))
     if req.local:
         t = Table(title="Local models", show_lines=False)
-        for col in ("#", "model", "quant", "runner", "mode", "memory est / avail", "tok/s", "s/image", "why"):
+        for col in ("#", "model", "quant", "runner", "mode", "memory est / avail", "tok/s", f"s/{unit(w)}", "why"):
             t.add_column(col, overflow="fold")
         for i, p in enumerate(rec.local, 1):
             where = p.mode + (f" x{p.gpus_used}" if p.gpus_used > 1 else "")
@@ -146,19 +153,22 @@ def print_recommendation(rec, explain: bool) -> None:
         if rec.local:
             c.print(t)
         else:
-            c.print("[yellow]No local model can do this task on this hardware[/yellow] (see --explain).")
+            why = next((n for n in rec.notes if n.startswith("no local model: ")), "")
+            c.print(f"[yellow]No local model[/yellow]: {escape(why[len('no local model: '):])}")
     if req.api:
         t = Table(title="Hosted APIs")
-        for col in ("#", "model", "provider", "$/image", "status", "why"):
+        for col in ("#", "model", "provider", f"$/{unit(w)}", "status", "why"):
             t.add_column(col, overflow="fold")
         for i, p in enumerate(rec.api, 1):
             t.add_row(str(i), escape(p.api.name), p.api.provider, f"{p.cost.usd:.4f}", p.status, escape(p.why))
         if rec.api:
             c.print(t)
         else:
-            c.print("[yellow]No hosted API fits these filters.[/yellow]")
+            why = next((n for n in rec.notes if n.startswith("no hosted API: ")), "")
+            c.print(f"[yellow]No hosted API[/yellow]: {escape(why[len('no hosted API: '):])}")
     for n in rec.notes:
-        c.print(f"Note: {n}")
+        if not n.startswith(("no local model: ", "no hosted API: ")):
+            c.print(f"Note: {escape(n)}")
     if rec.local:
         top = rec.local[0]
         lines = top.steps.lines if top.steps else [top.command]
