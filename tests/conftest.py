@@ -10,6 +10,12 @@ from dataclasses import dataclass
 
 import pytest
 
+import engines  # noqa: F401  (reads where the engines are before any test's environment is isolated)
+
+
+def pytest_report_header(config):
+    return engines.versions()
+
 
 @pytest.fixture(autouse=True)
 def isolated_user(tmp_path, monkeypatch):
@@ -24,6 +30,8 @@ def isolated_user(tmp_path, monkeypatch):
     monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")  # discard port: nothing listens
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.delenv("VLMSELECT_DEBUG", raising=False)
+    for var in ("VLMSELECT_LLAMA_SERVER", "VLMSELECT_LLAMA_MTMD_CLI", "VLMSELECT_VLLM"):
+        monkeypatch.delenv(var, raising=False)  # tests that want an engine ask tests/engines.py for it
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")

@@ -110,7 +110,7 @@ def test_all_problems_reported_at_once_with_lines(tmp_path):
     count, problems = validate_path(p)
     text = "\n".join(problems)
     assert count == 0
-    assert f"{p}:12: tiny-vlm capabilities: ocr must be 0, 1, 2 or 3" in text
+    assert f"{p}:12: tiny-vlm capabilities.ocr: must be 0, 1, 2 or 3, got 5" in text
     assert f"{p}:11: tiny-vlm image_tokens.rule: unknown rule 'nonsense'" in text
     assert f"{p}:14: second sources: is required" in text
     assert len(problems) == 3
@@ -120,7 +120,7 @@ def test_benchmark_without_source_and_duplicate_id(tmp_path):
     text = GOOD_MODEL + "  benchmarks: {ocrbench: {score: 800}}\n" + GOOD_MODEL
     p = write(tmp_path, "models.yaml", text)
     _, problems = validate_path(p)
-    assert any("benchmarks: ocrbench needs a source URL" in x for x in problems)
+    assert any("benchmarks.ocrbench.source: is required" in x for x in problems)
     assert any("duplicate id" in x for x in problems)
 
 
@@ -128,7 +128,7 @@ def test_broken_overlay_exits_2_via_any_command(tmp_path, cli):
     p = write(tmp_path, "models.yaml", GOOD_MODEL.replace("layers: 4", "layers: -4"))
     r = cli("--catalog", str(p), "models")
     assert r.code == 2
-    assert "arch.layers: must be a positive integer" in r.err and "tiny-vlm" in r.err
+    assert "arch.layers: must be positive, got -4" in r.err and "tiny-vlm" in r.err
     r = cli("recommend", "--task", "ocr", "--catalog", str(p), "--gpu", "3090")
     assert r.code == 2
 

@@ -36,6 +36,24 @@ PUBLISHED = [
     ("llava-1.6-7b", "q4_k_m", "llama.cpp", 4.37 + 0.624, "https://huggingface.co/cjpais/llava-1.6-mistral-7b-gguf"),
     # Qwen2.5-VL: the vision half is derived from this same mmproj, so this checks the text half.
     ("qwen2.5-vl-7b", "q4_k_m", "llama.cpp", 4.68 + 1.35, "https://huggingface.co/ggml-org/Qwen2.5-VL-7B-Instruct-GGUF"),
+    # 2026 models (catalog/2026-models.yaml). Parameters are derived from the config numbers, so these check the
+    # derivation against artifacts nobody computed from it. Ollama's Qwen3.5 tags are one GGUF with the vision tower.
+    ("qwen3.5-4b", "q4_k_m", "ollama", 3.4, "https://ollama.com/library/qwen3.5:4b (quoted in a public ADR)"),
+    # bartowski's Q8_0 + f16 mmproj (bytes 4622131168 + 672423488, pinned with sha256 in public code); the
+    # mmproj also gave the vision parameters, so this row checks the text half.
+    ("qwen3.5-4b", "q8_0", "llama.cpp", 4.622 + 0.672, "https://huggingface.co/bartowski/Qwen_Qwen3.5-4B-GGUF"),
+    ("qwen3.5-9b", "q4_k_m", "ollama", 6.6, "https://ollama.com/library/qwen3.5:9b (as re-listed by frob/qwen3.5-instruct)"),
+    ("qwen3.5-27b", "q4_k_m", "ollama", 17.0, "https://ollama.com/frob/qwen3.5-instruct (27b, a re-upload of the library model)"),
+    ("qwen3.5-35b-a3b", "q4_k_m", "ollama", 24.0, "https://ollama.com/frob/qwen3.5-instruct (35b, a re-upload of the library model)"),
+    # ggml-org's GLM-4.6V-Flash GGUF with its Q8_0 mmproj (bytes 6166577888 + 980055680).
+    # bartowski's InternVL3.5-2B Q8_0 + f16 mmproj (bytes 2165036128 + 636106144, pinned with sha256 in public code);
+    # the parameters are the README's (0.3B vision, 2.0B language).
+    ("internvl3.5-2b", "q8_0", "llama.cpp", 2.165 + 0.636, "https://huggingface.co/bartowski/OpenGVLab_InternVL3_5-2B-GGUF"),
+    # Mistral's own Ministral 3 3B GGUF: Q4_K_M + BF16 mmproj (bytes 2147023008 + 841501856).
+    ("ministral-3-3b", "q4_k_m", "llama.cpp", 2.147 + 0.842, "https://huggingface.co/mistralai/Ministral-3-3B-Instruct-2512-GGUF"),
+    # Ovis2.5-2B's official BF16 files (5.16 GB); the parameters are derived from the modeling code, not from it.
+    ("ovis2.5-2b", "bf16", "transformers", 5.16, "https://huggingface.co/AIDC-AI/Ovis2.5-2B/tree/main"),
+    ("glm-4.6v-flash", "q4_k_m", "llama.cpp", 6.167 + 0.980, "https://huggingface.co/ggml-org/GLM-4.6V-Flash-GGUF"),
 ]
 
 

@@ -8,14 +8,6 @@ from vlmselect.memory import Workload, estimate_memory
 from vlmselect.quant import QUANTS
 from vlmselect.speed import Placement, estimate_speed
 
-# The seed's "Performance Benchmarks (3090)" rows (transformers, FP16).
-SEED_3090 = [
-    ("phi-3-vision", (60, 80)),
-    ("llava-1.6-7b", (40, 60)),
-    ("qwen2-vl-7b", (35, 50)),
-]
-
-
 def _speed(catalog, mid, q="fp16", runner="transformers", w=None, gpu="RTX 3090", placement=None):
     g = catalog.gpu(gpu)
     w = w or Workload()
@@ -25,17 +17,50 @@ def _speed(catalog, mid, q="fp16", runner="transformers", w=None, gpu="RTX 3090"
                           placement=placement or Placement("gpu"))
 
 
-@pytest.mark.parametrize("mid,rng", SEED_3090)
-def test_decode_speed_inside_the_seeds_3090_range(catalog, mid, rng):
-    s = _speed(catalog, mid)
-    assert rng[0] <= s.tokens_per_s <= rng[1], f"{mid}: {s.tokens_per_s:.1f} tok/s"
+# The seed's "Performance Benchmarks (3090)" table (transformers FP16: Phi-3 Vision 60-80 tok/s,
+# LLaVA 1.6 7B 40-60, Qwen2-VL 7B 35-50) is not a measurement, and Qwen's own one disagrees for
+# small models: generate() is host-bound (QwenLM/Qwen2-VL README, A100: 2B 35.29 tok/s, 7B 39.02).
+# The 7B row, whose bandwidth and host times are close on a 3090, stays inside the seed's range.
+def test_qwen2_vl_7b_fp16_on_a_3090_inside_the_seeds_range(catalog):
+    s = _speed(catalog, "qwen2-vl-7b", w=Workload(context=256, images=0, max_new_tokens=256))
+    assert 35 <= s.tokens_per_s <= 50, f"{s.tokens_per_s:.1f} tok/s"
 
 
-@pytest.mark.parametrize("mid,rng", [("llava-1.6-7b", (2, 4.5)), ("qwen2-vl-7b", (3, 5))])
-def test_seconds_per_image_for_a_short_answer(catalog, mid, rng):
-    # The seed's per-image times fit an answer of ~128 tokens; 256 would double the decode part.
-    s = _speed(catalog, mid, w=Workload(max_new_tokens=128))
-    assert rng[0] <= s.seconds_per_image <= rng[1], f"{mid}: {s.seconds_per_image:.2f} s"
+def test_transformers_small_model_is_no_faster_than_7b(catalog):
+    # Measured on an A100 80GB: Qwen2-VL-2B 35.29 tok/s, 7B 39.02 (QwenLM/Qwen2-VL README): the
+    # host's per-layer cost, not bandwidth, sets the pace of both (28 layers each).
+    w = Workload(context=1, images=0, max_new_tokens=2048)
+    small = _speed(catalog, "qwen2.5-vl-3b", "bf16", w=w, gpu="A100-SXM4-80GB")
+    big = _speed(catalog, "qwen2.5-vl-7b", "bf16", w=w, gpu="A100-SXM4-80GB")
+    assert small.tokens_per_s < 1.5 * big.tokens_per_s
+    assert "host" in big.basis
+
+
+def test_bitsandbytes_decodes_slower_than_bf16(catalog):
+    w = Workload(context=256, images=0)
+    bf16 = _speed(catalog, "qwen2.5-vl-7b", "bf16", w=w)
+    nf4 = _speed(catalog, "qwen2.5-vl-7b", "nf4", w=w)
+    int8 = _speed(catalog, "qwen2.5-vl-7b", "int8", w=w)
+    assert int8.tokens_per_s < nf4.tokens_per_s < bf16.tokens_per_s
+
+
+def test_decode_slows_as_the_context_fills(catalog):
+    m = catalog.models["qwen2-vl-7b"]
+    g = catalog.gpu("A100-SXM4-80GB")
+    w = Workload(context=30720, images=0, max_new_tokens=2048)
+    mem = estimate_memory(m, QUANTS["bf16"], "transformers", w)
+    short = estimate_speed(m, QUANTS["bf16"], mem, w, bandwidth_gbps=g.bandwidth_gbps, tflops=g.fp16_tflops,
+                           prompt_tokens=1)
+    full = estimate_speed(m, QUANTS["bf16"], mem, w, bandwidth_gbps=g.bandwidth_gbps, tflops=g.fp16_tflops,
+                          prompt_tokens=30720)
+    # Qwen measured 39.02 -> 19.53 tok/s (prefill included) between these two prompts.
+    assert 1.5 < short.tokens_per_s / full.tokens_per_s < 2.5
+
+
+def test_moe_on_a_3090_is_not_faster_than_published_runs_on_faster_cards(catalog):
+    # Issue 11: 242 tok/s was estimated; published runs of the text twin reach ~170-200 on faster cards.
+    s = _speed(catalog, "qwen3-vl-30b-a3b", "q4_k_m", "llama.cpp", w=Workload(context=256, images=0))
+    assert 60 < s.tokens_per_s < 170, f"{s.tokens_per_s:.0f} tok/s"
 
 
 def test_quantized_weights_decode_faster(catalog):

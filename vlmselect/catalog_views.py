@@ -59,6 +59,10 @@ def models_for_task(cat: Catalog, task: TaskSpec) -> list:
             + sorted(apis, key=lambda a: (order[a.status(today)], -key(a))))
 
 
+def r_(v: float | None) -> float | None:
+    return None if v is None else round(v, 3)
+
+
 def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str | None, w: Workload,
                  hw: HardwareProfile, task: TaskSpec | None = None) -> dict:
     """`estimate`: the breakdown for one model; placement and speed when the machine is known.
@@ -68,9 +72,12 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
     """
     from vlmselect.errors import UsageError
     from vlmselect.filters import memory_reason
-    from vlmselect.placement import artifact_missing, quant_reasons, runners_for
+    from vlmselect.fits import fits_up_to
+    from vlmselect.placement import (_margin, artifact_missing, need_gib, quant_reasons, runners_for, speed_known,
+                                     usable_ram, usable_vram)
     from vlmselect.quant import RUNNER_FORMATS
     from vlmselect.recommend import Request, alternatives, best_for_model
+    from vlmselect.runtimes import describe, resolve
     from vlmselect.speed import estimate_speed
 
     q = quant(quant_name) if quant_name else None
@@ -95,32 +102,44 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
         same = lambda p: p.runner == runner and p.quant.fmt == q.fmt and p.quant.bits == q.bits  # noqa: E731 (bf16 ~ fp16)
         options = [p for p in alternatives(cat, hw, req, m.id) if same(p)]
         pick = options[0] if options else None
-        if pick is None:
-            why = next((r for qq, r in quant_reasons(m, runner, hw) if qq.fmt == q.fmt and qq.bits == q.bits and r), None)
-            if why:
-                notes.append(f"cannot run here: {why}")
+    rt = resolve(runner, w.runtime, m.family)  # a bad --kv-cache for this runner exits 2 here
     mem = pick.mem if pick else estimate_memory(m, q, runner, w)
+    gpus = hw.usable_gpus
     d = {
         "id": m.id, "quant": q.id, "runner": runner, "context": mem.context_tokens, "images": w.images,
         "image_tokens": mem.image_tokens, "total_gib": round(mem.total_gib, 2), "parts_gib": mem.parts(),
         "basis": mem.basis, "weights_published": mem.weights_published,
         "mode": pick.mode if pick else None, "fits": pick.fits if pick else False,
-        "gpus_used": pick.gpus_used if pick else 0,
+        "gpus_used": pick.gpus_used if pick else 0, "kv_image_gib": round(mem.kv_image_gib, 3),
+        "usable_gib": r_(pick.usable_gib if pick else (max(usable_vram(g) for g in gpus) if gpus else None)),
+        "gpu_share": round(pick.placement.gpu_share, 3) if pick else None,
         "hardware": hw.to_json(), "notes": notes, "task": task.id if task else None,
+        "runtime": {"runner": rt.runner, "version": rt.version, "version_source": rt.version_source,
+                    "flash_attention": rt.flash_attention, "kv_cache": rt.kv_cache, "basis": describe(rt)},
     }
+    # No placement: the catalog has no such artifact, this hardware cannot run it, or it is too big.
+    why_not = None
+    if pick is None:
+        why_not = next((r for qq, r in quant_reasons(m, runner, hw) if qq.fmt == q.fmt and qq.bits == q.bits and r), None)
+        if why_not:
+            notes.append(f"cannot run here: {why_not}; the numbers are what it would take")
+    d["unplaced"] = None if pick is not None else (
+        "no artifact" if why_not and why_not.startswith("no ") else "unsupported" if why_not else "too big")
     if mem.context_tokens > m.context_max:
         notes.append(f"needs {mem.context_tokens} tokens of context; {m.id} takes at most {m.context_max}")
-    from vlmselect.placement import need_gib, usable_vram
-
-    room = max([usable_vram(g) for g in hw.usable_gpus] or [(hw.ram_available_gib or hw.ram_total_gib or 0) - 2.0])
-    if pick is None and not any(n.startswith("cannot run here") for n in notes) and need_gib(mem) > room:
-        notes.append("does not fit: " + memory_reason(mem, hw))
+    room = max([usable_vram(g) for g in gpus] or [usable_ram(hw)])
+    if gpus:
+        # What fits the roomiest GPU under the one fit rule.
+        up_to = fits_up_to(m, q, runner, w, room / (1 + _margin(runner)))
+        d["fits_up_to"] = up_to.to_json()
+        if need_gib(mem) > room:
+            notes.append(f"does not fit one GPU: needs {mem.total_gib:.1f} GiB; {up_to.describe()}")
+    if pick is None and not why_not and need_gib(mem) > room:
+        notes.append("does not fit: " + memory_reason(mem, hw, m, q, w))
     if pick is not None:
         from vlmselect.render import placement_json
 
         d["placement"] = placement_json(pick.placement)
-        from vlmselect.placement import speed_known
-
         known = speed_known(pick.speed)
         d["tokens_per_s"] = round(pick.speed.tokens_per_s, 1) if known else None
         d["seconds_per_image"] = round(pick.speed.seconds_per_image, 2) if known else None
@@ -130,7 +149,7 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
         d["next_steps"] = pick.steps.lines if pick.steps else [pick.command]
         d["command_notes"] = list(pick.steps.notes) if pick.steps else []
     else:
-        g = max(hw.usable_gpus, key=lambda x: x.bandwidth_gbps or 0, default=None)
+        g = max(gpus, key=lambda x: x.bandwidth_gbps or 0, default=None)
         if g is not None and g.bandwidth_gbps:
             sp = estimate_speed(m, q, mem, w, bandwidth_gbps=g.bandwidth_gbps, tflops=g.fp16_tflops)
             d["tokens_per_s"] = round(sp.tokens_per_s, 1)

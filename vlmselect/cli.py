@@ -31,6 +31,10 @@ ImagesOpt = Annotated[Optional[int], typer.Option("--images", help="Images per r
 ResOpt = Annotated[str, typer.Option("--resolution", help="Image size WxH.", rich_help_panel="Workload")]
 NewTokOpt = Annotated[int, typer.Option("--max-new-tokens", help="Tokens generated per answer.", rich_help_panel="Workload")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RunnerVersionOpt = Annotated[Optional[str], typer.Option("--runner-version", help="Runner version to estimate for (default: the one installed here, else the newest known).", rich_help_panel="Runtime")]
+FlashOpt = Annotated[Optional[str], typer.Option("--flash-attention", help="on | off (default: the runner's own default).", rich_help_panel="Runtime")]
+KvCacheOpt = Annotated[str, typer.Option("--kv-cache", help="f16 | q8_0 | q4_0 | fp8", rich_help_panel="Runtime")]
+SvgOpt = Annotated[Optional[Path], typer.Option("--svg", help="Also write the picture to this SVG file.")]
 
 
 def _catalog(extra: list[Path] | None = None):
@@ -57,6 +61,23 @@ def _workload(context: int, images: int | None, resolution: str, max_new_tokens:
         raise UsageError(f"--resolution {w}x{h} is larger than any model takes", "use at most 32768 per side")
     return Workload(context=context, images=default_images if images is None else images,
                     width=w, height=h, max_new_tokens=max_new_tokens, video=video)
+
+
+def _runtime(runner: str | None, version: str | None, flash: str | None, kv_cache: str):
+    """Runtime options, checked against the runner when one is named (exit 2 on a bad value)."""
+    from vlmselect.runtimes import KV_CACHE_TYPES, RuntimeOptions, resolve
+
+    if flash is not None and flash.lower() not in ("on", "off"):
+        raise UsageError(f"--flash-attention must be on or off, got {flash!r}", "for example --flash-attention on")
+    if kv_cache.lower() not in KV_CACHE_TYPES:
+        raise UsageError(f"--kv-cache must be one of {', '.join(KV_CACHE_TYPES)}, got {kv_cache!r}",
+                         "for example --kv-cache q8_0")
+    if version is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,39}", version):
+        raise UsageError(f"--runner-version {version!r} is not a version", "for example --runner-version 0.13.4")
+    opts = RuntimeOptions(version=version, flash_attention=flash.lower() if flash else None, kv_cache=kv_cache.lower())
+    if runner is not None:
+        resolve(runner, opts)
+    return opts
 
 
 def _hardware(cat, gpu, gpu_count, vram, ram, cpu_only):
@@ -116,11 +137,13 @@ def recommend(
     include_unknown_licence: Annotated[bool, typer.Option("--include-unknown-licence", help="With --commercial: keep models whose licence terms the catalog does not state.")] = False,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Only models released by this date (YYYY-MM-DD).")] = None,
     top: Annotated[int, typer.Option("--top", help="How many of each to show.")] = 5,
-    explain: Annotated[bool, typer.Option("--explain", help="Show the basis of each estimate and the excluded models.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show the basis of each estimate, what fills each card, and the excluded models.")] = False,
     json_out: JsonOpt = False,
+    svg: SvgOpt = None,
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
+    runner_version: RunnerVersionOpt = None, flash_attention: FlashOpt = None, kv_cache: KvCacheOpt = "f16",
 ):
     """Recommend local models and hosted APIs for a task on this (or a described) machine."""
     from vlmselect import render
@@ -142,7 +165,11 @@ def recommend(
     if api and rnr is not None:
         raise UsageError(f"--runner {rnr} is for local models; --api lists hosted APIs only",
                          "drop --runner, or drop --api to see local models")
-    wl = _workload(context, images, resolution, max_new_tokens, default_images=t.images or 1, video=t.video)
+    if runner_version is not None and rnr is None:
+        raise UsageError("--runner-version needs --runner", "for example --runner ollama --runner-version 0.13.4")
+    rt = _runtime(rnr, runner_version, flash_attention, kv_cache)
+    wl = _workload(context, images, resolution, max_new_tokens, default_images=t.images or 1,
+                   video=t.video)._replace(runtime=rt)
     when = _date(as_of, "--as-of")
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
     measured = {}
@@ -159,6 +186,9 @@ def recommend(
         render.print_json(render.recommendation_json(rec))
     else:
         render.print_recommendation(rec, explain)
+    if svg is not None:
+        # Wider than the pictures: the tables of a report read better at 120 columns.
+        _svg(svg, "vlmselect recommend", lambda c: render.print_recommendation(rec, True, c), width=120)
 
 
 def models(
@@ -191,7 +221,7 @@ def show(model: Annotated[str, typer.Argument(help="Model id or name.")], json_o
     m = cat.model(model)
     vram = model_vram(m) if m.kind == "local" else None
     if json_out:
-        render.print_json(render.model_row_json(m, vram))
+        render.print_json(render.show_json(m, vram))
     else:
         render.print_show(m, vram)
 
@@ -201,12 +231,15 @@ def estimate(
     quant: Annotated[Optional[str], typer.Option("--quant", help="fp16, bf16, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, q3_k_m, q2_k, iq2_xxs, nf4, int8, awq, gptq, fp8")] = None,
     runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm")] = None,
     task: Annotated[Optional[str], typer.Option("--task", "-t", help="Rank the model's options for this task (default: none).")] = None,
+    sweep: Annotated[Optional[str], typer.Option("--sweep", help="Draw memory and speed against context, images or resolution (e.g. context=1024:131072).")] = None,
     json_out: JsonOpt = False,
+    svg: SvgOpt = None,
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
+    runner_version: RunnerVersionOpt = None, flash_attention: FlashOpt = None, kv_cache: KvCacheOpt = "f16",
 ):
-    """Estimate memory (and speed, when a GPU is known) of one model at one quant."""
+    """Estimate memory (and speed, when a GPU is known) of one model at one quant, with a picture of what fills each card."""
     from vlmselect import render
     from vlmselect.catalog_views import estimate_one
     from vlmselect.quant import RUNNERS
@@ -217,14 +250,69 @@ def estimate(
         raise UsageError(f"{m.id} is a hosted API: it has no local memory footprint", "try `vlmselect show " + m.id + "`")
     rnr = _choice(runner, RUNNERS, "--runner")
     t = cat.task(task) if task else None
+    rt = _runtime(rnr, runner_version, flash_attention, kv_cache)
     wl = _workload(context, images, resolution, max_new_tokens, default_images=(t.images or 1) if t else 1,
-                   video=bool(t and t.video))
+                   video=bool(t and t.video))._replace(runtime=rt)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
+    if sweep is not None:
+        from vlmselect.sweep import parse_sweep, run_sweep
+
+        data = run_sweep(cat, m, quant, rnr, wl, hw, parse_sweep(sweep, m.context_max))
+        if json_out:
+            render.print_json(data)
+        else:
+            render.print_sweep(data)
+        if svg is not None:
+            _svg(svg, f"vlmselect estimate {m.id} --sweep {data['sweep']}", lambda c: render.print_sweep(data, c))
+        return
     d = estimate_one(cat, m, quant, rnr, wl, hw, task=t)
     if json_out:
         render.print_json(d)
     else:
-        render.print_estimate(d)
+        render.print_estimate(d, hw)
+    if svg is not None:
+        _svg(svg, f"vlmselect estimate {m.id}", lambda c: render.print_estimate(d, hw, c))
+
+
+def _svg(path: Path, title: str, draw, width: int = 80) -> None:
+    """Draw once more on a colour console that records, and save that as SVG."""
+    from vlmselect import viz
+
+    c = viz.recording_console(width)
+    draw(c)
+    viz.save_svg(c, path, title)
+
+
+def snippet(
+    model: Annotated[str, typer.Argument(help="Model or API id or name.")],
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm (local models; default: Ollama where it has a tag)")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="python | curl")] = "python",
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="Sets the prompt (OCR, grounding in the model's box format, invoice JSON...).")] = None,
+    image: Annotated[str, typer.Option("--image", help="Image path the code reads.")] = "image.jpg",
+    quant: Annotated[Optional[str], typer.Option("--quant", help="Local: the quantization (default: what estimate picks here).")] = None,
+    low_detail: Annotated[bool, typer.Option("--low-detail", help="APIs: the provider's cheaper image mode (OpenAI detail low, Gemini media_resolution low).")] = False,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the repository's own Python code (transformers, vLLM).")] = False,
+    json_out: JsonOpt = False,
+    catalog: CatalogOpt = None,
+    gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
+    context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
+):
+    """Print the shortest code that sends one image to a model or API, with advice on the image size."""
+    from vlmselect import render
+    from vlmselect.snippet_cli import make_snippet
+
+    cat = _catalog(catalog)
+    t = cat.task(task) if task else None
+    wl = _workload(context, images, resolution, max_new_tokens)
+    item = cat.model(model)
+    hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only) if item.kind == "local" else None
+    rnr = _choice(runner, ("ollama", "transformers", "llama.cpp", "vllm"), "--runner")
+    sn = make_snippet(cat, item, t, wl, hw, runner=rnr, lang=(lang or "").lower(), image=image, quant=quant,
+                      low_detail=low_detail, trust_remote_code=trust_remote_code)
+    if json_out:
+        render.print_json(sn.to_json())
+    else:
+        render.print_snippet(sn)
 
 
 def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
@@ -246,7 +334,7 @@ def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
 
 def pull(
     model: Annotated[str, typer.Argument(help="Model id or name.")],
-    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf (default: what recommend would pick)")] = None,
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf | llama.cpp | vllm (default: what recommend would pick)")] = None,
     quant: Annotated[Optional[str], typer.Option("--quant", help="Quantization (default: best that fits).")] = None,
     smoke_after: Annotated[bool, typer.Option("--smoke", help="Run the smoke test after the pull.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -272,8 +360,10 @@ def pull(
 
 
 def smoke(
-    model: Annotated[str, typer.Argument(help="Catalog id, Ollama tag, Hugging Face repo id or local HF directory.")],
-    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf")] = None,
+    model: Annotated[str, typer.Argument(help="Catalog id, Ollama tag, Hugging Face repo id, local HF directory or .gguf file.")],
+    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf | llama.cpp | vllm")] = None,
+    server: Annotated[Optional[str], typer.Option("--server", help="Use this running OpenAI-compatible server (URL) instead of starting one.")] = None,
+    ready_timeout: Annotated[Optional[float], typer.Option("--ready-timeout", help="Seconds to wait for a started server (llama.cpp 120, vllm 300).")] = None,
     quant: Annotated[Optional[str], typer.Option("--quant", help="hf runner: bf16, fp16, nf4 or int8.")] = None,
     image: Annotated[Optional[Path], typer.Option("--image", help="Your own image instead of the test card.")] = None,
     prompt: Annotated[Optional[str], typer.Option("--prompt", help="Prompt for --image.")] = None,
@@ -288,16 +378,25 @@ def smoke(
 
     cat = _catalog(catalog)
     rec = smoke_model(cat, model, runner=runner, quant=quant, image=image, prompt=prompt, expect=expect,
-                      trust_remote_code=trust_remote_code, max_new_tokens=max_new_tokens, json_out=json_out)
+                      trust_remote_code=trust_remote_code, max_new_tokens=max_new_tokens, json_out=json_out,
+                      server=server, ready_timeout_s=ready_timeout)
     if not rec["passed"]:
         raise typer.Exit(1)
 
 
-def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML file or a folder of them.")]):
+def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML file or a folder of them.")],
+                     json_out: JsonOpt = False):
     """Validate catalog files: every problem with its file, line, id and field."""
     from vlmselect.catalog import validate_path
 
     count, problems = validate_path(path)
+    if json_out:
+        from vlmselect import render
+
+        render.print_json({"path": str(path), "entries": count, "valid": not problems, "problems": problems})
+        if problems:
+            raise typer.Exit(2)
+        return
     if problems:
         for p in problems:
             typer.echo(p, err=True)
@@ -305,10 +404,33 @@ def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML f
     typer.echo(f"{path}: {count} entries, all valid")
 
 
+def catalog_stats(json_out: JsonOpt = False, catalog: CatalogOpt = None):
+    """How current the catalog is: as-of date, counts, newest release per family, open questions."""
+    from vlmselect import render
+    from vlmselect.catalog_stats import catalog_stats as stats
+
+    st = stats(_catalog(catalog))
+    if json_out:
+        render.print_json(st.to_json())
+    else:
+        render.print_catalog_stats(st)
+
+
 # ---------------------------------------------------------------- entry point
 
 
-COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show, estimate)}
+COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show, estimate, snippet)}
+
+
+def _register_extra() -> None:
+    """Commands kept in modules of their own (they import this one for the shared options)."""
+    from vlmselect.cli_plan import bench, plan
+
+    COMMANDS["plan"] = plan
+    COMMANDS["bench"] = bench
+
+
+_register_extra()
 
 
 def build_app(only: str | None = None) -> typer.Typer:
@@ -321,8 +443,9 @@ def build_app(only: str | None = None) -> typer.Typer:
         if only in (None, name):
             app.command(name)(fn)
     if only in (None, "catalog"):
-        catalog_app = typer.Typer(help="Check catalog files.", no_args_is_help=True)
+        catalog_app = typer.Typer(help="Check catalog files and see how current they are.", no_args_is_help=True)
         catalog_app.command("validate")(catalog_validate)
+        catalog_app.command("stats")(catalog_stats)
         app.add_typer(catalog_app, name="catalog")
     return app
 

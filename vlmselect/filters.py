@@ -12,7 +12,7 @@ from typing import NamedTuple
 from vlmselect.catalog import ApiSpec, ModelSpec
 from vlmselect.hardware.types import HardwareProfile
 from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
-from vlmselect.placement import place, quant_reasons, usable_vram, what_it_takes
+from vlmselect.placement import _margin, place, quant_reasons, usable_ram, usable_vram, what_it_takes
 
 # When each runner could first run a model family, for --as-of: a runner's support released after
 # the date does not exist in that world. Each date is the runtime's own release note.
@@ -86,6 +86,7 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
     blocked: list[str] = []
     kinds: set[str] = set()
     smallest: MemoryEstimate | None = None
+    smallest_q = None
     for runner in runners:
         why = runner_available(m, runner, as_of)
         if why:
@@ -103,27 +104,36 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
                 kinds.add("context")
                 continue
             if pl is None and (smallest is None or mem.total_gib < smallest.total_gib):
-                smallest = mem
+                smallest, smallest_q = mem, q
         if not any(why is None for _, why in quant_reasons(m, runner, hw)):
             reasons = sorted({why for _, why in quant_reasons(m, runner, hw) if why})
             hard = [r for r in reasons if not r.startswith("no ")]
             blocked.append(f"{runner}: " + "; ".join((hard or reasons)[:2]))
             kinds.add("hardware" if hard else "artifact")
     if smallest is not None:
-        return Excluded(m.id, memory_reason(smallest, hw), "memory")
+        return Excluded(m.id, memory_reason(smallest, hw, m, smallest_q, w), "memory")
     kind = next((k for k in ("as-of", "context", "hardware", "artifact") if k in kinds), "other")
     return Excluded(m.id, "; ".join(dict.fromkeys(blocked)) or "cannot run here", kind)
 
 
-def memory_reason(mem: MemoryEstimate, hw: HardwareProfile) -> str:
-    """The smallest option's need against each GPU's own free memory (or RAM)."""
+def memory_reason(mem: MemoryEstimate, hw: HardwareProfile, m: ModelSpec | None = None, q=None,
+                  w: Workload | None = None) -> str:
+    """The smallest option's need against each GPU's own free memory (or RAM), and the context that
+    would fit the roomiest GPU when a shorter one would."""
     gpus = hw.usable_gpus
     head = f"needs {mem.total_gib:.1f} GiB at {mem.quant} ({mem.runner})"
     if not gpus:
-        return f"{head}; {max((hw.ram_available_gib or hw.ram_total_gib or 0) - 2.0, 0):.1f} GiB RAM usable"
+        return f"{head}; {max(usable_ram(hw), 0):.1f} GiB RAM usable"
     free = [usable_vram(g) for g in gpus]
     best = max(free)
     where = (f"{best:.1f} GiB usable on this GPU" if len(gpus) == 1 else
              f"{len(gpus)} GPUs with " + ", ".join(f"{f:.1f}" for f in free) + " GiB usable, which together"
              " do not hold it with each GPU's own fixed costs")
-    return f"{head}; {where} ({what_it_takes(mem, best)})"
+    shorter = ""
+    if m is not None and q is not None and w is not None:
+        from vlmselect.fits import fits_up_to
+
+        up = fits_up_to(m, q, mem.runner, w, best / (1 + _margin(mem.runner)))
+        if up.context:
+            shorter = f"; it fits this GPU with context up to {up.context:,} tokens"
+    return f"{head}; {where} ({what_it_takes(mem, best)}){shorter}"

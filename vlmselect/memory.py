@@ -8,9 +8,11 @@ their sources are in shared/reference/vram-estimation.md and docs/estimation.md.
 
 from typing import NamedTuple
 
+from vlmselect import runtimes as rtm
 from vlmselect.catalog import ModelSpec, gb_to_gib
 from vlmselect.imagetokens import ImageCost, model_image_tokens
 from vlmselect.quant import Quant
+from vlmselect.runtimes import Runtime, RuntimeOptions
 
 GIB = 2**30
 MIB = 2**20
@@ -24,6 +26,7 @@ TORCH_FRAGMENTATION = 0.05  # caching-allocator slack on top of live tensors [I]
 LLAMA_CPP_CONTEXT_GIB = 0.3  # CUDA context of a llama-server process [I]
 VLLM_OVERHEAD_GIB = 1.5  # CUDA context + CUDA graphs + sampler buffers [I]
 VISION_HEADS = 16  # attention heads of a typical ViT-L/SO400M tower, for the P^2 term [I]
+MMPROJ_BITS = {"f16": 16, "bf16": 16, "q8_0": 8.5, "f32": 32}  # runners.gguf.mmproj.precision
 
 
 class Workload(NamedTuple):
@@ -33,7 +36,7 @@ class Workload(NamedTuple):
     height: int = 1024
     max_new_tokens: int = 256
     video: bool = False  # the images are frames of one clip
-
+    runtime: RuntimeOptions | None = None  # --runner-version / --flash-attention / --kv-cache
 
 
 class MemoryEstimate(NamedTuple):
@@ -50,6 +53,14 @@ class MemoryEstimate(NamedTuple):
     basis: dict = {}  # part -> how it was computed
     weights_published: bool = False  # weights from a published artifact size
     encoder_patches: int = 0  # vision-encoder patches per image (for compute)
+    runtime: Runtime | None = None  # the runner version and settings the estimate assumed
+    kv_image_gib: float = 0.0  # the image tokens' share of kv_cache_gib (the rest holds text)
+
+    @property
+    def allocated_gib(self) -> float:
+        """What the runtime's tensors take (torch.cuda.max_memory_allocated): the total less
+        the CUDA context and allocator slack."""
+        return self.weights_text_gib + self.weights_vision_gib + self.kv_cache_gib + self.compute_gib
 
     @property
     def total_gib(self) -> float:
@@ -116,6 +127,8 @@ def _weights(m: ModelSpec, q: Quant, runner: str) -> tuple[float, float, str, bo
     """(text GiB, vision GiB, basis, published?)."""
     text_b, vis_b = _split_params(m)
     vision_bits = 16 if q.vision_16bit else q.bits
+    if q.fmt == "gguf":  # the mmproj file's own precision when the catalog records it, else f16
+        vision_bits = MMPROJ_BITS.get(str(((m.runners.get("gguf") or {}).get("mmproj") or {}).get("precision", "f16")), 16)
     vision_gib = vis_b * 1e9 * vision_bits / 8 / GIB
     pub = published_weights(m, q, runner)
     if pub:
@@ -136,13 +149,16 @@ def _weights(m: ModelSpec, q: Quant, runner: str) -> tuple[float, float, str, bo
 # ---------------------------------------------------------------- KV cache
 
 
-def kv_cache_bytes(m: ModelSpec, tokens: int, bytes_per_elem: float = 2.0, cross_tokens: int = 0) -> float:
-    """2 x layers x kv_heads x head_dim x tokens x bytes; sliding-window layers hold the window only."""
+def kv_cache_bytes(m: ModelSpec, tokens: int, bytes_per_elem: float = 2.0, cross_tokens: int = 0,
+                   window_cells: int | None = None) -> float:
+    """2 x layers x kv_heads x head_dim x tokens x bytes; sliding-window layers hold `window_cells`
+    (the runtime's rule, runtimes.swa_cells), by default the window itself."""
     a = m.arch
     per_token_layer = 2 * a.kv_heads * a.head_dim * bytes_per_elem
     sliding = min(a.sliding_layers, a.layers) if a.sliding_window else 0
     full_layers = a.layers - sliding
-    total = per_token_layer * (full_layers * tokens + sliding * min(tokens, a.sliding_window or tokens))
+    window = window_cells if window_cells is not None else (a.sliding_window or tokens)
+    total = per_token_layer * (full_layers * tokens + sliding * min(tokens, window))
     if a.cross_attention_layers and cross_tokens:
         total += per_token_layer * a.cross_attention_layers * cross_tokens
     return total
@@ -168,14 +184,14 @@ def _image_cost(m: ModelSpec, w: Workload, cap: int | None):
         f"; video frames: at most {video.get('max_tokens')} tokens each, {merge} frames merged per token grid")
 
 
-def _text_graph_bytes(m: ModelSpec, ctx: int, kv_bytes: float) -> tuple[float, str]:
-    """Ollama's llama-family graph formula when the config has what it needs, else its fallback."""
+def _text_graph_bytes(m: ModelSpec, ctx: int, kv_bytes: float, rt: Runtime, ubatch: int) -> tuple[float, str]:
+    """ggml's text graph for one ubatch (runtimes.ggml_text_compute_bytes) when the config has
+    what it needs, else Ollama's fallback (n_head / n_head_kv) x KV / 6."""
     a = m.arch
-    b = min(ctx, OLLAMA_BATCH)
     if a.hidden and a.heads and a.vocab:
-        e, h, c, v = a.hidden, a.heads, ctx, a.vocab
-        full = max(4 * b * (1 + 4 * e + c * (1 + h)), 4 * b * (e + v))
-        return full, "Ollama llama graph: max(4b(1+4e+c(1+h)), 4b(e+vocab)), b=min(ctx,512)"
+        g = rtm.ggml_text_compute_bytes(a.hidden, a.heads, a.vocab, ctx, rt.flash_attention, ubatch)
+        return g, (f"ggml text graph, ubatch {min(ubatch, ctx)}: max(4 ub (vocab+n_embd), "
+                   + ("FA on" if rt.flash_attention else "FA off: 4 ub n_ctx n_head") + ") + KQ mask")
     ratio = (a.heads or a.kv_heads) / a.kv_heads
     return ratio * kv_bytes / 6, "Ollama fallback graph: (n_head/n_head_kv) x KV / 6"
 
@@ -195,41 +211,66 @@ def _torch_activation_bytes(m: ModelSpec, ctx: int) -> float:
 # ---------------------------------------------------------------- the estimate
 
 
-def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: float = 2.0) -> MemoryEstimate:
-    """Peak GPU memory of `m` at quant `q` on `runner` for workload `w` (all GiB)."""
-    cap = OLLAMA_QWEN_MAX_TOKENS if runner == "ollama" and m.image_tokens["rule"] == "qwen2-vl" else None
-    img, frame_note = _image_cost(m, w, cap)
-    per_image, patches = img.tokens, img.patches
+def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv_bytes: float):
+    """(window tokens, KV bytes, basis)."""
+    a = m.arch
     if m.image_tokens["rule"] == "cross-attention":
         ctx = w.context + w.max_new_tokens
         cross = patches * min(w.images, 1)  # mllama takes one image per request
     else:
         ctx = w.context + per_image * w.images + w.max_new_tokens
         cross = 0
-    if m.arch.encoder_decoder:
+    if a.encoder_decoder:
         # Encoder-decoder OCR models (Nougat, Florence-2): the decoder's self-attention holds the
         # generated text (its prompt is a task token, not a chat); its cross-attention holds the
         # encoder's outputs, once per decoder layer.
         ctx = w.max_new_tokens
         kv = kv_cache_bytes(m, ctx, kv_bytes) + kv_cache_bytes(m, per_image * w.images, kv_bytes)
-        kv_basis = "encoder-decoder: decoder self-attention over the output + cross-attention over the image tokens"
-    else:
-        kv = kv_cache_bytes(m, ctx, kv_bytes, cross_tokens=cross)
-        kv_basis = (f"2 x {m.arch.layers} layers x {m.arch.kv_heads} kv heads x {m.arch.head_dim} x {ctx} tokens"
-                    f" x {kv_bytes:g} B ({w.context} text + {w.images} x {per_image} image + {w.max_new_tokens} new)")
-        if m.arch.sliding_window and m.arch.sliding_layers:
-            kv_basis += f"; {m.arch.sliding_layers} sliding layers hold {m.arch.sliding_window} tokens"
-        if cross:
-            kv_basis += f"; + {m.arch.cross_attention_layers} cross-attention layers x {cross} image tokens"
+        return ctx, kv, "encoder-decoder: decoder self-attention over the output + cross-attention over the image tokens"
+    cells = rtm.ctx_cells(rt, ctx)
+    window = rtm.swa_cells(rt, cells, a.sliding_window, rt.parallel) if a.sliding_window else None
+    kv = kv_cache_bytes(m, cells, kv_bytes, cross_tokens=cross, window_cells=window)
+    basis = (f"2 x {a.layers} layers x {a.kv_heads} kv heads x {a.head_dim} x {cells} cells x {kv_bytes:g} B"
+             f" ({rt.kv_cache}; {w.context} text + {w.images} x {per_image} image + {w.max_new_tokens} new"
+             + (f", rounded up to {cells} by llama-server" if cells != ctx else "") + ")")
+    if a.sliding_window and a.sliding_layers:
+        basis += f"; {a.sliding_layers} sliding layers hold {window} cells ({rt.runner}'s rule)"
+    if cross:
+        basis += f"; + {a.cross_attention_layers} cross-attention layers x {cross} image tokens"
+    return cells, kv, basis
+
+
+def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: float | None = None) -> MemoryEstimate:
+    """Peak GPU memory of `m` at quant `q` on `runner` for workload `w` (all GiB)."""
+    rt = rtm.resolve(runner, w.runtime, m.family, strict=False)
+    kv_b = rtm.kv_bytes_per_elem(rt) if kv_bytes is None else kv_bytes
+    cap = OLLAMA_QWEN_MAX_TOKENS if runner == "ollama" and m.image_tokens["rule"] == "qwen2-vl" else None
+    img, frame_note = _image_cost(m, w, cap)
+    per_image, patches = img.tokens, img.patches
+    ctx, kv, kv_basis = _kv(m, w, rt, per_image, patches, kv_b)
+    # The image tokens' share of the cache: what it would shrink by without them (sliding-window
+    # layers and llama-server's rounding make this less than proportional).
+    kv_img = kv - _kv(m, w._replace(images=0), rt, per_image, patches, kv_b)[1] if w.images else 0.0
 
     text_gib, vision_gib, w_basis, published = _weights(m, q, runner)
     has_vision = w.images > 0
+    prompt_tokens = max(ctx - w.max_new_tokens, 1)
 
     if runner in ("ollama", "llama.cpp"):
-        g_text, g_basis = _text_graph_bytes(m, ctx, kv)
-        g_vis = _vision_graph_bytes(img.seq) if has_vision else 0.0
+        vis_seq, ubatch, v_note = img.seq, rtm.UBATCH, "the user's image"
+        reserve = rtm.behaviour("ollama", "vision_reservation", rt.version) if runner == "ollama" else None
+        if reserve is not None and reserve.since:
+            # Ollama reserves for its worst case: a 2048x2048 image after the model's own resize,
+            # whose tokens must share one batch (runner/ollamarunner/runner.go reserveWorstCaseGraph).
+            big = model_image_tokens(m.image_tokens, rtm.OLLAMA_WORST_CASE_IMAGE, rtm.OLLAMA_WORST_CASE_IMAGE,
+                                     cap_tokens=cap)
+            vis_seq, ubatch = max(vis_seq, big.seq), max(ubatch, big.tokens)
+            v_note = f"Ollama's worst case (2048x2048 -> {big.tokens} tokens in one batch)"
+            has_vision = True
+        g_text, g_basis = _text_graph_bytes(m, ctx, kv, rt, ubatch)
+        g_vis = _vision_graph_bytes(vis_seq) if has_vision else 0.0
         compute = (g_text + g_vis) / GIB
-        c_basis = f"{g_basis}; vision graph 4 x P^2 x {VISION_HEADS} heads, P = {img.seq} patches per ViT pass"
+        c_basis = f"{g_basis}; vision graph 4 x P^2 x {VISION_HEADS} heads, P = {vis_seq} patches ({v_note})"
         if runner == "ollama":
             layer = text_gib * GIB / max(m.arch.layers, 1) + kv / max(m.arch.layers, 1)
             overhead = (OLLAMA_MINIMUM_MIB * MIB + layer) / GIB
@@ -239,24 +280,47 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
             o_basis = f"CUDA context of llama-server ~{LLAMA_CPP_CONTEXT_GIB} GiB [I]"
     else:
         act = _torch_activation_bytes(m, ctx)
-        logits = (m.arch.vocab or 0) * 4 * 2  # last-position logits, fp32, two copies while sampling
-        g_vis = _vision_graph_bytes(img.seq) / 4 if has_vision else 0.0  # SDPA kernels keep ~1/4 of eager [I]
-        compute = (act + logits + g_vis) / GIB
-        c_basis = "prefill activations ~12 hidden-size buffers per token + logits + ViT attention (SDPA)"
+        vocab = m.arch.vocab or 0
+        if rtm.full_logits(rt, m.family):
+            logits = vocab * (2 + 4) * prompt_tokens  # bf16 logits + their fp32 upcast, every prompt position
+            l_note = f"full-sequence logits {prompt_tokens} x vocab x (2 + 4) B (transformers {rt.version})"
+        else:
+            logits = vocab * 4 * 2  # last-position logits, fp32, two copies while sampling
+            l_note = "last-position logits"
+        if runner == "vllm":
+            # vLLM profiles the vision encoder with its largest dummy image at start-up and keeps an
+            # encoder cache; Qwen-VL's is capped at the user's image by the printed --mm-processor-kwargs.
+            if rtm.vllm_caps_pixels(m.image_tokens) or not has_vision:
+                prof = img
+            else:
+                prof = model_image_tokens(m.image_tokens, rtm.WORST_CASE_SIDE, rtm.WORST_CASE_SIDE)
+            g_vis = prof.patches * rtm.VIT_WIDTH * 2 * rtm.VIT_LIVE_BUFFERS if has_vision else 0.0
+            enc_cache = max(rtm.VLLM_ENCODER_BUDGET, prof.tokens) * (m.arch.hidden or 4096) * 2 if has_vision else 0.0
+            compute = (max(act, logits) + g_vis + enc_cache) / GIB
+            c_basis = (f"max(prefill activations, {l_note}) + ViT profile on {prof.patches} patches (flash attention,"
+                       f" {rtm.VIT_LIVE_BUFFERS} x {rtm.VIT_WIDTH}-wide bf16 buffers per patch) + encoder cache of"
+                       f" {max(rtm.VLLM_ENCODER_BUDGET, prof.tokens)} tokens")
+        else:
+            g_vis = _vision_graph_bytes(img.seq) / 4 if has_vision else 0.0  # SDPA kernels keep ~1/4 of eager [I]
+            # Activations and the logits are not live at once: the MLP buffers are freed before the lm_head.
+            compute = (max(act, logits) + g_vis) / GIB
+            c_basis = f"max(prefill activations ~12 hidden-size buffers per token, {l_note}) + ViT attention (SDPA)"
         live = text_gib + vision_gib + kv / GIB + compute
         if runner == "vllm":
             overhead = VLLM_OVERHEAD_GIB
             o_basis = (f"CUDA context + CUDA graphs ~{VLLM_OVERHEAD_GIB} GiB [I]; vLLM itself pre-allocates"
-                       " gpu_memory_utilization (0.9) of the card for its KV pool")
+                       f" gpu_memory_utilization ({rtm.VLLM_GPU_MEMORY_UTILIZATION}) of the card for its KV pool")
         else:
             overhead = TORCH_CUDA_CONTEXT_GIB + TORCH_FRAGMENTATION * live
             o_basis = f"CUDA context {TORCH_CUDA_CONTEXT_GIB} GiB + {TORCH_FRAGMENTATION:.0%} allocator slack [I]"
 
     return MemoryEstimate(
         model_id=m.id, quant=q.id, runner=runner, image_tokens=per_image, context_tokens=ctx,
-        weights_text_gib=text_gib, weights_vision_gib=vision_gib, kv_cache_gib=kv / GIB,
+        weights_text_gib=text_gib, weights_vision_gib=vision_gib, kv_cache_gib=kv / GIB, kv_image_gib=kv_img / GIB,
         compute_gib=compute, overhead_gib=overhead, weights_published=published, encoder_patches=patches,
+        runtime=rt,
         basis={"weights": w_basis, "kv_cache": kv_basis, "compute": c_basis, "overhead": o_basis,
+               "runtime": rtm.describe(rt),
                "image_tokens": f"{m.image_tokens['rule']} rule at {w.width}x{w.height}: {per_image} tokens"
                                + (f" (Ollama cap {cap})" if cap else "") + frame_note},
     )

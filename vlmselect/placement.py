@@ -96,6 +96,11 @@ def usable_vram(g: GpuInfo) -> float:
     return max((g.vram_total_gib or 0) - RESERVE_GIB, 0)
 
 
+def usable_ram(hw: HardwareProfile) -> float:
+    """System RAM a model may use (offload or CPU): available (else total) minus a reserve."""
+    return (hw.ram_available_gib or hw.ram_total_gib or 0) - RAM_RESERVE_GIB
+
+
 def runners_for(m: ModelSpec) -> list[str]:
     """Runners this model has an artifact or an integration for, per the catalog."""
     r = m.runners
@@ -188,11 +193,21 @@ def need_gib(mem: MemoryEstimate) -> float:
     return mem.total_gib * (1 + _margin(mem.runner))
 
 
+def _shared_fixed(mem: MemoryEstimate) -> tuple[float, float]:
+    """(what divides over GPUs, what each GPU pays itself). Weights and KV divide; compute buffers and
+    the CUDA context / runtime overhead are paid on every GPU. transformers' allocator slack is a
+    share of each GPU's live tensors, so it follows the part it rides on."""
+    s = TORCH_FRAGMENTATION if mem.runner == "transformers" else 0.0
+    live = mem.weights_gib + mem.kv_cache_gib + mem.compute_gib
+    shared = (mem.weights_gib + mem.kv_cache_gib) * (1 + s)
+    fixed = mem.compute_gib * (1 + s) + max(mem.overhead_gib - s * live, 0.0)
+    return shared, fixed
+
+
 def split_need_gib(mem: MemoryEstimate, k: int) -> float:
-    """Per-GPU need when split evenly over k GPUs: weights and KV divide, fixed costs (CUDA context,
-    runtime overhead, compute buffers) are paid on every GPU used."""
-    shared = mem.weights_gib + mem.kv_cache_gib
-    return (shared / k + mem.compute_gib + mem.overhead_gib) * (1 + _margin(mem.runner))
+    """Per-GPU need when split evenly over k GPUs, margin included (k = 1: the whole estimate)."""
+    shared, fixed = _shared_fixed(mem)
+    return (shared / k + fixed) * (1 + _margin(mem.runner))
 
 
 def split_needs(mem: MemoryEstimate, usable: list[float], even: bool) -> list[float] | None:
@@ -205,12 +220,11 @@ def split_needs(mem: MemoryEstimate, usable: list[float], even: bool) -> list[fl
     # Layer split (llama.cpp --tensor-split, Ollama, accelerate's device_map): shares follow each
     # GPU's room after its own fixed costs.
     m = 1 + _margin(mem.runner)
-    fixed = (mem.compute_gib + mem.overhead_gib) * m
-    room = [u - fixed for u in usable]
-    shared = (mem.weights_gib + mem.kv_cache_gib) * m
-    if min(room) <= 0 or shared > sum(room):
+    shared, fixed = _shared_fixed(mem)
+    room = [u - fixed * m for u in usable]
+    if min(room) <= 0 or shared * m > sum(room):
         return None
-    return [fixed + shared * r / sum(room) for r in room]
+    return [fixed * m + shared * m * r / sum(room) for r in room]
 
 
 def _rank_gpus(gs: tuple[GpuInfo, ...]) -> tuple:
@@ -226,7 +240,7 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload)
     """
     mem = estimate_memory(m, q, runner, w)
     gpus = [g for g in hw.usable_gpus if gpu_unsupported(g, q, runner) is None]
-    ram = (hw.ram_available_gib or hw.ram_total_gib or 0) - RAM_RESERVE_GIB
+    ram = usable_ram(hw)
     margin = 1 + _margin(runner)
     if not hw.usable_gpus:
         if runner in ("ollama", "llama.cpp", "transformers") and need_gib(mem) <= ram:
@@ -299,6 +313,7 @@ def what_it_takes(mem: MemoryEstimate, per_gpu_gib: float) -> str:
     """The fewest GPUs of `per_gpu_gib` free each that would hold `mem` (each paying its own fixed
     costs), or the one card that would."""
     need = need_gib(mem)
-    k = next((k for k in range(1, 17) if split_need_gib(mem, k) <= per_gpu_gib), None)
+    sizes = (1, 2, 4, 8, 16) if mem.runner == "vllm" else range(1, 17)  # tensor parallel: powers of two
+    k = next((k for k in sizes if split_need_gib(mem, k) <= per_gpu_gib), None)
     many = (f"would fit {k} such GPU{'s' if k > 1 else ''}" if k else "would not fit 16 such GPUs")
     return f"{many} or one {math.ceil(need)}+ GiB card"

@@ -18,22 +18,34 @@ DISK_MARGIN_GIB = 1.0
 @dataclass
 class PullPlan:
     model: ModelSpec
-    runner: str  # ollama | hf
+    runner: str  # ollama | hf | llama.cpp | vllm
     quant: str
     artifact: str  # Ollama tag or HF repo id
-    files: list  # HF allow-patterns
+    files: list  # HF allow-patterns (hf, vllm) or the GGUF and mmproj file names (llama.cpp)
     size_gb: float | None
     vram_gib: float
     usable_gib: float | None
     mode: str | None
+    context: int | None = None  # llama.cpp / vllm: the context the estimate placed (-c / --max-model-len)
+
+    @property
+    def ngl(self) -> int:
+        """llama.cpp layers on the GPU: all, none on a CPU, the share that fits when offloading."""
+        if self.mode in ("gpu", "multi-gpu"):
+            return 99
+        if self.mode == "offload" and self.usable_gib and self.vram_gib:
+            return max(1, int(self.model.arch.layers * min(self.usable_gib / self.vram_gib, 1.0)))
+        return 0
 
 
 @dataclass
 class PullResult:
-    target: str  # what smoke should load: the Ollama tag or the local snapshot directory
+    target: str  # what smoke should load: the Ollama tag, the local snapshot directory or GGUF file
     runner: str
     quant: str
     model_id: str
+    mmproj: str | None = None  # llama.cpp: the local mmproj file
+    command: str | None = None  # llama.cpp / vllm: the server command with the local paths
 
 
 def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None,
@@ -46,15 +58,15 @@ def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, 
     m = cat.model(name)
     if m.kind != "local":
         raise UsageError(f"{m.id} is a hosted API: there is nothing to download", "pick a local model: `vlmselect models`")
-    if runner not in (None, "ollama", "hf", "transformers"):
-        raise UsageError(f"unknown runner {runner!r} for pull", "--runner ollama or --runner hf")
-    want = {"ollama": "ollama", "hf": "transformers", "transformers": "transformers", None: None}[runner]
+    if runner not in PULL_RUNNERS:
+        raise UsageError(f"unknown runner {runner!r} for pull", "--runner ollama, hf, llama.cpp or vllm")
+    want = PULL_RUNNERS[runner]
     q = parse_quant(quant_name) if quant_name else None
-    if q is not None and want == "transformers" and q.fmt == "gguf":
-        raise UsageError(f"{q.id} is a GGUF quant: the hf runner loads safetensors",
-                         "use --runner ollama for GGUF quants, or --quant bf16 / nf4 / int8 / awq with --runner hf")
-    if q is not None and want == "ollama" and q.fmt not in ("gguf", "fp"):
-        raise UsageError(f"Ollama has no {q.id} tags", "use --runner hf for " + q.id)
+    if q is not None and want in ("transformers", "vllm") and q.fmt == "gguf":
+        raise UsageError(f"{q.id} is a GGUF quant: the {runner} runner loads safetensors",
+                         "use --runner ollama or llama.cpp for GGUF quants, or --quant bf16 / nf4 / int8 / awq")
+    if q is not None and want in ("ollama", "llama.cpp") and q.fmt not in ("gguf", "fp"):
+        raise UsageError(f"{want} has no {q.id} files", "use --runner hf or vllm for " + q.id)
     runners = [r for r in runners_for(m) if r in ((want,) if want else ("ollama", "transformers"))]
     req = Request(task=task, workload=pull_workload(m))
     best = None
@@ -70,8 +82,13 @@ def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, 
         tag = next(t for t in m.runners["ollama"] if t.get("quant") == best.quant.id)
         return PullPlan(m, "ollama", best.quant.id, tag["tag"], [], tag.get("size_gb"),
                         best.mem.total_gib, best.usable_gib, best.mode)
+    if best.runner == "llama.cpp":
+        repo, files, size = gguf_artifact(m, best.quant.id)
+        return PullPlan(m, "llama.cpp", best.quant.id, repo, files, size, best.mem.total_gib, best.usable_gib, best.mode,
+                        best.mem.context_tokens)
     repo, files, size = hf_artifact(m, best.quant.id)
-    return PullPlan(m, "hf", best.quant.id, repo, files, size, best.mem.total_gib, best.usable_gib, best.mode)
+    return PullPlan(m, "vllm" if best.runner == "vllm" else "hf", best.quant.id, repo, files, size,
+                    best.mem.total_gib, best.usable_gib, best.mode, best.mem.context_tokens)
 
 
 def pull_workload(m: ModelSpec) -> Workload:
@@ -84,6 +101,16 @@ def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
     from vlmselect.memory import estimate_memory
 
     runner = want or ("ollama" if m.runners.get("ollama") else "transformers")
+    if runner == "llama.cpp":
+        gguf = m.runners.get("gguf") or {}
+        files = gguf.get("files") or {}
+        qid = q.id if q is not None else next(iter(files), None)
+        if qid is None or qid not in files:
+            raise UsageError(f"{m.id} has no GGUF file" + (f" at {q.id}" if q else "") + " in the catalog",
+                             "quants: " + (", ".join(files) or "none") + "; or try --runner ollama / hf")
+        repo, names, size = gguf_artifact(m, qid)
+        mem = estimate_memory(m, QUANTS[qid], "llama.cpp", pull_workload(m))
+        return PullPlan(m, "llama.cpp", qid, repo, names, size, mem.total_gib, None, None, mem.context_tokens)
     if runner == "ollama":
         tags = m.runners.get("ollama") or []
         if not tags:
@@ -97,8 +124,26 @@ def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
         return PullPlan(m, "ollama", qq.id, tag["tag"], [], tag.get("size_gb"), mem.total_gib, None, None)
     qq = q or QUANTS["bf16"]
     repo, files, size = hf_artifact(m, qq.id)
-    mem = estimate_memory(m, qq, "transformers", pull_workload(m))
-    return PullPlan(m, "hf", qq.id, repo, files, size, mem.total_gib, None, None)
+    mem = estimate_memory(m, qq, runner, pull_workload(m))
+    return PullPlan(m, "vllm" if runner == "vllm" else "hf", qq.id, repo, files, size, mem.total_gib, None, None,
+                    mem.context_tokens)
+
+
+# --runner value -> the runner name placements use
+PULL_RUNNERS = {None: None, "ollama": "ollama", "hf": "transformers", "transformers": "transformers",
+                "llama.cpp": "llama.cpp", "llamacpp": "llama.cpp", "vllm": "vllm"}
+
+
+def gguf_artifact(m: ModelSpec, q: str) -> tuple[str, list, float | None]:
+    """(repo, [GGUF file, mmproj file], published GB of both) for llama.cpp at quant `q`."""
+    g = m.runners.get("gguf") or {}
+    f = (g.get("files") or {}).get(q)
+    if not f or not g.get("repo"):
+        raise UsageError(f"{m.id} has no GGUF file at {q} in the catalog", "try another --quant or --runner")
+    mm = g.get("mmproj") or {}
+    names = [f["file"]] + ([mm["file"]] if mm.get("file") else [])
+    size = (f.get("size_gb") or 0) + (mm.get("size_gb") or 0) or None
+    return g["repo"], names, size
 
 
 HF_WEIGHT_FILES = ["*.safetensors", "*.safetensors.index.json"]
@@ -122,7 +167,7 @@ def preflight(plan: PullPlan) -> list[str]:
     if plan.mode is None:  # no placement at all; offload and CPU runs are slow but they run
         where = f"{plan.usable_gib:.1f} GiB usable" if plan.usable_gib is not None else "not enough memory on this machine"
         problems.append(f"{plan.model.id} at {plan.quant} needs {plan.vram_gib:.1f} GiB; {where}")
-    d = model_dirs()["ollama" if plan.runner == "ollama" else "huggingface"]
+    d = model_dirs()["ollama" if plan.runner == "ollama" else "huggingface"]  # llama.cpp and vLLM files: the HF cache
     free = free_disk_gib(d)
     if plan.size_gb and free is not None and gb_to_gib(plan.size_gb) + DISK_MARGIN_GIB > free:
         problems.append(f"download is {plan.size_gb:.1f} GB but only {free:.1f} GiB is free at {d}")
@@ -170,10 +215,34 @@ def pull_model(cat: Catalog, hw: HardwareProfile, name: str, *, runner: str | No
     if plan.runner == "ollama":
         _pull_ollama(plan.artifact, c)
         return PullResult(plan.artifact, "ollama", plan.quant, plan.model.id)
+    if plan.runner == "llama.cpp":
+        return _pull_gguf(plan, c)
     from vlmselect.runners.hf import download
 
     path = download(plan.artifact, plan.files, c)
+    if plan.runner == "vllm":
+        from vlmselect.runners import vllm
+
+        cmd = vllm.command_line(path, ctx=plan.context or 4096)
+        c.print("serve it with:")
+        print(cmd)  # stdout: the one line a script can take
+        return PullResult(str(path), "vllm", plan.quant, plan.model.id, command=cmd)
     return PullResult(str(path), "hf", plan.quant, plan.model.id)
+
+
+def _pull_gguf(plan: PullPlan, c) -> PullResult:
+    from vlmselect.runners import llamacpp
+    from vlmselect.runners.hf import download_files
+
+    paths = download_files(plan.artifact, plan.files, c)
+    model, mmproj = paths[0], (paths[1] if len(paths) > 1 else None)
+    if mmproj is None:
+        c.print(f"[yellow]note:[/yellow] the catalog names no mmproj for {plan.model.id}: llama-server serves text only")
+    cmd = llamacpp.command_line(model, mmproj, ctx=plan.context or 4096, ngl=plan.ngl)
+    c.print("serve it with:")
+    print(cmd)
+    return PullResult(str(model), "llama.cpp", plan.quant, plan.model.id, mmproj=str(mmproj) if mmproj else None,
+                      command=cmd)
 
 
 def _pull_ollama(tag: str, c) -> None:

@@ -88,8 +88,13 @@ def memory_cell(p) -> str:
     return f"{p.mem.total_gib:.1f} / {avail} GiB"
 
 
-def api_json(p) -> dict:
-    return {
+def api_json(p, req=None) -> dict:
+    extra = {}
+    if req is not None:
+        from vlmselect.snippet_cli import api_next_step
+
+        extra["next_step"] = api_next_step(p.api, req.task, req.workload)
+    return {**extra, 
         "id": p.api.id, "name": p.api.name, "provider": p.api.provider,
         "cost_per_image_usd": round(p.cost.usd, 6), "cost_per": p.cost.per, "status": p.status, "score": r2(p.score, 3),
         "quality": r2(p.quality, 3), "image_tokens": p.cost.image_tokens, "why": p.why,
@@ -107,7 +112,7 @@ def recommendation_json(rec) -> dict:
                      "max_new_tokens": req.workload.max_new_tokens},
         "hardware": rec.hardware.to_json(),
         "local": [local_json(p) for p in rec.local],
-        "api": [api_json(p) for p in rec.api],
+        "api": [api_json(p, req) for p in rec.api],
         "excluded": [{"id": e.id, "reason": e.reason} for e in rec.excluded],
         "notes": rec.notes,
     }
@@ -125,11 +130,11 @@ def hardware_line(hw) -> str:
     return f"Hardware ({hw.source}): " + ", ".join(parts)
 
 
-def print_recommendation(rec, explain: bool) -> None:
+def print_recommendation(rec, explain: bool, c=None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    c = console()
+    c = c or console()
     req = rec.request
     c.print(f"[bold]Task:[/bold] {req.task.name} ({req.task.id}) · priority {req.priority}"
             + (f" · as of {req.as_of}" if req.as_of else ""))
@@ -177,14 +182,23 @@ def print_recommendation(rec, explain: bool) -> None:
             c.print(f"  then: {escape(line)}")
         for n in (top.steps.notes if top.steps else ()):
             c.print(f"  note: {escape(n)}")
+    if rec.api:
+        from vlmselect.snippet_cli import api_next_step
+
+        step = api_next_step(rec.api[0].api, req.task, req.workload)
+        c.print(f"[bold]Next step ({escape(rec.api[0].api.name)}):[/bold] {escape(step['command'])} prints:")
+        c.print(escape(step["code"]).rstrip(), soft_wrap=True)
     if explain:
         c.print("\n[bold]Basis of each estimate[/bold]")
         for p in rec.local:
-            c.print(f"- {p.model.id} ({p.quant.id}, {p.runner}, {p.mode}): total {p.mem.total_gib:.2f} GiB = "
-                    + " + ".join(f"{k} {v:.2f}" for k, v in p.mem.parts().items()))
+            c.print(f"- {p.model.id} ({p.quant.id}, {p.runner}, {p.mode}): total {p.mem.total_gib:.2f} GiB: "
+                    + ", ".join(f"{k} {v:.2f}" for k, v in p.mem.parts().items()))
             for k, v in p.mem.basis.items():
                 c.print(f"    {k}: {v}")
             c.print(f"    speed: {p.speed.basis}")
+            from vlmselect import viz
+
+            viz.print_bars(c, viz.bars_from_pick(p, rec.hardware), indent=4)
         for p in rec.api:
             c.print(f"- {p.api.id}: {p.cost.basis}")
         if rec.excluded:
@@ -222,6 +236,24 @@ def model_row_json(m, vram: dict | None) -> dict:
                              "retired": m.retired and str(m.retired), "successor": m.successor}})
         if m.seed:
             d["seed"] = m.seed
+    return d
+
+
+def show_json(m, vram: dict | None) -> dict:
+    """Every fact of one model or API: the listing's row, then each field of its catalog entry as written
+    (architecture, parameter split, image-token rule, artifacts, benchmark provenance, unknowns, notes),
+    and the file it came from."""
+    d = model_row_json(m, vram)
+    if isinstance(m, ModelSpec):
+        d["params"] = {"total_b": m.params_total_b, "text_b": m.params_text_b, "vision_b": m.params_vision_b,
+                       "projector_b": (m.facts.get("params") or {}).get("projector_b"), "active_b": m.params_active_b}
+        d["arch"] = {**m.arch._asdict(), **(m.facts.get("arch") or {})}
+        d["artifacts"] = m.facts.get("runners") or {}
+    d["benchmark_details"] = m.facts.get("benchmarks") or {}
+    for k, v in m.facts.items():
+        if k not in d and k not in ("runners", "benchmarks"):
+            d[k] = v
+    d["catalog_file"] = m.origin
     return d
 
 
@@ -265,8 +297,19 @@ def print_show(m, vram: dict | None) -> None:
         c.print(f"    {s}")
 
 
-def print_estimate(d: dict) -> None:
+def print_catalog_stats(st) -> None:
     c = console()
+    c.print(f"[bold]Catalog as of {st.as_of or 'unknown'}[/bold] (newest dated fact: {st.as_of_basis})")
+    c.print("Entries: " + ", ".join(f"{n} {k}" for k, n in st.counts.items()))
+    c.print(f"With unverified fields: {st.with_unverified} of {st.entries}; "
+            f"with unknown estimator inputs: {st.with_unknown} of {st.entries}")
+    c.print("Newest release per family:")
+    for fam, v in st.newest_by_family.items():
+        c.print(f"  {fam:24s} {v['released']}  {v['id']} ({v['kind']})")
+
+
+def print_estimate(d: dict, hw=None, c=None) -> None:
+    c = c or console()
     c.print(f"[bold]{d['id']}[/bold] at {d['quant']} on {d['runner']}: {d['total_gib']:.2f} GiB"
             + (f" ({d['mode']})" if d.get("mode") else ""))
     c.print(f"  context {d['context']} tokens ({d['images']} image(s) x {d['image_tokens']} tokens)")
@@ -276,16 +319,22 @@ def print_estimate(d: dict) -> None:
         c.print(f"  {k:15s} {v:7.2f} GiB   {basis.get(k, '')}".rstrip())
     pl = d.get("placement")
     if pl and pl["gpu_indices"]:
-        per = ", ".join(f"GPU {i}: {n:.2f} of {u:.2f} GiB usable"
+        per = ", ".join(f"GPU#{i} {n:.2f} of {u:.2f} GiB usable"
                         for i, n, u in zip(pl["gpu_indices"], pl["gpu_need_gib"], pl["gpu_usable_gib"]))
         c.print(f"  placement: {pl['mode']} ({per}, margin included)"
                 + (f"; {pl['ram_gib']:.2f} GiB in RAM" if pl.get("ram_gib") and pl["mode"] == "offload" else ""))
     elif pl:
         c.print(f"  placement: cpu ({pl.get('ram_gib') or 0:.2f} GiB of RAM)")
+    if d.get("runtime"):
+        c.print(f"  runtime: {d['runtime']['basis']}")
     if d.get("tokens_per_s") is not None:
         c.print(f"  speed: {d['tokens_per_s']:.1f} tok/s, {d['seconds_per_image']:.1f} s/image  ({d.get('speed_basis', '')})")
     elif d.get("speed_basis"):
         c.print(f"  speed: {d['speed_basis']}")
+    if d.get("fits_up_to"):
+        f = d["fits_up_to"]
+        c.print(f"  fits up to (one GPU, {f['budget_gib']:.1f} GiB): context {f['context']:,} tokens;"
+                f" {f['images']} image(s); images up to {f['resolution'] or 'none'}")
     for n in d.get("notes", []):
         c.print(f"  note: {n}")
     steps = d.get("next_steps") or []
@@ -295,3 +344,30 @@ def print_estimate(d: dict) -> None:
             c.print(f"  then: {line}")
     for n in d.get("command_notes", []):
         c.print(f"  note: {n}")
+    if hw is not None:
+        from vlmselect import viz
+
+        c.print()
+        viz.print_bars(c, viz.bars_from_estimate(d, hw))
+
+
+def print_sweep(data: dict, c=None) -> None:
+    from vlmselect import viz
+
+    viz.print_sweep(c or console(), data)
+
+
+# ---------------------------------------------------------------- snippet
+
+
+def print_snippet(sn) -> None:
+    """The code alone on stdout (so `> run.py` keeps it runnable); what to know about it on stderr."""
+    sys.stdout.write(sn.code)
+    err = sys.stderr.write
+    err(f"# {sn.model_id} via {sn.target} ({sn.lang}); prompt: {sn.prompt}\n")
+    if sn.env:
+        err(f"# reads from the environment: {', '.join(sn.env)}\n")
+    for n in sn.notes:
+        err(f"# {n}\n")
+    for line in sn.advice.lines:
+        err(f"# image: {line}\n")

@@ -156,7 +156,9 @@ def spec_from_config(path: Path, name: str) -> ModelSpec | None:
 # ---------------------------------------------------------------- records
 
 
-RUNNER_NAMES = {"hf": "transformers", "ollama": "ollama"}
+RUNNER_NAMES = {"hf": "transformers", "ollama": "ollama", "llama.cpp": "llama.cpp", "vllm": "vllm"}
+SMOKE_RUNNERS = (None, "ollama", "hf", "transformers", "llama.cpp", "vllm")
+SERVER_RUNNERS = ("llama.cpp", "vllm")
 
 
 def measured_speeds(gpu_name: str | None) -> dict:
@@ -204,6 +206,10 @@ def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None
     target that is an artifact of it (`pull --smoke` passes the tag or directory it fetched)."""
     from vlmselect.runners.hf import resolve_local
 
+    if runner == "llamacpp":
+        runner = "llama.cpp"
+    if runner not in SMOKE_RUNNERS:
+        raise UsageError(f"unknown runner {runner!r} for smoke", "--runner ollama, hf, llama.cpp or vllm")
     if model_id is not None:
         return cat.model(model_id), ("hf" if runner in ("hf", "transformers") else runner), target
     spec = None
@@ -213,9 +219,9 @@ def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None
         pass
     if spec is not None and spec.kind == "api":
         raise UsageError(f"{spec.id} is a hosted API", "smoke tests local models")
-    if runner not in (None, "ollama", "hf", "transformers"):
-        raise UsageError(f"unknown runner {runner!r} for smoke", "--runner ollama or --runner hf")
     runner = "hf" if runner == "transformers" else runner
+    if runner in SERVER_RUNNERS:
+        return spec, runner, target
     if spec is not None:
         if runner is None:
             runner = "ollama" if spec.runners.get("ollama") else "hf"
@@ -249,7 +255,7 @@ def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None
 def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: str | None = None,
                 image: Path | None = None, prompt: str | None = None, expect: str | None = None,
                 trust_remote_code: bool = False, max_new_tokens: int = 128, json_out: bool = False, hw=None,
-                model_id: str | None = None) -> dict:
+                model_id: str | None = None, server: str | None = None, ready_timeout_s: float | None = None) -> dict:
     from vlmselect.render import console, print_json
 
     if image is not None and not Path(image).is_file():
@@ -258,7 +264,14 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
         raise UsageError("--image needs --prompt", "for example --prompt 'What is the total?' --expect 1234.50")
     if max_new_tokens < 1:
         raise UsageError("--max-new-tokens must be at least 1", "for example --max-new-tokens 128")
-    spec, runner, load_target = _resolve(cat, target, runner, model_id, quant)
+    if server is not None and runner not in (None, "openai", *SERVER_RUNNERS):
+        raise UsageError(f"--server talks to an OpenAI-compatible server, not to --runner {runner}",
+                         "drop --runner, or give --runner llama.cpp / vllm to label the record")
+    if server is not None:
+        spec = _catalog_spec(cat, target, model_id)
+        load_target = target
+    else:
+        spec, runner, load_target = _resolve(cat, target, runner, model_id, quant)
     card = None
     if image is not None:
         png = Path(image).read_bytes()
@@ -268,7 +281,13 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
         png = card.png
         ask = prompt or CARD_PROMPT
     c = console(stderr=True)
-    if runner == "ollama":
+    if server is not None or runner in SERVER_RUNNERS:
+        from vlmselect.smoke_servers import smoke_via_server
+
+        rec = smoke_via_server(spec, load_target, runner, quant, server, png, ask, max_new_tokens, ready_timeout_s, c)
+        rec["vram_estimated_gib"] = _estimate(spec, rec.get("quant"), rec["runner"] if rec["runner"] in SERVER_RUNNERS
+                                              else "llama.cpp", png, max_new_tokens)
+    elif runner == "ollama":
         rec = _smoke_ollama(spec, load_target, png, ask, max_new_tokens)
     else:
         rec = _smoke_hf(cat, spec, load_target, quant, png, ask, max_new_tokens, trust_remote_code, c)
@@ -290,6 +309,13 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
     else:
         _print(rec)
     return rec
+
+
+def _catalog_spec(cat: Catalog, target: str, model_id: str | None) -> ModelSpec | None:
+    try:
+        return cat.model(model_id or target)
+    except UsageError:
+        return None
 
 
 def _estimate(spec: ModelSpec | None, quant: str | None, runner: str, png: bytes, max_new_tokens: int) -> float | None:
@@ -393,6 +419,10 @@ def _print(rec: dict) -> None:
         c.print(f"  text CER {ch['text_cer']}" + (f", bars {ch.get('bars_ok')}, colour {ch.get('colour_ok')}" if "bars_ok" in ch else ""))
     c.print(f"  latency {rec['latency_s']} s, first token {rec['ttft_s']} s, {rec['tokens_per_s']} tok/s")
     c.print(f"  memory: measured {rec['vram_peak_gib']} GiB VRAM, estimated {rec['vram_estimated_gib']} GiB"
-            + (f" (CPU run: RAM grew {rec['ram_delta_gib']} GiB)" if rec.get("device") == "cpu" else ""))
+            + (f" (CPU run: RAM grew {rec['ram_delta_gib']} GiB)" if rec.get("ram_delta_gib") is not None else ""))
+    mem = rec.get("server_memory") or {}
+    if any(v is not None for k, v in mem.items() if k.endswith(("_mib", "_tokens", "_gib"))):
+        shown = ", ".join(f"{k} {v}" for k, v in mem.items() if v is not None and k.endswith(("_mib", "_tokens", "_gib")))
+        c.print(f"  {rec['runner']} reports: {shown}" + (f" (version {rec['server_version']})" if rec.get("server_version") else ""))
     c.print(f"  saved {rec['record']}")
 

@@ -151,8 +151,8 @@ _VARIANT = re.compile(r"\b(\d+\s?gb|pcie|sxm\d?|nvl)\b")
 
 
 def ambiguous_gpu(catalog, typed: str, spec) -> list[str]:
-    """The presets a typed name could mean when it leaves out the variant (memory size, PCIe/SXM):
-    '4060 ti' (8 or 16 GB), 'a100' (40 or 80 GB, PCIe or SXM). Empty when the name is specific."""
+    """The presets a typed name could mean when it leaves out the memory size: '4060 ti' (8 or 16 GB),
+    'a100' (40 or 80 GB). Empty when the name is specific or its variants share one memory size."""
     def norm(s: str) -> str:
         return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9]+", " ", s.lower().replace("nvidia", "").replace("geforce", ""))).strip()
 
@@ -165,8 +165,8 @@ def ambiguous_gpu(catalog, typed: str, spec) -> list[str]:
 
     same = [g for g in catalog.gpus.values()
             if key in {base(n) for n in (g.id, g.name, *g.aliases)}]
-    variants = {(g.vram_gib, g.bandwidth_gbps) for g in same}
-    sized = _VARIANT.search(norm(spec.id)) is not None
+    variants = {g.vram_gib for g in same}  # memory decides fit; a form factor of one size is the catalog's call
+    sized = re.search(r"\b\d+\s?gb\b", norm(spec.id)) is not None  # the preset names one memory size of several
     if len(variants) > 1 or (sized and len(same) >= 1):
         return sorted(g.id for g in same) or [spec.id]
     return []
@@ -195,7 +195,7 @@ def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: 
         if choices:
             which = ("give one of: " + ", ".join(choices) if len(choices) > 1 else
                      f"the catalog has only {choices[0]}: name it, or give --vram GB for another memory size")
-            raise UsageError(f"--gpu {gpu!r} names a card sold in more than one variant (memory size or form factor)",
+            raise UsageError(f"--gpu {gpu!r} names a card sold in more than one memory size",
                              which + " (or add --vram GB)" * (len(choices) > 1))
     described = bool(gpu or vram or cpu_only)
     notes: list[str] = []

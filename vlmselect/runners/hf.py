@@ -51,6 +51,55 @@ def download(repo: str, allow_patterns: list[str], console=None) -> Path:
     return Path(path)
 
 
+def download_files(repo: str, filenames: list[str], console=None) -> list[Path]:
+    """hf_hub_download of each file (a GGUF and its mmproj): resumes partial downloads; with
+    HF_HUB_OFFLINE=1, or when the Hub is unreachable, it answers from the cache."""
+    try:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import (
+            EntryNotFoundError,
+            GatedRepoError,
+            HfHubHTTPError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+        )
+    except ImportError:
+        raise UsageError("downloading needs huggingface_hub", "pip install 'vlmselect[hf]'") from None
+    out = []
+    for name in filenames:
+        try:
+            out.append(Path(hf_hub_download(repo_id=repo, filename=name, cache_dir=_cache_dir())))
+        except GatedRepoError:
+            raise RuntimeFailure(f"{repo} is gated: your account has no access yet", TOKEN_HINT) from None
+        except RepositoryNotFoundError:
+            raise RuntimeFailure(f"{repo} not found on the Hub (or private)", TOKEN_HINT) from None
+        except LocalEntryNotFoundError:  # a subclass of EntryNotFoundError: first
+            raise RuntimeFailure(f"{repo}/{name} is not in the local cache and the Hub cannot be reached",
+                                 "unset HF_HUB_OFFLINE, or check the network") from None
+        except EntryNotFoundError:
+            raise RuntimeFailure(f"{repo} has no file {name}", "the catalog entry may be out of date: "
+                                 "check the repository's file list") from None
+        except HfHubHTTPError as exc:
+            raise RuntimeFailure(f"download of {repo}/{name} failed: {exc}",
+                                 "run the same command again: finished files are kept and partial ones resume") from None
+        except KeyboardInterrupt:
+            raise RuntimeFailure(f"download of {repo}/{name} interrupted",
+                                 "run the same command again: finished files are kept and partial ones resume") from None
+        if console is not None:
+            console.print(f"downloaded {repo}/{name} to {out[-1]}")
+    return out
+
+
+def cached_file(repo: str, filename: str) -> Path | None:
+    """The cached copy of one file of `repo` (no network), or None."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    p = try_to_load_from_cache(repo_id=repo, filename=filename, cache_dir=_cache_dir())
+    return Path(p) if isinstance(p, str) else None
+
+
 def _cache_dir() -> str:
     from vlmselect.hardware import model_dirs
 

@@ -1,0 +1,122 @@
+"""Runtime behaviours by version, each checked against what a runtime reported (logs, measurements)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vlmselect import runtimes as rtm
+from vlmselect.errors import UsageError
+from vlmselect.memory import GIB, MIB, Workload, estimate_memory
+from vlmselect.quant import QUANTS
+from vlmselect.runtimes import RuntimeOptions, resolve
+
+
+def test_every_behaviour_names_its_source_and_a_known_runner():
+    for b in rtm.BEHAVIOURS:
+        assert b.runner in rtm.KNOWN_VERSIONS and b.source and b.what, b
+        for v in (b.since, b.until):
+            assert v is None or rtm.version_key(v) > (0,)
+
+
+@pytest.mark.parametrize("a,b", [("b6343", "b7000"), ("0.13.3", "0.13.4"), ("4.45.0.dev0", "4.45.1"),
+                                 ("0.9.0", "0.10.1"), ("4.9.0", "4.45.0")])
+def test_version_order(a, b):
+    assert rtm.version_key(a) < rtm.version_key(b)
+
+
+def test_flash_attention_defaults_follow_the_version():
+    assert not resolve("llama.cpp", RuntimeOptions(version="b5000")).flash_attention
+    assert resolve("llama.cpp", RuntimeOptions(version="b6343")).flash_attention  # -fa auto
+    assert not resolve("ollama", RuntimeOptions(version="0.6.1")).flash_attention
+    assert resolve("ollama", RuntimeOptions(version="0.17.0"), family="qwen3-vl").flash_attention
+    # Ollama's load request for qwen2.5vl says FlashAttention:Disabled (ollama#14312).
+    assert not resolve("ollama", RuntimeOptions(version="0.17.0"), family="qwen2.5-vl").flash_attention
+    assert resolve("llama.cpp", RuntimeOptions(version="b5000", flash_attention="on")).flash_attention
+
+
+def test_kv_cache_types_are_checked_per_runner():
+    with pytest.raises(UsageError):
+        resolve("transformers", RuntimeOptions(kv_cache="q8_0"))
+    with pytest.raises(UsageError):  # llama.cpp refuses a quantized V cache without flash attention
+        resolve("llama.cpp", RuntimeOptions(kv_cache="q4_0", flash_attention="off"))
+    # Ollama falls back to f16 when flash attention is off.
+    assert resolve("ollama", RuntimeOptions(kv_cache="q8_0", flash_attention="off")).kv_cache == "f16"
+    assert resolve("vllm", RuntimeOptions(kv_cache="fp8")).kv_cache == "fp8"
+    assert resolve("transformers", RuntimeOptions(kv_cache="q8_0"), strict=False).kv_cache == "f16"
+
+
+@pytest.mark.parametrize("fa,ub,mib", [(True, 512, 5.01), (True, 128, 1.25), (False, 512, 40.76), (False, 128, 10.19)])
+def test_llama_cpp_compute_buffer_matches_measured_tiny_model(fa, ub, mib):
+    # shared/reference/runtimes.md: a 2-layer llama (n_embd 64, head_dim 16 -> 4 heads, ~300-token
+    # vocab) at -c 4096 reported these compute buffers on llama.cpp 0c1e570.
+    got = rtm.ggml_text_compute_bytes(hidden=64, heads=4, vocab=300, ctx=4096, fa=fa, ubatch=ub) / MIB
+    assert got == pytest.approx(mib, rel=0.1)
+
+
+def test_llama_server_rounds_the_context_up_to_256():
+    rt = resolve("llama.cpp", RuntimeOptions(version="b7000"))
+    assert rtm.ctx_cells(rt, 4800) == 4864  # measured (shared/reference/runtimes.md)
+
+
+def test_swa_cells_per_runtime():
+    # GenieX PR #1346 quotes llama.cpp: 'pad(min(n_ctx, n_swa + n_ubatch), 256) = pad(1536, 256) = 1536'
+    # at n_ctx 4096, n_swa 512 (so its n_ubatch was 1024).
+    assert rtm.swa_cells(resolve("llama.cpp", RuntimeOptions(version="b7000")), 4096, 512, ubatch=1024) == 1536
+    assert rtm.swa_cells(resolve("llama.cpp", RuntimeOptions(version="b5000")), 4096, 512) == 4096
+    assert rtm.swa_cells(resolve("ollama", RuntimeOptions(version="0.6.5")), 8192, 1024, parallel=2) == 2560
+    assert rtm.swa_cells(resolve("ollama", RuntimeOptions(version="0.6.1")), 8192, 1024, parallel=4) == 8192
+
+
+def test_gemma3_kv_under_ollama_matches_its_logs(catalog):
+    m = catalog.models["gemma-3-12b"]
+    q = QUANTS["q4_k_m"]
+    w = Workload(context=2048, images=0, max_new_tokens=0, runtime=RuntimeOptions(version="0.6.5"))
+    assert estimate_memory(m, q, "ollama", w).kv_cache_gib * GIB / MIB == pytest.approx(608.0, rel=0.01)  # ollama#10341
+    old = w._replace(context=8192, runtime=RuntimeOptions(version="0.6.1", parallel=4))
+    assert estimate_memory(m, q, "ollama", old).kv_cache_gib == pytest.approx(3.0, rel=0.02)  # ollama#9791
+
+
+def test_ollama_0134_reserves_the_worst_case_image(catalog):
+    m = catalog.models["qwen2.5-vl-7b"]
+    q = QUANTS["q4_k_m"]
+    w = Workload(context=16384, images=0, max_new_tokens=0)
+    before = estimate_memory(m, q, "ollama", w._replace(runtime=RuntimeOptions(version="0.13.3")))
+    after = estimate_memory(m, q, "ollama", w._replace(runtime=RuntimeOptions(version="0.13.4")))
+    # ollama#13722: 9.4 GB -> 14 GB in `ollama ps` for this model and window.
+    assert after.total_gib - before.total_gib > 2.0
+    assert "worst case" in after.basis["compute"]
+
+
+def test_transformers_full_logits_by_version(catalog):
+    m = catalog.models["qwen2-vl-7b"]
+    w = Workload(context=30720, images=0, max_new_tokens=2048)
+    old = estimate_memory(m, QUANTS["bf16"], "transformers", w._replace(runtime=RuntimeOptions(version="4.45.0")))
+    new = estimate_memory(m, QUANTS["bf16"], "transformers", w._replace(runtime=RuntimeOptions(version="4.57.0")))
+    # Qwen's table: 16.07 GiB at input 1, 44.08 at 30720 (transformers 4.45.0.dev0): ~26 GiB of fp32 logits.
+    assert old.compute_gib - new.compute_gib > 20
+    assert "full-sequence logits" in old.basis["compute"]
+
+
+def test_kv_q8_0_block_size_matches_llama_cpp_log(catalog):
+    m = catalog.models["qwen3-vl-8b"]
+    w = Workload(context=16384, images=0, max_new_tokens=0,
+                 runtime=RuntimeOptions(version="b7000", flash_attention="on", kv_cache="q8_0"))
+    mem = estimate_memory(m, QUANTS["q4_k_m"], "llama.cpp", w)
+    assert mem.kv_cache_gib * GIB / MIB == pytest.approx(1224.0, rel=0.001)  # lmstudio-bug-tracker#1176
+
+
+def test_mmproj_precision_is_read_from_the_catalog(catalog):
+    from tests.test_estimator import _unpublished
+
+    m = _unpublished(catalog.models["qwen2.5-vl-7b"])
+    gguf = dict(m.runners.get("gguf") or {})
+    f16 = estimate_memory(m, QUANTS["q4_k_m"], "llama.cpp", Workload())
+    m8 = m._replace(runners=dict(m.runners, gguf=dict(gguf, mmproj=dict(gguf.get("mmproj") or {}, precision="q8_0"))))
+    q8 = estimate_memory(m8, QUANTS["q4_k_m"], "llama.cpp", Workload())
+    assert q8.weights_vision_gib == pytest.approx(f16.weights_vision_gib * 8.5 / 16)
+
+
+def test_detect_version_reads_metadata_only():
+    v = rtm.detect_version("transformers")
+    assert v is None or rtm.version_key(v) > (4,)
+    assert rtm.detect_version("ollama") is None  # no subprocess on the start-up path

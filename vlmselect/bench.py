@@ -1,0 +1,205 @@
+"""`vlmselect bench`: drive an OpenAI-compatible server with the test card at rising concurrency.
+
+Any server that speaks `/v1/chat/completions` with images (vLLM, llama-server, Ollama's /v1) works.
+Each level sends `requests` requests with `concurrency` in flight (a thread each: the work is I/O),
+streams the answers to time the first token, scores them with the smoke card, and reports images/s,
+output tokens/s and latency percentiles. The record is saved, and `plan` prefers it to its estimate.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from vlmselect.errors import RuntimeFailure, UsageError
+
+TIMEOUT_S = 300.0
+
+
+@dataclass
+class Reply:
+    ok: bool
+    latency_s: float
+    ttft_s: float | None = None
+    tokens: int = 0
+    passed: bool = False
+    error: str = ""
+
+
+@dataclass
+class Level:
+    concurrency: int
+    requests: int
+    ok: int
+    wall_s: float
+    images_per_s: float
+    tokens_per_s: float
+    latency_p50_s: float | None
+    latency_p90_s: float | None
+    latency_p99_s: float | None
+    ttft_p50_s: float | None
+    passed: int
+    errors: list = field(default_factory=list)
+
+
+@dataclass
+class BenchResult:
+    server: str
+    model: str
+    levels: list
+    when: str
+    gpu: str | None = None
+    catalog_id: str | None = None
+    record: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def base_url(server: str) -> str:
+    """http://host:port[/v1] -> http://host:port/v1, refusing anything that is not an http(s) URL."""
+    s = server.strip().rstrip("/")
+    if not re.match(r"^https?://[A-Za-z0-9.\-\[\]:]+(/.*)?$", s):
+        raise UsageError(f"--server must be an http(s) URL, got {server!r}", "for example --server http://127.0.0.1:8000")
+    return s if s.endswith("/v1") else s + "/v1"
+
+
+def served_model(client, url: str) -> str:
+    r = client.get(f"{url}/models")
+    r.raise_for_status()
+    data = r.json().get("data") or []
+    if not data:
+        raise RuntimeFailure(f"{url}/models lists no model", "pass --model NAME")
+    return str(data[0]["id"])
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    k = max(0, min(len(v) - 1, round(q * (len(v) - 1))))
+    return round(v[k], 4)
+
+
+def one_request(client, url: str, model: str, png: bytes, prompt: str, max_tokens: int, score) -> Reply:
+    body = {"model": model, "max_tokens": max_tokens, "temperature": 0, "stream": True,
+            "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": [
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(png).decode()}},
+                {"type": "text", "text": prompt}]}]}
+    start = time.perf_counter()
+    ttft, text, tokens, chunks = None, [], None, 0
+    try:
+        with client.stream("POST", f"{url}/chat/completions", json=body) as r:
+            if r.status_code >= 400:
+                r.read()
+                return Reply(False, time.perf_counter() - start, error=f"HTTP {r.status_code}: {r.text[:200]}")
+            for line in r.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    break
+                event = json.loads(payload)
+                if event.get("usage"):
+                    tokens = event["usage"].get("completion_tokens")
+                for choice in event.get("choices") or []:
+                    piece = (choice.get("delta") or {}).get("content")
+                    if piece:
+                        if ttft is None:
+                            ttft = time.perf_counter() - start
+                        text.append(piece)
+                        chunks += 1
+    except Exception as exc:  # transport errors of any kind: a failed request, counted as such
+        return Reply(False, time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}"[:200])
+    answer = "".join(text)
+    return Reply(True, time.perf_counter() - start, ttft, tokens if tokens is not None else chunks,
+                 bool(score(answer)["passed"]))
+
+
+def run_level(client, url: str, model: str, png: bytes, prompt: str, max_tokens: int, concurrency: int,
+              requests: int, score) -> Level:
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        replies = list(pool.map(lambda _: one_request(client, url, model, png, prompt, max_tokens, score),
+                                range(requests)))
+    wall = time.perf_counter() - start
+    good = [r for r in replies if r.ok]
+    lat = [r.latency_s for r in good]
+    return Level(concurrency, requests, len(good), round(wall, 3), round(len(good) / wall, 4),
+                 round(sum(r.tokens for r in good) / wall, 2), percentile(lat, 0.5), percentile(lat, 0.9),
+                 percentile(lat, 0.99), percentile([r.ttft_s for r in good if r.ttft_s is not None], 0.5),
+                 sum(r.passed for r in good), sorted({r.error for r in replies if not r.ok})[:5])
+
+
+def bench(server: str, model: str | None, levels: list[int], requests: int | None, max_tokens: int,
+          gpu: str | None = None, catalog_id: str | None = None, save: bool = True) -> BenchResult:
+    import httpx
+
+    from vlmselect.smoke import CARD_PROMPT, make_card, score_card
+
+    if not levels or any(c < 1 or c > 4096 for c in levels):
+        raise UsageError("--concurrency takes numbers from 1 to 4096", "for example --concurrency 1,4,16")
+    url = base_url(server)
+    card = make_card()
+    out = []
+    try:
+        with httpx.Client(timeout=httpx.Timeout(TIMEOUT_S, connect=10.0),
+                          limits=httpx.Limits(max_connections=max(levels) + 4)) as client:
+            name = model or served_model(client, url)
+            for c in levels:
+                out.append(run_level(client, url, name, card.png, CARD_PROMPT, max_tokens, c,
+                                     requests or max(2 * c, 4), lambda a: score_card(a, card)))
+    except httpx.HTTPError as exc:
+        raise RuntimeFailure(f"cannot reach {url}: {exc}", "start the server first, or check --server") from None
+    if all(lv.ok == 0 for lv in out):
+        raise RuntimeFailure(f"every request to {url} failed: {'; '.join(out[0].errors)}",
+                             "check the model name (--model) and that the server takes images")
+    res = BenchResult(url, name, out, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), gpu, catalog_id)
+    if save:
+        res.record = str(save_bench(res))
+    return res
+
+
+def bench_dir() -> Path:
+    from vlmselect.paths import user_dir
+
+    return user_dir("data") / "bench"
+
+
+def save_bench(res: BenchResult) -> Path:
+    d = bench_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", res.model)[-80:]
+    path = d / f"{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}-{safe}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(res.to_json(), indent=2), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def measured_rate(model_ids: set[str], gpu: str | None, concurrency: int) -> tuple[float, dict] | None:
+    """The newest recorded bench of one of `model_ids` on `gpu`: (images/hour at the highest concurrency
+    measured up to `concurrency`, the record), or None."""
+    d = bench_dir()
+    if not gpu or not d.is_dir():
+        return None
+    best = None
+    for f in sorted(d.glob("*.json")):
+        try:
+            rec = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if rec.get("gpu") != gpu or not ({rec.get("catalog_id"), rec.get("model")} & model_ids):
+            continue
+        ok = [lv for lv in rec.get("levels") or [] if lv.get("ok") and lv["concurrency"] <= concurrency]
+        if ok:
+            top = max(ok, key=lambda lv: lv["concurrency"])
+            best = (top["images_per_s"] * 3600, rec)
+    return best

@@ -1,0 +1,42 @@
+"""`snippet` and recommend's API next steps: choose the runner, quant and server command the way
+`estimate` does on this machine, then build the snippet (snippet.py)."""
+
+from __future__ import annotations
+
+from vlmselect.catalog import ApiSpec, Catalog, TaskSpec
+from vlmselect.memory import Workload
+from vlmselect.snippet import Snippet, build, default_runner
+
+
+def make_snippet(cat: Catalog, item, task: TaskSpec | None, w: Workload, hw, runner: str | None = None,
+                 lang: str = "python", image: str = "image.jpg", quant: str | None = None, low_detail: bool = False,
+                 trust_remote_code: bool = False) -> Snippet:
+    if isinstance(item, ApiSpec):
+        if quant:
+            from vlmselect.errors import UsageError
+
+            raise UsageError(f"{item.id} is a hosted API: --quant is for local models", "drop --quant")
+        return build(item, task, w, runner, lang, image, low_detail=low_detail)
+    from vlmselect.quant import QUANTS, quant as parse_quant
+
+    runner = runner or default_runner(item)
+    q = parse_quant(quant) if quant else None
+    command = None
+    if hw is not None:
+        from vlmselect.catalog_views import estimate_one
+
+        d = estimate_one(cat, item, quant, runner, w, hw)
+        q = QUANTS[d["quant"]]
+        command = d.get("command")
+    server = command if runner in ("llama.cpp", "vllm") else None
+    return build(item, task, w, runner, lang, image, quant=q, trust_remote_code=trust_remote_code,
+                 server_command=server, low_detail=low_detail)
+
+
+def api_next_step(api: ApiSpec, task: TaskSpec, w: Workload) -> dict:
+    """recommend's next step for an API pick: the command, and the code it prints."""
+    import shlex
+
+    sn = build(api, task, w)
+    return {"command": shlex.join(["vlmselect", "snippet", api.id, "--task", task.id]), "lang": sn.lang,
+            "code": sn.code, "env": list(sn.env)}
