@@ -24,8 +24,8 @@ try:
     from vlmselect.memory import TORCH_FRAGMENTATION
 except ImportError:  # the estimator may fold it elsewhere
     TORCH_FRAGMENTATION = 0.0
-FP8_SOURCE = ("NVIDIA Transformer Engine: FP8 needs Ada (8.9) or Hopper (9.0); "
-              "https://docs.nvidia.com/deeplearning/transformer-engine/user-guide/examples/fp8_primer.html")
+FP8_SOURCE = ("NVIDIA Transformer Engine support matrix: FP8 \"requires compute capability 8.9 or higher\"; "
+              "https://nvidia.github.io/TransformerEngine/support_matrix.html")
 MODES = ("gpu", "multi-gpu", "offload", "cpu")
 SPEED_UNKNOWN = "unknown: the GPU's memory bandwidth is not known (describe it with --gpu NAME)"
 
