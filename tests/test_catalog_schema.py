@@ -140,7 +140,7 @@ def test_the_new_optional_fields_are_accepted_and_reach_the_specs():
     assert set(cat.models["edge-qwen"].runners["gguf"]["files"]) == {"q4_k_m", "q5_0"}
 
 
-@pytest.mark.parametrize("field,value", [("by", "someone"), ("mode", "cot"), ("date", "yesterday"), ("scores", 1)])
+@pytest.mark.parametrize("field,value", [("by", "someone"), ("mode", "sleepy"), ("date", "yesterday"), ("scores", 1)])
 def test_benchmark_provenance_is_checked(tmp_path, field, value):
     text = MODEL + f"  benchmarks: {{ocrbench: {{score: 700, source: 'https://e.org', {field}: {value}}}}}\n"
     _, problems = problems_of(tmp_path, "models.yaml", text)

@@ -180,3 +180,14 @@ def test_estimate_says_what_fits_when_it_does_not(cli):
                        "RTX 4090", "--context", str(c), "--json").json()
     assert at(f["context"])["total_gib"] <= f["budget_gib"] < at(f["context"] + 512)["total_gib"]
     assert at(f["context"])["fits_up_to"]["images"] >= 1
+
+
+def test_vllm_estimate_reports_its_kv_pool(cli):
+    # vLLM takes gpu_memory_utilization (0.9) of the card; weights and profiling come first (vllm#17891).
+    d = cli("estimate", "qwen2.5-vl-7b", "--runner", "vllm", "--quant", "bf16", "--gpu", "RTX 4090", "--json").json()
+    pool = d["vllm_kv_pool"]
+    assert 0 < pool["gib"] < 0.9 * 24 - 14 and pool["tokens"] > d["context"]
+    long = cli("estimate", "qwen2.5-vl-7b", "--runner", "vllm", "--quant", "bf16", "--gpu", "RTX 4090",
+               "--context", "120000", "--json").json()
+    assert long["vllm_kv_pool"]["tokens"] < long["context"]
+    assert any("--max-model-len" in n for n in long["notes"])

@@ -47,12 +47,13 @@ def seed_check(m) -> list[dict]:
 
 def models_for_task(cat: Catalog, task: TaskSpec) -> list:
     """Models and APIs that can do `task`, best task quality first (capability filter applied)."""
-    from vlmselect.recommend import best_scores, capable, task_quality
+    from vlmselect.quality import for_task
+    from vlmselect.recommend import capable
 
     local = [m for m in cat.models.values() if capable(m, task) is None]
     apis = [a for a in cat.apis.values() if capable(a, task) is None]
-    best = best_scores(cat)
-    key = lambda x: task_quality(x, task, best)[0]  # noqa: E731
+    quals = for_task(cat, task)
+    key = lambda x: quals[x.id].low  # noqa: E731  the quality bound `recommend --priority quality` ranks by
     today = dt.date.today()
     order = {"active": 0, "deprecated": 1, "retired": 2}
     return (sorted(local, key=key, reverse=True)
@@ -128,6 +129,16 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
     if mem.context_tokens > m.context_max:
         notes.append(f"needs {mem.context_tokens} tokens of context; {m.id} takes at most {m.context_max}")
     room = max([usable_vram(g) for g in gpus] or [usable_ram(hw)])
+    g0 = max(gpus, key=usable_vram) if gpus else None
+    if g0 is not None and runner == "vllm" and g0.vram_total_gib:
+        from vlmselect.memory import vllm_kv_pool
+
+        pool_gib, pool_tokens = vllm_kv_pool(mem, g0.vram_total_gib)
+        d["vllm_kv_pool"] = {"gib": round(pool_gib, 2), "tokens": pool_tokens, "gpu_memory_utilization": 0.9}
+        if pool_tokens < mem.context_tokens:
+            notes.append(f"vLLM's KV pool on this GPU holds {pool_tokens:,} tokens, fewer than the"
+                         f" {mem.context_tokens:,}-token window: lower --max-model-len or raise"
+                         " --gpu-memory-utilization")
     if gpus:
         # What fits the roomiest GPU under the one fit rule.
         up_to = fits_up_to(m, q, runner, w, room / (1 + _margin(runner)))

@@ -289,6 +289,7 @@ def snippet(
     lang: Annotated[str, typer.Option("--lang", help="python | curl")] = "python",
     task: Annotated[Optional[str], typer.Option("--task", "-t", help="Sets the prompt (OCR, grounding in the model's box format, invoice JSON...).")] = None,
     image: Annotated[str, typer.Option("--image", help="Image path the code reads.")] = "image.jpg",
+    video: Annotated[str, typer.Option("--video", help="Video tasks: the clip the code reads.")] = "video.mp4",
     quant: Annotated[Optional[str], typer.Option("--quant", help="Local: the quantization (default: what estimate picks here).")] = None,
     low_detail: Annotated[bool, typer.Option("--low-detail", help="APIs: the provider's cheaper image mode (OpenAI detail low, Gemini media_resolution low).")] = False,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the repository's own Python code (transformers, vLLM).")] = False,
@@ -303,12 +304,13 @@ def snippet(
 
     cat = _catalog(catalog)
     t = cat.task(task) if task else None
-    wl = _workload(context, images, resolution, max_new_tokens)
+    wl = _workload(context, images, resolution, max_new_tokens, default_images=(t.images or 1) if t else 1,
+                   video=bool(t and t.video))
     item = cat.model(model)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only) if item.kind == "local" else None
     rnr = _choice(runner, ("ollama", "transformers", "llama.cpp", "vllm"), "--runner")
     sn = make_snippet(cat, item, t, wl, hw, runner=rnr, lang=(lang or "").lower(), image=image, quant=quant,
-                      low_detail=low_detail, trust_remote_code=trust_remote_code)
+                      low_detail=low_detail, trust_remote_code=trust_remote_code, video=video)
     if json_out:
         render.print_json(sn.to_json())
     else:

@@ -329,3 +329,14 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
 def weights_only_gib(m: ModelSpec, q: Quant, runner: str) -> float:
     t, v, _, _ = _weights(m, q, runner)
     return t + v
+
+
+def vllm_kv_pool(mem: MemoryEstimate, card_gib: float, utilization: float | None = None) -> tuple[float, int]:
+    """(GiB, tokens) of the KV pool vLLM makes on a `card_gib` card: gpu_memory_utilization of the card
+    less weights, the profile run's peak and the non-torch overhead (vllm#17891). Fewer tokens than
+    the window and vLLM refuses to start ("max_model_len ... larger than the maximum number of tokens
+    that can be stored in KV cache")."""
+    util = rtm.VLLM_GPU_MEMORY_UTILIZATION if utilization is None else utilization
+    pool = util * card_gib - (mem.weights_gib + mem.compute_gib + mem.overhead_gib)
+    per_token = mem.kv_cache_gib / max(mem.context_tokens, 1)
+    return max(pool, 0.0), int(max(pool, 0.0) / per_token) if per_token else 0

@@ -157,6 +157,14 @@ def throughput(m: ModelSpec, mem: MemoryEstimate, w: Workload, g: GpuInfo, tp: i
     return rate, prefill, step
 
 
+def kv_capacity(pool_bytes: float, kv_bytes_per_token: float, tokens_per_request: int) -> tuple[int, float]:
+    """(tokens the KV pool holds, requests of `tokens_per_request` it holds at once): what vLLM logs at
+    start-up as `KV cache size: N tokens` and `Maximum concurrency for L tokens per request: Xx`
+    (vllm/v1/core/kv_cache_utils.py; PR 13596 made it print tokens)."""
+    tokens = int(pool_bytes // kv_bytes_per_token) if kv_bytes_per_token > 0 else 0
+    return tokens, tokens / max(tokens_per_request, 1)
+
+
 def replica(m: ModelSpec, q: Quant, g: GpuInfo, tp: int, w: Workload, max_seqs: int | None = None) -> Replica | None:
     """A vLLM replica of `m` at `q` on `tp` GPUs like `g`, or None when it cannot hold one request."""
     if m.arch.kv_heads % tp and tp % m.arch.kv_heads:
@@ -167,7 +175,9 @@ def replica(m: ModelSpec, q: Quant, g: GpuInfo, tp: int, w: Workload, max_seqs: 
     per_req = mem.kv_cache_gib
     if per_req <= 0 or pool < per_req:
         return None
-    kv_cap = int(pool // per_req)
+    # Tokens in flight share the pool; each request holds its whole window (the conservative side).
+    _, fits = kv_capacity(pool * GIB, per_req * GIB / max(mem.context_tokens, 1), mem.context_tokens)
+    kv_cap = int(fits)
     seqs = max_seqs or _max_num_seqs(g)
     best = min(kv_cap, seqs)
     images = max(w.images, 1)
@@ -299,7 +309,8 @@ def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_i
                vol: Volume, nodes: int, costs: Costs, top: int = 5) -> tuple[list[Plan], list[ApiLine], list[str]]:
     """Ranked local plans, API lines and why candidates were left out."""
     from vlmselect.placement import quant_options
-    from vlmselect.recommend import best_scores, capable, task_quality
+    from vlmselect.quality import for_task
+    from vlmselect.recommend import capable
 
     gpus = hw.usable_gpus
     if not gpus:
@@ -307,7 +318,7 @@ def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_i
     g = max(gpus, key=lambda x: x.vram_total_gib or 0)
     spec = cat.gpu_by_name(g.name)
     tdp = getattr(spec, "tdp_w", None) if spec else None
-    best = best_scores(cat)
+    quals = for_task(cat, task) if task else {}
     plans, skipped = [], []
     for m in local_candidates(cat, task, model_id):
         r = best_replica(m, quant_options(m, "vllm", hw), g, w, len(gpus), nodes)
@@ -317,8 +328,8 @@ def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_i
         _use_measurement(r, g)
         p = scale(r, g, vol, len(gpus), nodes, costs, tdp)
         if task:
-            p.quality, qbasis = task_quality(m, task, best)
-            p.why = qbasis.split(";")[0]
+            # the quality bound `recommend --priority quality` ranks by (vlmselect.quality)
+            p.quality, p.why = quals[m.id].low * r.quant.quality, quals[m.id].summary()
         plans.append(p)
     # Those that meet the deadline first; then quality; then throughput.
     plans.sort(key=lambda p: (p.meets is not False, round(p.quality, 2), p.replica.images_per_hour), reverse=True)

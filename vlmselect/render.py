@@ -34,13 +34,25 @@ def r2(v: float | None, nd: int = 2) -> float | None:
 # ---------------------------------------------------------------- recommend
 
 
+def quality_json(p) -> dict:
+    """Quality, its 80 % interval and the evidence behind it (after the quantization's loss, for local picks)."""
+    q = p.q
+    ev = [] if q is None else [
+        {"label": e.label(), "benchmark": e.benchmark, "score": e.score, "by": "independent" if e.independent else "vendor",
+         "run_by": e.by or None, "mode": e.mode, "date": e.date, "board": e.board or None, "source": e.source}
+        for e in q.evidence]
+    return {"quality": r2(p.quality, 3), "quality_interval": [r2(p.quality_low, 3), r2(p.quality_high, 3)],
+            "quality_basis": q.basis if q else None, "quality_prior": r2(q.prior, 3) if q else None,
+            "tie": p.tie, "evidence": ev}
+
+
 def local_json(p) -> dict:
     return {
         "id": p.model.id, "name": p.model.name, "quant": p.quant.id, "runner": p.runner, "mode": p.mode,
         "gpus_used": p.gpus_used, "vram_gib": r2(p.mem.total_gib, 1), "fits": p.fits,
         "headroom_gib": r2(p.headroom_gib, 1), "tokens_per_s": _tps(p.speed),
         "seconds_per_image": _spi(p.speed), "speed_basis": p.speed.basis, "score": r2(p.score, 3),
-        "quality": r2(p.quality, 3), "released": str(p.model.released), "license": p.model.license,
+        **quality_json(p), "released": str(p.model.released), "license": p.model.license,
         "why": p.why, "command": p.command, "warnings": list(p.warnings),
         "next_steps": p.steps.lines if p.steps else [p.command],
         "notes": list(p.steps.notes) if p.steps else [],
@@ -97,7 +109,7 @@ def api_json(p, req=None) -> dict:
     return {**extra, 
         "id": p.api.id, "name": p.api.name, "provider": p.api.provider,
         "cost_per_image_usd": round(p.cost.usd, 6), "cost_per": p.cost.per, "status": p.status, "score": r2(p.score, 3),
-        "quality": r2(p.quality, 3), "image_tokens": p.cost.image_tokens, "why": p.why,
+        **quality_json(p), "image_tokens": p.cost.image_tokens, "why": p.why,
         "price_as_of": str(p.api.price_as_of) if p.api.price_as_of else None,
     }
 
@@ -196,17 +208,32 @@ def print_recommendation(rec, explain: bool, c=None) -> None:
             for k, v in p.mem.basis.items():
                 c.print(f"    {k}: {v}")
             c.print(f"    speed: {p.speed.basis}")
+            _print_quality(c, p, p.quant)
             from vlmselect import viz
 
             viz.print_bars(c, viz.bars_from_pick(p, rec.hardware), indent=4)
         for p in rec.api:
             c.print(f"- {p.api.id}: {p.cost.basis}")
+            _print_quality(c, p, None)
         if rec.excluded:
             c.print("\n[bold]Excluded[/bold]")
             for e in rec.excluded:
                 c.print(f"- {e.id}: {e.reason}")
     elif rec.excluded:
         c.print(f"({len(rec.excluded)} models excluded; --explain says why)")
+
+
+def _print_quality(c, p, quant) -> None:
+    from rich.markup import escape
+
+    from vlmselect.ranking import explain_lines
+
+    if p.q is None:
+        return
+    for i, line in enumerate(explain_lines(p.q, quant)):
+        c.print(escape(f"    {'quality: ' if i == 0 else '  '}{line}"))
+    if p.tie:
+        c.print("      statistical tie with its neighbours (quality bounds within 0.02): ordered by speed / price")
 
 
 # ---------------------------------------------------------------- models / show / estimate

@@ -188,6 +188,14 @@ def load_file(path: Path, use_cache: bool = False) -> tuple[Tables, list[str]]:
     data, problems = read_yaml(path)
     if problems.items:
         return {}, problems.items
+    if path.name == "boards.yaml":
+        # Independent leaderboards, not entries: vlmselect.quality reads and checks them.
+        from vlmselect.quality import validate_boards
+
+        bad = [f"{path}: {p}" for p in validate_boards(data)]
+        if use_cache and not bad:
+            _store(path, {})  # checked: the next start skips YAML for it
+        return {}, bad
     from vlmselect.catalog.validate import validate_entries
 
     kind = kind_of(path)

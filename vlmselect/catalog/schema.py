@@ -67,6 +67,9 @@ Identifier = Annotated[str, _pattern(r"[A-Za-z_][A-Za-z0-9_]*", "a Python class 
 Version = Annotated[str, _pattern(r"\d+(\.\d+)*([a-z0-9.+-]*)", "a version such as \"4.45.0\" (quoted)")]
 PipName = Annotated[str, _pattern(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?", "a pip package name")]
 Date = Annotated[dt.date, BeforeValidator(_to_date)]
+# A publication date: YYYY-MM-DD, or YYYY-MM where only the month is printed (kept as text).
+PubDate = Annotated[str, BeforeValidator(lambda v: v.isoformat()[:10] if isinstance(v, dt.date) else v),
+                    _pattern(r"\d{4}-(0[1-9]|1[0-2])(-\d{2})?", "a date YYYY-MM or YYYY-MM-DD")]
 PosInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 PosNum = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -252,11 +255,11 @@ class Benchmark(Strict):
     score: NonNegNum
     source: Url
     by: Literal["vendor", "independent"] | None = None
-    mode: Literal["plain", "thinking"] | None = None
+    mode: Literal["plain", "thinking", "cot"] | None = None
     split: NonEmpty | None = None
     version: NonEmpty | None = None
     harness: NonEmpty | None = None
-    date: Date | None = None
+    date: PubDate | None = None  # publication: often only the month is known
     note: str | None = None
 
 
