@@ -26,6 +26,11 @@ CACHE_SCHEMA = 3  # bump when validation or the entry format changes
 Tables = dict[str, list[dict[str, Any]]]
 
 
+def _line(ev: Any) -> int | None:
+    mark = getattr(ev, "start_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
 def _measure(text: str, problems: Problems) -> bool:
     """Walk the YAML event stream (no objects built): depth, and nodes as they would be once
     every alias is expanded. An alias bomb is a few KB that expands to gigabytes."""
@@ -40,7 +45,7 @@ def _measure(text: str, problems: Problems) -> bool:
             if isinstance(ev, yaml.CollectionStartEvent):
                 stack.append([ev.anchor, 0])
                 if len(stack) > MAX_DEPTH + 1:
-                    problems.add_line(ev.start_mark.line + 1, f"nested deeper than {MAX_DEPTH} levels")
+                    problems.add_line(_line(ev), f"nested deeper than {MAX_DEPTH} levels")
                     return False
                 continue
             if isinstance(ev, yaml.CollectionEndEvent):
@@ -54,7 +59,7 @@ def _measure(text: str, problems: Problems) -> bool:
                     sizes[ev.anchor] = 1
             elif isinstance(ev, yaml.AliasEvent):
                 if ev.anchor not in sizes:  # an alias inside its own anchor: infinite
-                    problems.add_line(ev.start_mark.line + 1, f"alias *{ev.anchor} refers to itself or to nothing")
+                    problems.add_line(_line(ev), f"alias *{ev.anchor} refers to itself or to nothing")
                     return False
                 n = sizes[ev.anchor]
             else:
@@ -62,7 +67,7 @@ def _measure(text: str, problems: Problems) -> bool:
             stack[-1][1] += n
             total += n
             if total > MAX_NODES or stack[-1][1] > MAX_NODES:
-                problems.add_line(ev.start_mark.line + 1, f"expands to more than {MAX_NODES:,} YAML nodes "
+                problems.add_line(_line(ev), f"expands to more than {MAX_NODES:,} YAML nodes "
                                   "(aliases repeated within aliases?); write the entries out")
                 return False
     except yaml.YAMLError:
