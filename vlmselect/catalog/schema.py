@@ -98,6 +98,11 @@ class Strict(BaseModel):
 class _VideoPath(Strict):
     max_tokens: PosInt | None = None
     temporal_merge: PosInt | None = None
+    # A fixed cost per frame (LLaVA-Video pools each frame's patch grid): tokens, encoder patches, and
+    # where the rule is read.
+    tokens: PosInt | None = None
+    patches: PosInt | None = None
+    source: str | None = None
 
 
 class _LocalRule(Strict):
