@@ -51,7 +51,7 @@ def test_every_serve_line_plan_prints_passes_vllms_parser(cli):
     for args in (("--task", "ocr", "--gpu", "h100", "--gpu-count", "8", "--images", "200000", "--within", "24h"),
                  ("--model", "qwen2.5-vl-7b", "--gpu", "3090", "--gpu-count", "2", "--rate", "5"),
                  ("--model", "qwen2-vl-72b", "--gpu", "a100 80gb", "--gpu-count", "2", "--nodes", "2", "--rate", "1"),
-                 ("--model", "qwen2-vl-72b", "--gpu", "l4", "--gpu-count", "4", "--nodes", "4", "--rate", "1"),
+                 ("--model", "qwen2-vl-72b", "--gpu", "4090", "--gpu-count", "2", "--nodes", "4", "--rate", "1"),
                  ("--task", "charts", "--gpu", "4090", "--images", "1000", "--within", "1h")):
         r = cli("plan", *args, "--json")
         assert r.code == 0, r.err
