@@ -14,7 +14,8 @@ def run_command(m: ModelSpec, p: Placement, w: Workload) -> str:
     ctx = p.mem.context_tokens
     if runner == "ollama":
         tag = next(t["tag"] for t in r["ollama"] if t.get("quant") == q.id)
-        env = rtm.command_env(p.mem.runtime) if p.mem.runtime else {}
+        rt = p.mem.runtime
+        env = rtm.command_env(rt, p.mem.context_tokens // max(rt.parallel, 1)) if rt else {}
         if not env:
             return f"ollama run {tag}"
         # Ollama reads these from the server's environment, not from `ollama run`.
