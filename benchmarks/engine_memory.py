@@ -69,7 +69,7 @@ def _vllm_rows(binary: str, d: Path) -> list[dict]:
         path = build_tiny_llama(d / f"llama-{heads}-{kv}", heads=heads, kv_heads=kv, hidden=128)
         port = free_port()
         srv = vllm.start(binary, path, ctx=256, port=port, kv_space_gib=1,
-                         extra=("--dtype", "bfloat16", "--limit-mm-per-prompt", "{}"))
+                         extra=("--dtype", "bfloat16", "--limit-mm-per-prompt", "{}", "--enforce-eager"))
         with srv:
             openai_compat.wait_ready(f"http://127.0.0.1:{port}", vllm.READY_TIMEOUT_S, alive=srv.alive, what="vllm")
             log = srv.log()

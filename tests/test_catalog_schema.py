@@ -260,3 +260,11 @@ def test_every_entry_works_in_every_command(cli):
         assert r.code == 0, (g, r.err)
     r = cli("--catalog", str(OVERLAYS[0].parent), "estimate", "edge-qwen", "--gpu", "edge-gpu", "--json")
     assert r.code == 0 and json.loads(r.out)["id"] == "edge-qwen"
+
+
+def test_a_duplicate_key_is_a_problem_not_a_silent_overwrite(cli, tmp_path):
+    # YAML loaders keep the last of two equal keys; a second `unknown:` block once hid the first.
+    path = tmp_path / "dup-models.yaml"
+    path.write_text("- id: dup\n  name: A\n  params: {total_b: 1}\n  name: B\n")
+    r = cli("catalog", "validate", str(path))
+    assert r.code == 2 and ":4: duplicate key 'name'" in r.err and "Traceback" not in r.err

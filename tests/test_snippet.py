@@ -413,31 +413,3 @@ def test_frame_count_is_what_fits_this_gpu(cli, catalog):
     more = place(m, q, "llama.cpp", hw, wl._replace(images=n + 1))
     assert more is None or not more.fits
 
-
-@pytest.mark.slow
-@pytest.mark.parametrize("lang", ["python", "curl"])
-def test_llama_cpp_snippet_against_the_real_llama_server(cli, tmp_path, lang):
-    """The printed llama.cpp snippet, run against a real llama-server serving a tiny random VLM (GGUF +
-    mmproj written by tests/tiny_gguf.py): the server decodes the image and answers."""
-    import json
-
-    import engines
-    from tiny_gguf import write_tiny_vlm
-
-    from vlmselect.runners import llamacpp, openai_compat
-    from vlmselect.runners.server import free_port
-
-    binary = engines.llama_server()
-    model, mmproj = write_tiny_vlm(tmp_path / "model")
-    make_image(tmp_path / "image.jpg", 64, 64)
-    d = snippet_json(cli, "qwen2.5-vl-7b", "--runner", "llama.cpp", "--lang", lang, "--resolution", "64x64",
-                     "--max-new-tokens", "8", "--gpu", "RTX 3090")
-    port = free_port()
-    with llamacpp.start(binary, model, mmproj, ctx=1024, ngl=0, port=port) as srv:
-        openai_compat.wait_ready(f"http://127.0.0.1:{port}", 120, alive=srv.alive, what="llama-server")
-        r = run_snippet(d["code"], lang, tmp_path, clean_env(LLAMA_SERVER_URL=f"http://127.0.0.1:{port}/v1"))
-        log = srv.log()
-    if lang == "curl":
-        answer = json.loads(r.stdout)
-        assert answer["choices"][0]["message"]["role"] == "assistant", r.stdout
-    assert "image" in log.lower() or "mtmd" in log.lower() or "clip" in log.lower()  # the mmproj saw the image

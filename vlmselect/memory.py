@@ -14,7 +14,7 @@ from vlmselect.imagetokens import model_image_tokens
 from vlmselect.quant import Quant
 from vlmselect.runtimes import Runtime, RuntimeOptions
 
-GIB = 2**30
+from vlmselect.units import GIB
 MIB = 2**20
 
 # Runtime constants, each with where it comes from.

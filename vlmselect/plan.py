@@ -205,17 +205,20 @@ def replica(m: ModelSpec, q: Quant, g: GpuInfo, tp: int, w: Workload, max_seqs: 
 
 def best_replica(m: ModelSpec, quants: list[Quant], g: GpuInfo, w: Workload, gpus_per_node: int,
                  nodes: int = 1) -> Replica | None:
-    """The highest-precision quant on the fewest GPUs that holds the model with room to batch: within one
-    node first (tensor parallel over NVLink/PCIe), across nodes only when no quant fits one."""
-    for limit in (gpus_per_node, gpus_per_node * nodes):
-        for q in quants:
-            for tp in TP_SIZES:
-                if tp > limit:
-                    break
-                r = replica(m, q, g, tp, w)
-                if r and r.concurrency >= 1:
-                    return r
-    return None
+    """Within one node: the highest-precision quant on the fewest GPUs that holds the model with room
+    to batch. Across nodes, only when no quant fits one: the fewest GPUs first (pipeline stages over the
+    network cost more than a lower precision), then the highest precision."""
+    def first(pairs) -> Replica | None:
+        for q, tp in pairs:
+            r = replica(m, q, g, tp, w)
+            if r and r.concurrency >= 1:
+                return r
+        return None
+
+    within = [tp for tp in TP_SIZES if tp <= gpus_per_node]
+    across = [tp for tp in TP_SIZES if gpus_per_node < tp <= gpus_per_node * nodes]
+    return (first((q, tp) for q in quants for tp in within)
+            or first((q, tp) for tp in across for q in quants))
 
 
 def batch_price(a: ApiSpec, w: Workload, usd: float) -> tuple[float | None, str | None]:
@@ -248,7 +251,7 @@ def api_lines(apis: list[ApiSpec], w: Workload, local_marginal: float | None, fi
 def scale(r: Replica, g: GpuInfo, vol: Volume, gpus_per_node: int, nodes: int, costs: Costs, tdp_w: float | None) -> Plan:
     """Replicas, GPUs and nodes for the volume; the job's time on what there is; local cost per image."""
     per_node = max(gpus_per_node // r.tp, 0)
-    available = per_node * nodes if per_node else (1 if r.tp <= gpus_per_node * nodes else 0)
+    available = per_node * nodes if per_node else (gpus_per_node * nodes) // r.tp  # replicas spanning nodes
     per_replica_s = r.images_per_hour / 3600
     if vol.rate_per_s:
         need = math.ceil(vol.rate_per_s / per_replica_s)

@@ -263,9 +263,11 @@ def _p(a: float, b: float) -> float:
 
 
 def _features(it, task) -> list[float]:
-    caps = task.rank_capabilities
-    wsum = sum(caps.values()) or 1.0
-    cap = sum(w * min(it.cap(c), 3) / 3 for c, w in caps.items()) / wsum
+    # Only the capabilities the entry is rated on: an API entry with no `latex` rating is unrated
+    # there, not rated 0 (issue 9: that put every API below Gemma 3 12B for PDFs).
+    caps = {c: w for c, w in task.rank_capabilities.items() if c in it.capabilities}
+    wsum = sum(caps.values())
+    cap = sum(w * min(it.cap(c), 3) / 3 for c, w in caps.items()) / wsum if wsum else 0.5
     params = getattr(it, "params_total_b", None)
     api = 0.0 if params else 1.0
     years = (it.released - dt.date(2024, 1, 1)).days / 365.25
@@ -339,7 +341,7 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
 
 # ---------------------------------------------------------------- per catalog, cached
 
-CACHE_VERSION = 1  # bump when the fit or its constants change
+CACHE_VERSION = 2  # bump when the fit or its constants change
 _MEMO: dict[str, dict] = {}  # this process's fits (the same catalog is ranked many times in one test run)
 
 

@@ -64,7 +64,7 @@ def api_json(p, req=None) -> dict:
         from vlmselect.snippet_cli import api_next_step
 
         extra["next_step"] = api_next_step(p.api, req.task, req.workload)
-    return {**extra, 
+    return {**extra,
         "id": p.api.id, "name": p.api.name, "provider": p.api.provider,
         "cost_per_image_usd": round(p.cost.usd, 6), "status": p.status, "score": r2(p.score, 3),
         **quality_json(p), "image_tokens": p.cost.image_tokens, "why": p.why,

@@ -100,7 +100,8 @@ def smoke_via_server(spec: ModelSpec | None, target: str, runner: str | None, qu
         binary = rt.require_vllm()
         path = vllm_dir(spec, target)
         ctx = _context(spec, path, 4096)
-        srv = rt.start(binary, path, ctx=ctx, port=port)
+        # The CPU build compiles its graphs at start-up unless told not to: minutes on a small machine.
+        srv = rt.start(binary, path, ctx=ctx, port=port, extra=("--enforce-eager",) if rt.is_cpu_build(binary) else ())
         timeout = ready_timeout_s or rt.READY_TIMEOUT_S
         version = None
         loaded = str(path)

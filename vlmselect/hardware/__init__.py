@@ -12,20 +12,17 @@ from vlmselect.hardware.types import GpuInfo, GpuProcess, HardwareProfile
 
 __all__ = ["GpuInfo", "GpuProcess", "HardwareProfile", "probe", "build_profile", "model_dirs"]
 
-GIB = 2**30
+from vlmselect.units import GIB
 TOOL_TIMEOUT_S = 1.5  # one fallback tool at most
 PROBE_BUDGET_S = 1.8  # all fallback tools together: the whole probe answers within ~2 s
 
 
 def model_dirs() -> dict[str, Path]:
-    """Where models land: Ollama's models directory and the Hugging Face hub cache."""
-    ollama = os.environ.get("OLLAMA_MODELS") or str(Path.home() / ".ollama" / "models")
-    if os.environ.get("HF_HUB_CACHE"):
-        hf = os.environ["HF_HUB_CACHE"]
-    else:
-        hf_home = os.environ.get("HF_HOME") or str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface")
-        hf = str(Path(hf_home) / "hub")
-    return {"ollama": Path(ollama), "huggingface": Path(hf)}
+    """Where models land: Ollama's models directory and the Hugging Face hub cache
+    (resolved as huggingface_hub resolves it, `~` and $VARS expanded)."""
+    from vlmselect.paths import hf_hub_cache, ollama_models_dir
+
+    return {"ollama": ollama_models_dir(), "huggingface": hf_hub_cache()}
 
 
 def free_disk_gib(path: Path) -> float | None:
@@ -176,7 +173,7 @@ def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: 
             source = "preset"
         else:
             for i in range(gpu_count):
-                gpus.append(GpuInfo(index=i, name=f"GPU with {vram:g} GB", vram_total_gib=float(vram)))
+                gpus.append(GpuInfo(index=i, name=f"GPU with {vram:g} GB", vram_total_gib=float(vram or 0)))
             source = "manual"
         prof = HardwareProfile(source=source, gpus=tuple(gpus))
     if described:

