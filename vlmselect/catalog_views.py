@@ -126,6 +126,8 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
             notes.append(f"cannot run here: {why_not}; the numbers are what it would take")
     d["unplaced"] = None if pick is not None else (
         "no artifact" if why_not and why_not.startswith("no ") else "unsupported" if why_not else "too big")
+    if runner == "ollama":
+        _ollama_default_window(d, notes, m, rt, mem, hw)
     if mem.context_tokens > m.context_max:
         notes.append(f"needs {mem.context_tokens} tokens of context; {m.id} takes at most {m.context_max}")
     room = max([usable_vram(g) for g in gpus] or [usable_ram(hw)])
@@ -167,3 +169,22 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
             d["seconds_per_image"] = round(sp.seconds_per_image, 2)
             d["speed_basis"] = sp.basis + " (if it fitted)"
     return d
+
+
+def _ollama_default_window(d: dict, notes: list, m, rt, mem, hw) -> None:
+    """What `ollama run` would allocate with no window set: Ollama's default depends on its version
+    and, from 0.15.5, on the machine's total VRAM (runtimes default_context). The printed command sets
+    OLLAMA_CONTEXT_LENGTH to the estimate's window, so this is what that setting avoids."""
+    from vlmselect.runtimes import ollama_default_context
+
+    vram = sum(g.vram_total_gib or 0 for g in hw.usable_gpus) if hw.usable_gpus else 0.0
+    default = ollama_default_context(rt.version, vram, m.family, m.context_max)
+    window = mem.context_tokens // max(rt.parallel, 1)
+    d["ollama_default_context"] = {"tokens": default, "total_vram_gib": round(vram, 1), "version": rt.version}
+    if default > window:
+        notes.append(f"Ollama {rt.version} defaults to a {default:,}-token window on {vram:.0f} GiB of VRAM, more"
+                     f" than the {window:,} this estimate assumes: start it with OLLAMA_CONTEXT_LENGTH={window}"
+                     " (as the printed command does) or expect more memory")
+    elif default < window:
+        notes.append(f"Ollama {rt.version} defaults to a {default:,}-token window here, fewer than the {window:,}"
+                     f" this workload needs (it would cut the prompt): set OLLAMA_CONTEXT_LENGTH={window}")

@@ -72,7 +72,8 @@ def runtime_flags(m: ModelSpec, p: Placement, w: Workload) -> list[str]:
 
 def server_env(p: Placement) -> list[str]:
     """Ollama reads these from its server's environment (OLLAMA_FLASH_ATTENTION, OLLAMA_KV_CACHE_TYPE)."""
-    env = rtm.command_env(p.mem.runtime) if p.mem.runtime else {}
+    rt = p.mem.runtime
+    env = rtm.command_env(rt, p.mem.context_tokens // max(rt.parallel, 1)) if rt else {}
     out = [f"{k}={v}" for k, v in env.items()]
     for e in out:
         if not _ENV.fullmatch(e):

@@ -228,11 +228,19 @@ def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv
         kv = kv_cache_bytes(m, ctx, kv_bytes) + kv_cache_bytes(m, per_image * w.images, kv_bytes)
         return ctx, kv, "encoder-decoder: decoder self-attention over the output + cross-attention over the image tokens"
     cells = rtm.ctx_cells(rt, ctx)
+    slots = ""
+    if rt.runner == "ollama":
+        # Ollama's floors raise the window; each parallel slot gets one (runtimes default_parallel).
+        per_slot = rtm.ollama_window(rt.version, ctx, m.family, rt.total_vram_gib)
+        cells = per_slot * rt.parallel
+        if cells != ctx:
+            slots = f", Ollama's window {per_slot}" + (f" x {rt.parallel} parallel slots" if rt.parallel > 1 else "")
     window = rtm.swa_cells(rt, cells, a.sliding_window, rt.parallel) if a.sliding_window else None
     kv = kv_cache_bytes(m, cells, kv_bytes, cross_tokens=cross, window_cells=window)
     basis = (f"2 x {a.layers} layers x {a.kv_heads} kv heads x {a.head_dim} x {cells} cells x {kv_bytes:g} B"
              f" ({rt.kv_cache}; {w.context} text + {w.images} x {per_image} image + {w.max_new_tokens} new"
-             + (f", rounded up to {cells} by llama-server" if cells != ctx else "") + ")")
+             + (f", rounded up to {cells} by llama-server" if cells != ctx and rt.runner == "llama.cpp" else "")
+             + slots + ")")
     if a.sliding_window and a.sliding_layers:
         basis += f"; {a.sliding_layers} sliding layers hold {window} cells ({rt.runner}'s rule)"
     if cross:
