@@ -28,6 +28,8 @@ engines:
 
 # engines.env says where they are; the engine tests fail (not skip) if they are missing.
 test: install-test engines
+	$(BIN)/ruff check vlmselect tests scripts benchmarks
+	$(BIN)/mypy
 	set -a && . "$$(PYTHON=$(PYTHON) scripts/setup_engines.sh env)" && set +a && \
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 

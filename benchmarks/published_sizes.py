@@ -23,6 +23,10 @@ from vlmselect.quant import QUANTS  # noqa: E402
 OUTSIDE_BOUND = [
     # Parameters 25.2B / ~0.55B vision as quoted from the card; the library blob is one GGUF with the vision tower.
     ("gemma-4-26b-a4b", "q4_k_m", "ollama", 18.0, "https://ollama.com/library/gemma4:26b-a4b-it-q4_K_M/blobs/7121486771cb"),
+    # Kimi-VL 2506 (DeepSeek-V2-style MoE): 16B is the README's rounded total, and the published Q4_K_M averages
+    # ~5.1 bits per weight over 16.4B, above the estimator's Q4_K_M figure; the estimate is ~12% low.
+    ("kimi-vl-a3b-thinking-2506", "q4_k_m", "llama.cpp", 10.541 + 0.618,
+     "https://huggingface.co/ggml-org/Kimi-VL-A3B-Thinking-2506-GGUF"),
 ]
 
 

@@ -12,7 +12,7 @@ from tiny_gguf import TextShape, VisionShape
 
 from vlmselect.catalog import Arch, ModelSpec
 from vlmselect.runners import llamacpp, openai_compat
-from vlmselect.runners.server import ManagedServer, free_port
+from vlmselect.runners.server import free_port
 
 MIB = 2**20
 GGUF_ALIGN = 32  # general.alignment default: each tensor's data starts on a 32-byte boundary (gguf docs)

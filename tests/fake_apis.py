@@ -5,6 +5,7 @@ It answers the three request shapes the official SDKs send, in the shapes they p
 * POST .../chat/completions            OpenAI Chat Completions (OpenAI, llama-server, vLLM)
 * POST /v1/messages                    Anthropic Messages
 * POST /v1[beta]/models/{model}:generateContent   Gemini API (google-genai)
+* POST /upload/v1[beta]/files + its session URL, GET /v1[beta]/files/clip1   Gemini Files API (video)
 
 and records every request (method, path, headers, JSON body) so a test can check what a snippet
 sent: the model id, how the image was encoded, the detail level. Standard library only; it listens
@@ -25,7 +26,7 @@ REPLY = "INVOICE 4711"
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
@@ -38,9 +39,46 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _file(self) -> dict:
+        fake = self.server.fake
+        return {"name": "files/clip1", "uri": f"{fake.url}/v1beta/files/clip1", "mimeType": fake.upload_mime,
+                "sizeBytes": str(len(fake.uploaded)), "state": "ACTIVE"}
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.server.fake.requests.append({"method": "GET", "path": self.path, "headers": dict(self.headers), "body": None})
+        if re.fullmatch(r"/v1(?:beta)?/files/clip1", self.path.split("?")[0]):
+            return self._send(200, self._file())
+        self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+    def _upload(self, raw: bytes) -> None:
+        """Gemini's resumable upload: `start` hands out a session URL; `upload, finalize` ends it."""
+        fake = self.server.fake
+        command = (self.headers.get("X-Goog-Upload-Command") or "").lower()
+        if "start" in command:
+            fake.upload_mime = self.headers.get("X-Goog-Upload-Header-Content-Type") or ""
+            self.send_response(200)
+            self.send_header("x-goog-upload-url", f"{fake.url}/upload-session/1")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+            return
+        fake.uploaded += raw
+        data = json.dumps({"file": self._file()} if "finalize" in command else {}).encode()
+        self.send_response(200)
+        self.send_header("x-goog-upload-status", "final" if "finalize" in command else "active")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b""
+        if self.path.startswith("/upload"):
+            self.server.fake.requests.append({"method": "POST", "path": self.path, "headers": dict(self.headers),
+                                              "body": None, "bytes": len(raw)})
+            return self._upload(raw)
         try:
             body = json.loads(raw or b"{}")
         except json.JSONDecodeError:
@@ -74,7 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, fake: "FakeAPIs"):
+    def __init__(self, fake: FakeAPIs):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.fake = fake
 
@@ -82,10 +120,12 @@ class _Server(ThreadingHTTPServer):
 class FakeAPIs:
     def __init__(self) -> None:
         self.requests: list[dict] = []
+        self.uploaded = b""  # the bytes of a Files API upload
+        self.upload_mime = ""
         self.url = ""
         self._srv: _Server | None = None
 
-    def __enter__(self) -> "FakeAPIs":
+    def __enter__(self) -> FakeAPIs:
         self._srv = _Server(self)
         self.url = f"http://127.0.0.1:{self._srv.server_address[1]}"
         threading.Thread(target=self._srv.serve_forever, daemon=True).start()

@@ -31,6 +31,7 @@ NOT_FOUND = 6
 INSUFFICIENT_SIZE = 7
 DRIVER_NOT_LOADED = 9
 GPU_IS_LOST = 15
+LIB_RM_VERSION_MISMATCH = 18
 ARGUMENT_VERSION_MISMATCH = 25
 UNKNOWN = 999
 
@@ -56,10 +57,20 @@ class FakeGpu:
     graphics_processes: list = field(default_factory=list)  # graphics: [(pid, used bytes or None)]
     errors: dict = field(default_factory=dict)  # C function name -> NVML return code
     lost: bool = False  # fell off the bus: every call on it, its handle included, -> GPU_IS_LOST
+    mig_mode: int | None = None  # None: no MIG support (NOT_SUPPORTED); 0 off; 1 on
+    migs: list = field(default_factory=list)  # FakeMig devices, when mig_mode is 1
 
     @property
     def free(self) -> int:
         return self.total - self.reserved - self.used
+
+
+@dataclass
+class FakeMig(FakeGpu):
+    """A MIG device: a slice of its parent GPU with its own UUID, name and memory."""
+
+    gi: int = 1  # GPU instance id
+    ci: int = 0  # compute instance id
 
 
 def mib(n: float) -> int:
@@ -87,6 +98,8 @@ class FakeNvmlLib:
         "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetMemoryInfo_v2",
         "nvmlDeviceGetCudaComputeCapability", "nvmlDeviceGetMemoryBusWidth", "nvmlDeviceGetMaxClockInfo",
         "nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetGraphicsRunningProcesses_v3",
+        "nvmlDeviceGetMigMode", "nvmlDeviceGetMaxMigDeviceCount", "nvmlDeviceGetMigDeviceHandleByIndex",
+        "nvmlDeviceGetGpuInstanceId", "nvmlDeviceGetComputeInstanceId",
     )
 
     def __init__(self, gpus=(), *, driver_version="550.54.14", cuda_version=12040,
@@ -129,11 +142,15 @@ class FakeNvmlLib:
             return None, UNINITIALIZED
         token = ctypes.cast(handle, ctypes.c_void_p).value or 0
         index, rest = divmod(token - _HANDLE_BASE, _HANDLE_STEP)
-        if token < _HANDLE_BASE or rest or index >= len(self.gpus):
+        if token < _HANDLE_BASE or index >= len(self.gpus):
             return None, INVALID_ARGUMENT
         gpu = self.gpus[index]
         if gpu.lost:
             return None, GPU_IS_LOST
+        if rest:  # a MIG device handle: parent's token + 1 + its position
+            if rest - 1 >= len(gpu.migs):
+                return None, INVALID_ARGUMENT
+            gpu = gpu.migs[rest - 1]
         code = gpu.errors.get(name, SUCCESS)
         return (gpu, None) if code == SUCCESS else (None, code)
 
@@ -286,6 +303,53 @@ class FakeNvmlLib:
     def _nvmlDeviceGetGraphicsRunningProcesses_v3(self, handle, count_ref, infos):
         return self._processes("nvmlDeviceGetGraphicsRunningProcesses_v3", "graphics_processes",
                                handle, count_ref, infos)
+
+
+    # -- MIG
+
+    def _nvmlDeviceGetMigMode(self, handle, current, pending):
+        gpu, code = self._device(handle, "nvmlDeviceGetMigMode")
+        if code:
+            return code
+        if gpu.mig_mode is None or isinstance(gpu, FakeMig):
+            return NOT_SUPPORTED
+        current._obj.value = pending._obj.value = gpu.mig_mode
+        return SUCCESS
+
+    def _nvmlDeviceGetMaxMigDeviceCount(self, handle, ref):
+        gpu, code = self._device(handle, "nvmlDeviceGetMaxMigDeviceCount")
+        if code:
+            return code
+        if gpu.mig_mode is None:
+            return NOT_SUPPORTED
+        ref._obj.value = 7  # A100/H100: up to seven slices
+        return SUCCESS
+
+    def _nvmlDeviceGetMigDeviceHandleByIndex(self, handle, index, ref):
+        gpu, code = self._device(handle, "nvmlDeviceGetMigDeviceHandleByIndex")
+        if code:
+            return code
+        j = index.value
+        if not gpu.mig_mode or j >= len(gpu.migs):
+            return NOT_FOUND
+        token = ctypes.cast(handle, ctypes.c_void_p).value or 0
+        ctypes.c_void_p.from_buffer(ref._obj).value = token + 1 + j
+        return SUCCESS
+
+    def _instance_id(self, name, handle, ref, attr):
+        gpu, code = self._device(handle, name)
+        if code:
+            return code
+        if not isinstance(gpu, FakeMig):
+            return INVALID_ARGUMENT
+        ref._obj.value = getattr(gpu, attr)
+        return SUCCESS
+
+    def _nvmlDeviceGetGpuInstanceId(self, handle, ref):
+        return self._instance_id("nvmlDeviceGetGpuInstanceId", handle, ref, "gi")
+
+    def _nvmlDeviceGetComputeInstanceId(self, handle, ref):
+        return self._instance_id("nvmlDeviceGetComputeInstanceId", handle, ref, "ci")
 
 
 def install(monkeypatch, gpus=(), **kw) -> FakeNvmlLib:

@@ -75,3 +75,18 @@ def test_recommend_shows_the_status_today(cli):
     assert status["gpt-4o"] == "deprecated"
     assert "gemini-3-pro" not in status  # retired APIs are not recommended
     assert status.get("claude-opus-4.6") == "active"
+
+
+def test_older_claude_prices_and_status_from_anthropics_model_pages(catalog):
+    # platform.claude.com/docs/en/models/{opus-4-5,sonnet-4-5,haiku-4-5}/overview
+    expect = {"claude-opus-4.5": (dt.date(2025, 11, 24), 5.0, 25.0),
+              "claude-sonnet-4.5": (dt.date(2025, 9, 29), 3.0, 15.0),
+              "claude-haiku-4.5": (dt.date(2025, 10, 15), 1.0, 5.0)}
+    for mid, (released, i, o) in expect.items():
+        a = catalog.model(mid)
+        assert (a.released, a.input_per_mtok, a.output_per_mtok) == (released, i, o), mid
+        assert urlparse(a.price_source).netloc == "platform.claude.com", mid
+        assert a.facts["price"]["batch_discount"] == 0.5
+    sonnet = catalog.model("claude-sonnet-4.5")  # "retires on November 30, 2026"
+    assert sonnet.retired == dt.date(2026, 11, 30) and sonnet.status(TODAY) == "retired"
+    assert catalog.model("claude-opus-4.5").status(TODAY) == "active"  # legacy, not deprecated

@@ -140,7 +140,7 @@ def test_the_new_optional_fields_are_accepted_and_reach_the_specs():
     assert set(cat.models["edge-qwen"].runners["gguf"]["files"]) == {"q4_k_m", "q5_0"}
 
 
-@pytest.mark.parametrize("field,value", [("by", "someone"), ("mode", "cot"), ("date", "yesterday"), ("scores", 1)])
+@pytest.mark.parametrize("field,value", [("by", "someone"), ("mode", "sleepy"), ("date", "yesterday"), ("scores", 1)])
 def test_benchmark_provenance_is_checked(tmp_path, field, value):
     text = MODEL + f"  benchmarks: {{ocrbench: {{score: 700, source: 'https://e.org', {field}: {value}}}}}\n"
     _, problems = problems_of(tmp_path, "models.yaml", text)
@@ -260,3 +260,11 @@ def test_every_entry_works_in_every_command(cli):
         assert r.code == 0, (g, r.err)
     r = cli("--catalog", str(OVERLAYS[0].parent), "estimate", "edge-qwen", "--gpu", "edge-gpu", "--json")
     assert r.code == 0 and json.loads(r.out)["id"] == "edge-qwen"
+
+
+def test_a_duplicate_key_is_a_problem_not_a_silent_overwrite(cli, tmp_path):
+    # YAML loaders keep the last of two equal keys; a second `unknown:` block once hid the first.
+    path = tmp_path / "dup-models.yaml"
+    path.write_text("- id: dup\n  name: A\n  params: {total_b: 1}\n  name: B\n")
+    r = cli("catalog", "validate", str(path))
+    assert r.code == 2 and ":4: duplicate key 'name'" in r.err and "Traceback" not in r.err

@@ -122,9 +122,17 @@ def test_debug_shows_traceback(monkeypatch):
 
 def test_non_editable_install_ships_the_catalog(tmp_path):
     """`pip install .` (a wheel, not editable) works from any directory: the YAML is inside the package."""
+    import shutil
+
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources, and no test
+    # writes into the checkout.
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info",
+                                                             "__pycache__", ".pytest_cache", ".mypy_cache",
+                                                             ".ruff_cache"))
     wheel_dir = tmp_path / "wheel"
     b = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                        str(wheel_dir), str(ROOT)], capture_output=True, text=True, timeout=300)
+                        str(wheel_dir), str(src)], capture_output=True, text=True, timeout=300)
     assert b.returncode == 0, b.stderr[-2000:]
     wheel = next(wheel_dir.glob("vlmselect-*.whl"))
     target = tmp_path / "site"
@@ -146,6 +154,55 @@ def test_show_says_where_the_seed_is_wrong(cli):
     d = cli("show", "qwen2-vl-72b", "--json").json()
     assert d["seed_check"] and d["seed_check"][0]["estimate_gib"] > 40
 
+
+def _env(tmp_path, **extra):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHONIOENCODING")}
+    env.update({"VLMSELECT_CACHE_DIR": str(tmp_path / "c"), "VLMSELECT_CONFIG_DIR": str(tmp_path / "cfg"),
+                "VLMSELECT_DATA_DIR": str(tmp_path / "d")}, **extra)
+    return env
+
+
+@pytest.mark.parametrize("args", [["recommend", "--task", "ocr", "--gpu", "RTX 3090", "--explain"],
+                                  ["models"], ["show", "qwen2-vl-7b"], ["estimate", "qwen2-vl-7b", "--gpu", "3090"]])
+def test_any_terminal_encoding(tmp_path, args):
+    """PYTHONIOENCODING=ascii (a C locale, an old terminal): symbols become '?', nothing fails."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "vlmselect", *args], capture_output=True,
+                       env=_env(tmp_path, PYTHONIOENCODING="ascii"), timeout=120)
+    assert r.returncode == 0, r.stderr.decode("ascii", "replace")
+    r.stdout.decode("ascii")  # pure ASCII
+    assert b"internal error" not in r.stderr
+
+
+def test_internal_error_path_says_report_it_and_debug_shows_the_traceback(cli, monkeypatch):
+    import vlmselect.catalog_views as views
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(views, "model_vram", bug)
+    r = cli("show", "qwen2-vl-7b")
+    assert r.code == 1
+    assert "Error: internal error: ZeroDivisionError: division by zero" in r.err
+    assert "--debug" in r.err and "report it" in r.err and "Traceback" not in r.err
+    with pytest.raises(ZeroDivisionError):
+        cli("--debug", "show", "qwen2-vl-7b")
+
+
+def test_a_closed_pipe_is_not_an_internal_error(cli, monkeypatch):
+    """`vlmselect models --json | head`: the reader left, the write fails with EPIPE."""
+    import vlmselect.render as render
+
+    def closed(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(render, "print_json", closed)
+    r = cli("models", "--json")
+    assert r.code in (1, 141) and r.err == ""  # click exits 1 silently on EPIPE; our boundary says 141
 
 def test_runtime_flags_reach_the_estimate(cli):
     d = cli("estimate", "gemma-3-12b", "--quant", "q4_k_m", "--runner", "llama.cpp", "--kv-cache", "q8_0",
@@ -180,3 +237,14 @@ def test_estimate_says_what_fits_when_it_does_not(cli):
                        "RTX 4090", "--context", str(c), "--json").json()
     assert at(f["context"])["total_gib"] <= f["budget_gib"] < at(f["context"] + 512)["total_gib"]
     assert at(f["context"])["fits_up_to"]["images"] >= 1
+
+
+def test_vllm_estimate_reports_its_kv_pool(cli):
+    # vLLM takes gpu_memory_utilization (0.9) of the card; weights and profiling come first (vllm#17891).
+    d = cli("estimate", "qwen2.5-vl-7b", "--runner", "vllm", "--quant", "bf16", "--gpu", "RTX 4090", "--json").json()
+    pool = d["vllm_kv_pool"]
+    assert 0 < pool["gib"] < 0.9 * 24 - 14 and pool["tokens"] > d["context"]
+    long = cli("estimate", "qwen2.5-vl-7b", "--runner", "vllm", "--quant", "bf16", "--gpu", "RTX 4090",
+               "--context", "120000", "--json").json()
+    assert long["vllm_kv_pool"]["tokens"] < long["context"]
+    assert any("--max-model-len" in n for n in long["notes"])

@@ -43,7 +43,7 @@ def test_benchmark_variants_are_kept_apart(catalog):
     for mid in ("glm-ocr", "paddleocr-vl-1.5", "mineru2.5"):
         keys = set(catalog.model(mid).benchmarks)
         assert keys <= {"omnidocbench_v15", "olmocr_bench"}, (mid, keys)
-        for k, b in catalog.model(mid).facts["benchmarks"].items():
+        for b in catalog.model(mid).facts["benchmarks"].values():
             assert b["by"] in ("vendor", "independent") and b["version"] == "v1.5"
 
 

@@ -19,8 +19,8 @@ import pytest
 
 import vlmselect.hardware as hw
 from fake_nvml import (
-    DRIVER_NOT_LOADED, GIB, GPU_IS_LOST, NO_PERMISSION, NOT_SUPPORTED, UNKNOWN, FakeGpu, install,
-    install_missing_library, mib,
+    DRIVER_NOT_LOADED, GIB, GPU_IS_LOST, LIB_RM_VERSION_MISMATCH, NO_PERMISSION, NOT_SUPPORTED, UNKNOWN, FakeGpu,
+    FakeMig, install, install_missing_library, mib,
 )
 from vlmselect.catalog import load_catalog
 from vlmselect.errors import UsageError
@@ -244,13 +244,58 @@ def test_library_not_found_on_this_machine_as_it_is(monkeypatch, catalog):
 # 7. driver not loaded / no permission ------------------------------------------------------------
 
 @pytest.mark.parametrize("code, words", [(DRIVER_NOT_LOADED, "driver not loaded"),
-                                         (NO_PERMISSION, "no permission")])
+                                         (NO_PERMISSION, "no permission"),
+                                         (LIB_RM_VERSION_MISMATCH, "version mismatch")])
 def test_init_fails(monkeypatch, catalog, code, words):
     lib = install(monkeypatch, [rtx3090()], init_error=code)
     prof = probe(catalog.gpu_by_name)
     assert prof.source == "none" and prof.gpus == ()
     assert any(words in n for n in prof.notes), prof.notes
     assert lib.calls == ["nvmlInitWithFlags"]  # nothing else asked of a driver that did not start
+
+
+def test_driver_library_mismatch_says_reboot(monkeypatch, catalog):
+    install(monkeypatch, [rtx3090()], init_error=LIB_RM_VERSION_MISMATCH)
+    prof = probe(catalog.gpu_by_name)
+    note = next(n for n in prof.notes if "mismatch" in n)
+    assert "reboot" in note and "NVML error" not in note
+
+
+# 7b. MIG devices ---------------------------------------------------------------------------------
+
+MIG_UUID = "MIG-1d0c9a3e-5f4b-5a21-9c7e-2b8f0e6d4a13"
+
+
+def a100_with_migs() -> FakeGpu:
+    """An A100 80GB in MIG mode with a 1g.10gb and a 3g.40gb slice (NVML reports MIG memory per slice)."""
+    return FakeGpu(name="NVIDIA A100-SXM4-80GB", uuid=UUID0, total=mib(81920), cc=(8, 0), mig_mode=1, migs=[
+        FakeMig(name="NVIDIA A100-SXM4-80GB MIG 1g.10gb", uuid=MIG_UUID, total=mib(9984), reserved=0, used=mib(13),
+                gi=9, ci=0),
+        FakeMig(name="NVIDIA A100-SXM4-80GB MIG 3g.40gb", uuid="MIG-7e2f4c81-0b3a-5d6e-8f19-3c4d5e6f7a8b",
+                total=mib(40192), reserved=0, used=mib(37), gi=2, ci=0),
+    ])
+
+
+@pytest.mark.parametrize("env, name, total_mib", [
+    (MIG_UUID, "MIG 1g.10gb", 9984),  # driver R470+: the MIG device's own UUID
+    (MIG_UUID[:12], "MIG 1g.10gb", 9984),  # a unique prefix, as CUDA allows
+    (f"MIG-{UUID0}/2/0", "MIG 3g.40gb", 40192),  # the older MIG-GPU-<uuid>/<gi>/<ci> form
+])
+def test_cuda_visible_devices_names_a_mig_device(monkeypatch, catalog, env, name, total_mib):
+    install(monkeypatch, [a100_with_migs(), FakeGpu(uuid=UUID1)])
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", env)
+    prof = probe(catalog.gpu_by_name)
+    assert len(prof.gpus) == 1
+    g = prof.gpus[0]
+    assert name in g.name and g.vram_total_gib == pytest.approx(total_mib / 1024)  # the slice, not the 80 GB card
+    assert g.compute_capability == "8.0" and g.bandwidth_gbps is None  # a slice's share is not reported
+
+
+def test_unknown_mig_device_matches_nothing(monkeypatch, catalog):
+    install(monkeypatch, [a100_with_migs()])
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "MIG-ffffffff-0000-0000-0000-000000000000")
+    prof = probe(catalog.gpu_by_name)
+    assert prof.gpus == () and any("CUDA_VISIBLE_DEVICES" in n for n in prof.notes)
 
 
 # 8. a lost GPU -----------------------------------------------------------------------------------
@@ -409,7 +454,9 @@ def test_build_profile_preset(catalog, typed):
     assert g.name == "NVIDIA GeForce RTX 3090"
     assert g.vram_total_gib == 24.0 and g.vram_free_gib is None
     assert g.bandwidth_gbps == 935.8 and g.compute_capability == "8.6" and g.bf16 is True
-    assert prof.ram_total_gib == 64.0 and prof.cpu_name == "Test CPU"  # the rest from this machine, GPUs unprobed
+    # CPU and disk from this machine; RAM never from it (this machine's 64 GiB): the stated default, said so.
+    assert prof.cpu_name == "Test CPU"
+    assert prof.ram_total_gib == 48.0 and any("RAM assumed 48 GiB" in n and "--ram" in n for n in prof.notes)
 
 
 def test_build_profile_preset_options(catalog):
@@ -430,6 +477,7 @@ def test_build_profile_unknown_gpu(catalog):
 
 
 @pytest.mark.parametrize("kw", [{"vram": -3}, {"vram": 0}, {"ram": 0}, {"gpu_count": 0},
+                                {"vram": float("inf")}, {"vram": float("nan")}, {"ram": float("inf")},
                                 {"gpu": "3090", "gpu_count": -1}, {"cpu_only": True, "vram": 24},
                                 {"cpu_only": True, "gpu": "3090"}])
 def test_build_profile_bad_input(catalog, kw):

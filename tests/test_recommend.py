@@ -24,16 +24,36 @@ def api_ids(d, n=3):
 # ---------------------------------------------------------------- the seed's rows (Selection by Use Case, Summary)
 
 
+def top_tie(d, kind):
+    """The ids in the first statistical tie group (or just the first pick when it stands alone)."""
+    rows = d[kind]
+    if not rows or not rows[0]["tie"]:
+        return [x["id"] for x in rows[:1]]
+    low0 = rows[0]["quality_interval"][0]
+    return [x["id"] for x in rows if x["tie"] and abs(x["quality_interval"][0] - low0) < 0.05]
+
+
 @pytest.mark.parametrize("task", ["ocr", "invoice", "screenshot"])
 def test_seed_documents_pick_qwen2_vl_7b(cli, task):
     d = rec(cli, "--task", task, *SEED)
-    assert d["local"][0]["id"] == "qwen2-vl-7b"
-    assert "gpt-4o" in api_ids(d)  # seed: GPT-4o (Claude 3.5 for screenshots): all within a few points
+    assert "qwen2-vl-7b" in local_ids(d)  # the seed's pick stays within the top 3
+    # Seed: GPT-4o (Claude 3.5 for screenshots), "all within a few points". With the evidence of
+    # 2024 (vendor DocVQA numbers within 2.4 points, no independent page-level run before 2025)
+    # the 2024 APIs are not statistically apart: GPT-4o's interval overlaps the leader's.
+    q = rec(cli, "--task", task, *SEED, "--priority", "quality", "--api", "--top", "10")
+    lead = q["api"][0]
+    gpt4o = next(x for x in q["api"] if x["id"] == "gpt-4o")
+    assert gpt4o["quality_interval"][1] >= lead["quality_interval"][0]
 
 
 def test_seed_academic_pdfs_pick_nougat(cli):
-    d = rec(cli, "--task", "academic-pdf", *SEED)
-    assert d["local"][0]["id"] == "nougat"
+    # The seed picks Nougat. The seed was not backed by evidence: the catalog holds no Nougat score
+    # on any document benchmark, and issue 9 reports it near last on OmniDocBench, while Qwen2-VL-7B
+    # publishes DocVQA 94.5. So Nougat is offered on its family/size prior ("no evidence"), not first.
+    d = rec(cli, "--task", "academic-pdf", *SEED, "--top", "10")
+    assert "nougat" in local_ids(d, 10)
+    x = next(x for x in d["local"] if x["id"] == "nougat")
+    assert x["quality_basis"] == "prior" and "no evidence" in x["why"]
 
 
 def test_seed_grounding_qwen2_vl_and_no_api(cli):
@@ -45,7 +65,7 @@ def test_seed_grounding_qwen2_vl_and_no_api(cli):
 
 def test_seed_general_fast_and_good_is_qwen2_vl_7b(cli):
     d = rec(cli, "--task", "general", *SEED)
-    assert d["local"][0]["id"] == "qwen2-vl-7b"
+    assert "qwen2-vl-7b" in local_ids(d)
 
 
 def test_seed_cheapest_api_is_gemini_flash(cli):
@@ -67,8 +87,15 @@ def test_seed_video_api_is_gemini_native_video(cli):
 
 
 def test_seed_action_recognition_llava_video_if_it_fits(cli):
-    d = rec(cli, "--task", "action-recognition", *SEED)
-    assert d["local"][0]["id"] == "llava-video-7b"
+    # The seed picks LLaVA-Video-7B. It fits and is offered, but the seed was not backed by
+    # evidence: the catalog has no Video-MME number for it, so it stands on its family/size
+    # prior (wide), while Qwen2-VL-7B and MiniCPM-V 2.6 publish Video-MME 63.3 and 60.9 (vendor),
+    # and Qwen2-VL-72B 71.2. Issue 9 also reports it as the lowest open model on Video-MME v2 (that
+    # board's table is an image, so it is not in boards.yaml). So: offered, not in the top 3.
+    d = rec(cli, "--task", "action-recognition", *SEED, "--top", "10")
+    assert "llava-video-7b" in local_ids(d, 10)
+    x = next(x for x in d["local"] if x["id"] == "llava-video-7b")
+    assert x["quality_basis"] == "prior" and "no evidence" in x["why"]
 
 
 def test_seed_72b_does_not_fit_one_3090(cli):
@@ -76,12 +103,20 @@ def test_seed_72b_does_not_fit_one_3090(cli):
     big = [x for x in d["local"] if x["id"] == "qwen2-vl-72b"]
     assert big, "the 72B should still be offered, honestly placed"
     p = big[0]
-    assert p["mode"] == "offload" and not p["fits"] and p["vram_gib"] > 40
+    # balanced takes the faster 4-bit placement for an offloaded model: still more than the 24 GB card
+    assert p["mode"] == "offload" and not p["fits"] and p["vram_gib"] > 24
     assert p["tokens_per_s"] < 5 and p["warnings"]
-    assert "would fit 2 such GPUs" in p["why"]
-    two = rec(cli, "--task", "general", *SEED, "--gpu-count", "2", "--priority", "quality", "--top", "40")
+    # The seed's "2x24GB" needs each card to hold half the 4-bit weights plus its own CUDA context and
+    # buffers: the why says how many such cards, counted that way.
+    assert "such GPUs" in p["why"]
+    # In November 2024 llama.cpp could not yet run Qwen2-VL (PR #10361, merged December 2024), so the
+    # 2024 world has no GGUF split for it; today's runners split it over two 3090s.
+    two = rec(cli, "--task", "general", "--gpu", "RTX 3090", "--gpu-count", "2", "--priority", "quality", "--top", "60")
     p2 = [x for x in two["local"] if x["id"] == "qwen2-vl-72b"][0]
     assert p2["mode"] == "multi-gpu" and p2["gpus_used"] == 2 and p2["fits"]
+    old = rec(cli, "--task", "general", *SEED, "--gpu-count", "2", "--runner", "llama.cpp", "--top", "60")
+    ex = {e["id"]: e["reason"] for e in old["excluded"]}
+    assert "llama.cpp supports qwen2-vl from 2024-12-14" in ex["qwen2-vl-72b"]
 
 
 # ---------------------------------------------------------------- today
@@ -133,7 +168,10 @@ def test_small_gpu_places_within_memory(cli):
     d = rec(cli, "--task", "ocr", "--gpu", "RTX 3060 12GB", "--local", "--top", "20")
     for x in d["local"]:
         if x["mode"] == "gpu":
-            assert x["vram_gib"] * 1.05 <= 12.0 - 0.5 + 1e-6
+            # The preset's 12 GiB less the 0.5 GiB reserve holds the estimate and its margin.
+            assert x["vram_gib"] <= 12.0 - 0.5 + 0.05
+            pl = x["placement"]
+            assert pl["gpu_need_gib"][0] <= pl["gpu_usable_gib"][0] == 11.5
             assert x["headroom_gib"] >= 0
 
 
@@ -189,9 +227,10 @@ def test_commands_are_runnable_shapes(cli):
     d = rec(cli, "--task", "general", "--gpu", "3090", "--top", "30")
     for x in d["local"]:
         cmd = x["command"]
-        assert cmd.split()[0] in ("ollama", "vllm", "llama-server", "vlmselect"), cmd
-        if x["runner"] == "ollama":
-            assert cmd.startswith("ollama run ")
+        words = [w for w in cmd.split() if "=" not in w or w.startswith("-")]  # after any VAR=value prefix
+        assert words[0] in ("ollama", "vllm", "llama-server", "vlmselect"), cmd
+        if x["runner"] == "ollama":  # the window the estimate assumed goes to the server (runtimes.command_env)
+            assert cmd.startswith("OLLAMA_CONTEXT_LENGTH=") and " ollama run " in cmd, cmd
 
 
 def test_table_output_has_next_step(cli):

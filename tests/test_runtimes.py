@@ -70,9 +70,10 @@ def test_swa_cells_per_runtime():
 def test_gemma3_kv_under_ollama_matches_its_logs(catalog):
     m = catalog.models["gemma-3-12b"]
     q = QUANTS["q4_k_m"]
-    w = Workload(context=2048, images=0, max_new_tokens=0, runtime=RuntimeOptions(version="0.6.5"))
+    # One slot: 4 did not fit the reporter's 11.5 GiB (0.6.5 tries 4, then 1; memory.required.full 10.3 GiB at 1).
+    w = Workload(context=2048, images=0, max_new_tokens=0, runtime=RuntimeOptions(version="0.6.5", parallel=1))
     assert estimate_memory(m, q, "ollama", w).kv_cache_gib * GIB / MIB == pytest.approx(608.0, rel=0.01)  # ollama#10341
-    old = w._replace(context=8192, runtime=RuntimeOptions(version="0.6.1", parallel=4))
+    old = w._replace(context=2048, runtime=RuntimeOptions(version="0.6.1", parallel=4))  # 2048 per slot
     assert estimate_memory(m, q, "ollama", old).kv_cache_gib == pytest.approx(3.0, rel=0.02)  # ollama#9791
 
 
@@ -120,3 +121,49 @@ def test_detect_version_reads_metadata_only():
     v = rtm.detect_version("transformers")
     assert v is None or rtm.version_key(v) > (4,)
     assert rtm.detect_version("ollama") is None  # no subprocess on the start-up path
+
+
+@pytest.mark.parametrize("version,vram,ctx", [
+    # Ollama's own table: server/routes.go Serve at 0334ffa (v0.15.5+) and routes_options_test.go;
+    # 23.6 GiB is what Ollama logs as an RTX 3090's total (ollama#10740), above its 23 GiB threshold.
+    ("0.17.0", 23.6, 32768), ("0.17.0", 8.0, 4096), ("0.17.0", 2 * 23.6, 262144), ("0.15.5", 0.0, 4096),
+    ("0.15.4", 23.6, 4096),  # before the tiers: envconfig OLLAMA_CONTEXT_LENGTH default 4096 (44b466e, v0.6.7)
+    ("0.6.5", 23.6, 2048),  # before 44b466e: 2048
+])
+def test_ollama_default_context_follows_its_version_and_vram(version, vram, ctx):
+    assert rtm.ollama_default_context(version, vram, family="gemma-3") == ctx
+
+
+def test_ollama_qwen3vl_window_floor_matches_ollama_ps():
+    # ollama#12846: qwen3-vl:30b with default settings on an RTX 3090, Ollama 0.12.7 -> CONTEXT 8192.
+    assert rtm.ollama_default_context("0.12.7", 23.6, family="qwen3-vl") == 8192
+    assert rtm.ollama_default_context("0.12.7", 16.0, family="qwen3-vl") == 4096  # low-VRAM mode (< 20 GiB)
+    assert rtm.ollama_default_context("0.17.0", 16.0, family="qwen3-vl") == 4096  # the floor went with 0334ffa
+    # llm/server.go cuts num_ctx to the trained context (v0.9.3+).
+    assert rtm.ollama_default_context("0.17.0", 80.0, family="qwen2.5-vl", context_max=128000) == 128000
+
+
+def test_ollama_default_slots_multiply_the_window(catalog):
+    # server/sched.go defaultParallel: 4 until v0.6.6, 2 until v0.9.6, then 1; KV is num_ctx x slots.
+    assert [rtm.ollama_default_parallel(v) for v in ("0.5.13", "0.6.7", "0.10.0")] == [4, 2, 1]
+    m = catalog.models["qwen2.5-vl-7b"]
+    w = Workload(context=4096, images=0, max_new_tokens=0)
+    old = estimate_memory(m, QUANTS["q4_k_m"], "ollama", w._replace(runtime=RuntimeOptions(version="0.9.0")))
+    new = estimate_memory(m, QUANTS["q4_k_m"], "ollama", w._replace(runtime=RuntimeOptions(version="0.13.3")))
+    assert old.context_tokens == 8192 and new.context_tokens == 4096
+    assert old.kv_cache_gib == pytest.approx(2 * new.kv_cache_gib)
+
+
+def test_printed_ollama_command_sets_the_window_it_assumed(catalog):
+    from vlmselect.commands import run_command
+    from vlmselect.placement import Placement
+
+    m = catalog.models["gemma-3-12b"]
+    q = QUANTS["q4_k_m"]
+    w = Workload(context=4096, images=1, max_new_tokens=256, runtime=RuntimeOptions(version="0.17.0"))
+    mem = estimate_memory(m, q, "ollama", w)
+    cmd = run_command(m, Placement(mode="gpu", runner="ollama", quant=q, mem=mem, speed=None, gpu_indices=(0,)), w)
+    assert mem.context_tokens == 4096 + 256 + 256  # text + Gemma 3's fixed 256 image tokens + new tokens
+    assert f"OLLAMA_CONTEXT_LENGTH={mem.context_tokens} ollama serve" in cmd and "ollama run gemma3:12b" in cmd
+    old = resolve("ollama", RuntimeOptions(version="0.9.0"))  # older servers chose 2 slots themselves
+    assert rtm.command_env(old, 4096) == {"OLLAMA_CONTEXT_LENGTH": "4096", "OLLAMA_NUM_PARALLEL": "2"}

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fake_apis import REPLY, FakeAPIs
 from fake_ollama import FakeOllama
 
@@ -258,11 +257,15 @@ def test_transformers_snippet_runs_on_the_tiny_llava(cli, catalog, tiny_llava, t
 def test_transformers_has_no_curl_and_remote_code_needs_the_users_word(cli):
     r = cli("snippet", "qwen2.5-vl-7b", "--runner", "transformers", "--lang", "curl", "--cpu-only")
     assert r.code == 2 and "--lang python" in r.err
-    remote = "internvl2-8b"
+    remote = "paddleocr-vl"  # a ForConditionalGeneration class whose repository ships its code
     r = cli("snippet", remote, "--runner", "transformers", "--cpu-only")
     assert r.code == 2 and "--trust-remote-code" in r.err
     d = snippet_json(cli, remote, "--runner", "transformers", "--trust-remote-code", "--cpu-only")
     assert "trust_remote_code=True" in d["code"]
+    # Models with an interface of their own (model.chat(), task tokens) get no generic snippet.
+    for own in ("internvl2-8b", "nougat"):
+        r = cli("snippet", own, "--runner", "transformers", "--trust-remote-code", "--cpu-only")
+        assert r.code == 2 and "own prompt format" in r.err and "huggingface.co" in r.err
 
 
 def test_snippet_usage_errors(cli):
@@ -334,3 +337,105 @@ def test_recommend_gives_every_api_pick_its_snippet_and_it_runs(cli, catalog, ap
                   catalog.tasks["invoice"].prompt, None)
     text = cli("recommend", "--task", "invoice", "--api", "--top", "1", "--resolution", "640x480").out
     assert f"vlmselect snippet {top['id']} --task invoice" in text and top["next_step"]["code"].splitlines()[1] in text
+
+
+# ---------------------------------------------------------------- video
+
+
+def make_video(path: Path, frames: int = 24, size: tuple = (160, 120)) -> bytes:
+    """A short MPEG-4 clip written with PyAV: each frame a different grey, so frames differ."""
+    import av
+    from PIL import Image
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=8)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(frames):
+            img = Image.new("RGB", size, (i * 10 % 256,) * 3)
+            for packet in stream.encode(av.VideoFrame.from_image(img)):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path.read_bytes()
+
+
+def test_native_video_goes_up_through_the_files_api(cli, catalog, apis, tmp_path):
+    clip = make_video(tmp_path / "video.mp4")
+    d = snippet_json(cli, "gemini-2.5-flash", "--task", "video")
+    assert "files.upload" in d["code"]
+    run_snippet(d["code"], "python", tmp_path, api_env(apis))
+    assert apis.uploaded == clip and apis.upload_mime == "video/mp4"
+    gen = [q for q in apis.requests if q["path"].endswith(":generateContent")][0]
+    text = str(gen["body"])
+    assert "files/clip1" in text and catalog.tasks["video"].prompt in text
+
+
+@pytest.mark.parametrize("target", ["ollama", "openai"])
+def test_frames_are_sampled_for_models_without_native_video(cli, catalog, apis, tmp_path, target):
+    make_video(tmp_path / "video.mp4", frames=40)
+    if target == "ollama":
+        d = snippet_json(cli, "llava-1.6-7b", "--runner", "ollama", "--task", "video", "--images", "6",
+                         "--cpu-only", "--ram", "64")
+    else:
+        d = snippet_json(cli, "gpt-4o", "--task", "video", "--images", "6")
+    assert "av.open" in d["code"] and any(n.startswith("video: 6 frames") for n in d["notes"])
+    if target == "ollama":
+        tag = catalog.models["llava-1.6-7b"].runners["ollama"][0]["tag"]
+        with FakeOllama({tag: {}}) as srv:
+            run_snippet(d["code"], "python", tmp_path, clean_env(OLLAMA_HOST=srv.host))
+            chat = [q for q in srv.requests if q["path"] == "/api/chat"][0]
+        assert chat["images"] == 6 and all(chat["images_b64_ok"])
+        frames = [decoded_image(x) for x in chat["body"]["messages"][0]["images"]]
+    else:
+        run_snippet(d["code"], "python", tmp_path, api_env(apis))
+        parts = [c for c in apis.requests[0]["body"]["messages"][0]["content"] if c["type"] == "image_url"]
+        frames = [decoded_image(p["image_url"]["url"].split(",", 1)[1]) for p in parts]
+    assert len(frames) == 6 and len(set(frames)) == 6  # six different moments of the clip
+    assert all(image_size(f) == (160, 120) for f in frames)
+
+
+def test_frame_count_is_what_fits_this_gpu(cli, catalog):
+    """Asked for 64 frames on an 8 GB card, the snippet samples the most that the placement fits."""
+    from vlmselect.hardware import build_profile
+    from vlmselect.memory import Workload
+    from vlmselect.placement import place
+    from vlmselect.quant import QUANTS
+
+    d = snippet_json(cli, "qwen2.5-vl-7b", "--runner", "llama.cpp", "--task", "video", "--images", "64",
+                     "--gpu", "RTX 3060", "--vram", "8")
+    note = next(n for n in d["notes"] if n.startswith("video: "))
+    n, size = int(note.split()[1]), note.split(" at ")[1].split(",")[0]
+    fw, fh = (int(x) for x in size.split("x"))
+    hw = build_profile(catalog, gpu="RTX 3060", vram=8)
+    m, q = catalog.models["qwen2.5-vl-7b"], QUANTS["q4_k_m"]
+    wl = Workload(images=n, width=fw, height=fh, video=True)
+    assert 1 <= n < 64 and place(m, q, "llama.cpp", hw, wl).fits
+    more = place(m, q, "llama.cpp", hw, wl._replace(images=n + 1))
+    assert more is None or not more.fits
+
+
+
+@pytest.mark.slow
+def test_vllm_snippet_against_a_real_vllm_server(cli, catalog, tiny_llava, tmp_path):
+    """The printed vLLM snippet, unmodified, against vLLM's CPU build serving the tiny random LLaVA
+    under the catalog model's repository id (what `vllm serve <repo>` answers to)."""
+    import engines
+    from tiny_vllm import vllm_llava
+
+    from vlmselect.runners import openai_compat
+    from vlmselect.runners import vllm as vllm_runner
+    from vlmselect.runners.server import free_port
+
+    binary = engines.vllm()
+    m = catalog.models["qwen2.5-vl-7b"]
+    model_dir = vllm_llava(tiny_llava, tmp_path / "tiny-llava-vllm")
+    make_image(tmp_path / "image.jpg", 64, 64)
+    d = snippet_json(cli, m.id, "--runner", "vllm", "--resolution", "64x64", "--max-new-tokens", "8",
+                     "--gpu", "RTX 3090")
+    port = free_port()
+    with vllm_runner.start(binary, model_dir, ctx=512, port=port, kv_space_gib=1,
+                           extra=("--served-model-name", m.hf_repo)) as srv:
+        openai_compat.wait_ready(f"http://127.0.0.1:{port}", 900, alive=srv.alive, what="vLLM")
+        run_snippet(d["code"], "python", tmp_path, clean_env(VLLM_URL=f"http://127.0.0.1:{port}/v1"))
+        log = srv.log()
+    assert "POST /v1/chat/completions" in log and "200" in log

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from vlmselect.memory import Workload, estimate_memory
 from vlmselect.quant import QUANTS

@@ -33,7 +33,8 @@ def read_bars(lines: list[str]) -> list[dict]:
             for ch in s[1:-1]:
                 if ch in FILL:
                     bars[-1]["cells"][FILL[ch]] = bars[-1]["cells"].get(FILL[ch], 0) + 1
-        elif bars and bars[-1]["cells"] and len(s) > 2 and s[0] in FILL and s[1] == " ":  # a legend line
+        elif bars and bars[-1]["cells"] and ln.startswith(" ") and len(s) > 2 and s[0] in FILL and s[1] == " ":
+            # a legend line: indented under its bar (a wrapped line of other text starts at column 0)
             for fill, label, v in LEGEND_ITEM.findall(s):
                 key = "margin" if label.startswith("margin") else LABEL.get(label)
                 if key:
@@ -251,3 +252,15 @@ def test_recommend_json_path_does_not_import_rich():
             "print('RICH=' + ','.join(m for m in sys.modules if m == 'rich' or m.startswith('rich.')), file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "RICH=\n" in r.stderr + "\n", r.stderr[-500:]
+
+
+def test_plan_draws_images_per_hour_up_to_the_kv_limit(cli):
+    args = ("plan", "--model", "qwen2.5-vl-7b", "--gpu", "RTX 4090", "--images", "100000", "--within", "24h")
+    d = cli(*args, "--json").json()["plans"][0]
+    out = cli(*args).out.splitlines()
+    rows = [ln for ln in out if re.match(r"^\s+\d+  #+\s+[\d,]+\s+[\d.]+s", ln)]
+    assert [int(r.split()[0]) for r in rows] == [x["concurrency"] for x in d["curve"]]
+    assert [int(r.split()[2].replace(",", "")) for r in rows] == [x["images_per_hour"] for x in d["curve"]]
+    kv = [r for r in rows if r.rstrip().endswith("KV full")]
+    assert len(kv) == 1 and int(kv[0].split()[0]) == d["max_concurrency_kv"] == d["curve"][-1]["concurrency"]
+    assert all(len(r) <= 80 for r in rows)

@@ -7,7 +7,8 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from collections.abc import Callable
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -16,7 +17,7 @@ from vlmselect.errors import UsageError, VlmselectError
 
 APP_HELP = "Choose a vision-language model for your GPU and your task, then get it running."
 
-_state = {"catalog": []}
+_state: dict[str, list[Path]] = {"catalog": []}
 
 # ---------------------------------------------------------------- shared options
 
@@ -99,13 +100,18 @@ def _choice(value: str | None, choices, flag: str) -> str | None:
     if value is None:
         return None
     v = value.lower()
-    aliases = {"hf": "transformers", "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp"}
-    v = aliases.get(v, v)
     if v not in choices:
         from vlmselect.errors import unknown
 
         raise unknown(flag.lstrip("-"), value, choices, f"{flag}: one of {', '.join(choices)}")
     return v
+
+
+def _runner(value: str | None) -> str | None:
+    """--runner for recommend and estimate: any name of the runner vocabulary (hf, llamacpp ...)."""
+    from vlmselect.runner_names import parse_runner
+
+    return parse_runner(value).value if value is not None else None
 
 
 # ---------------------------------------------------------------- commands
@@ -134,6 +140,7 @@ def recommend(
     runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm")] = None,
     max_cost_per_image: Annotated[Optional[float], typer.Option("--max-cost-per-image", help="USD cap for APIs.")] = None,
     commercial: Annotated[bool, typer.Option("--commercial", help="Only licences that allow commercial use.")] = False,
+    include_unknown_licence: Annotated[bool, typer.Option("--include-unknown-licence", help="With --commercial: keep models whose licence terms the catalog does not state.")] = False,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Only models released by this date (YYYY-MM-DD).")] = None,
     top: Annotated[int, typer.Option("--top", help="How many of each to show.")] = 5,
     explain: Annotated[bool, typer.Option("--explain", help="Show the basis of each estimate, what fills each card, and the excluded models.")] = False,
@@ -146,7 +153,6 @@ def recommend(
 ):
     """Recommend local models and hosted APIs for a task on this (or a described) machine."""
     from vlmselect import render
-    from vlmselect.quant import RUNNERS
     from vlmselect.recommend import PRIORITIES, Request, recommend as run
 
     cat = _catalog(catalog)
@@ -154,13 +160,16 @@ def recommend(
         raise UsageError("--task is required", "tasks: " + ", ".join(cat.tasks))
     t = cat.task(task)
     prio = _choice(priority, PRIORITIES, "--priority")
-    rnr = _choice(runner, RUNNERS, "--runner")
+    rnr = _runner(runner)
     if top < 1:
         raise UsageError(f"--top must be at least 1, got {top}", "for example --top 5")
     if max_cost_per_image is not None and max_cost_per_image < 0:
         raise UsageError("--max-cost-per-image must be 0 or more", "for example --max-cost-per-image 0.005")
     if local and api:
         raise UsageError("--local and --api exclude each other", "give one of them, or neither for both")
+    if api and rnr is not None:
+        raise UsageError(f"--runner {rnr} is for local models; --api lists hosted APIs only",
+                         "drop --runner, or drop --api to see local models")
     if runner_version is not None and rnr is None:
         raise UsageError("--runner-version needs --runner", "for example --runner ollama --runner-version 0.13.4")
     rt = _runtime(rnr, runner_version, flash_attention, kv_cache)
@@ -173,8 +182,9 @@ def recommend(
         from vlmselect.smoke import measured_speeds
 
         measured = measured_speeds(hw.usable_gpus[0].name)
-    req = Request(task=t, workload=wl, priority=prio, local=not api, api=not local and rnr is None, runner=rnr,
+    req = Request(task=t, workload=wl, priority=prio or "balanced", local=not api, api=not local and rnr is None, runner=rnr,
                   max_cost_per_image=max_cost_per_image, commercial=commercial, as_of=when, top=top,
+                  include_unknown_licence=include_unknown_licence,
                   measured=measured)
     rec = run(cat, hw, req)
     if json_out:
@@ -225,6 +235,7 @@ def estimate(
     model: Annotated[str, typer.Argument(help="Model id or name.")],
     quant: Annotated[Optional[str], typer.Option("--quant", help="fp16, bf16, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, q3_k_m, q2_k, iq2_xxs, nf4, int8, awq, gptq, fp8")] = None,
     runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="Rank the model's options for this task (default: none).")] = None,
     sweep: Annotated[Optional[str], typer.Option("--sweep", help="Draw memory and speed against context, images or resolution (e.g. context=1024:131072).")] = None,
     json_out: JsonOpt = False,
     svg: SvgOpt = None,
@@ -236,15 +247,16 @@ def estimate(
     """Estimate memory (and speed, when a GPU is known) of one model at one quant, with a picture of what fills each card."""
     from vlmselect import render
     from vlmselect.catalog_views import estimate_one
-    from vlmselect.quant import RUNNERS
 
     cat = _catalog(catalog)
     m = cat.model(model)
     if m.kind != "local":
         raise UsageError(f"{m.id} is a hosted API: it has no local memory footprint", "try `vlmselect show " + m.id + "`")
-    rnr = _choice(runner, RUNNERS, "--runner")
+    rnr = _runner(runner)
+    t = cat.task(task) if task else None
     rt = _runtime(rnr, runner_version, flash_attention, kv_cache)
-    wl = _workload(context, images, resolution, max_new_tokens)._replace(runtime=rt)
+    wl = _workload(context, images, resolution, max_new_tokens, default_images=(t.images or 1) if t else 1,
+                   video=bool(t and t.video))._replace(runtime=rt)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
     if sweep is not None:
         from vlmselect.sweep import parse_sweep, run_sweep
@@ -257,7 +269,7 @@ def estimate(
         if svg is not None:
             _svg(svg, f"vlmselect estimate {m.id} --sweep {data['sweep']}", lambda c: render.print_sweep(data, c))
         return
-    d = estimate_one(cat, m, quant, rnr, wl, hw)
+    d = estimate_one(cat, m, quant, rnr, wl, hw, task=t)
     if json_out:
         render.print_json(d)
     else:
@@ -281,6 +293,7 @@ def snippet(
     lang: Annotated[str, typer.Option("--lang", help="python | curl")] = "python",
     task: Annotated[Optional[str], typer.Option("--task", "-t", help="Sets the prompt (OCR, grounding in the model's box format, invoice JSON...).")] = None,
     image: Annotated[str, typer.Option("--image", help="Image path the code reads.")] = "image.jpg",
+    video: Annotated[str, typer.Option("--video", help="Video tasks: the clip the code reads.")] = "video.mp4",
     quant: Annotated[Optional[str], typer.Option("--quant", help="Local: the quantization (default: what estimate picks here).")] = None,
     low_detail: Annotated[bool, typer.Option("--low-detail", help="APIs: the provider's cheaper image mode (OpenAI detail low, Gemini media_resolution low).")] = False,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the repository's own Python code (transformers, vLLM).")] = False,
@@ -295,84 +308,17 @@ def snippet(
 
     cat = _catalog(catalog)
     t = cat.task(task) if task else None
-    wl = _workload(context, images, resolution, max_new_tokens)
+    wl = _workload(context, images, resolution, max_new_tokens, default_images=(t.images or 1) if t else 1,
+                   video=bool(t and t.video))
     item = cat.model(model)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only) if item.kind == "local" else None
-    rnr = _choice(runner, ("ollama", "transformers", "llama.cpp", "vllm"), "--runner")
+    rnr = _runner(runner)
     sn = make_snippet(cat, item, t, wl, hw, runner=rnr, lang=(lang or "").lower(), image=image, quant=quant,
-                      low_detail=low_detail, trust_remote_code=trust_remote_code)
+                      low_detail=low_detail, trust_remote_code=trust_remote_code, video=video)
     if json_out:
         render.print_json(sn.to_json())
     else:
         render.print_snippet(sn)
-
-
-def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
-    """Check the GPU, driver, RAM, disk, Ollama, torch, bitsandbytes and transformers, each with a fix."""
-    from vlmselect import render
-    from vlmselect.doctor import run_checks
-
-    cat = _catalog(catalog)
-    hw, checks = run_checks(cat)
-    if json_out:
-        render.print_json({"hardware": hw.to_json(), "checks": [c.to_json() for c in checks]})
-    else:
-        from vlmselect.doctor import print_checks
-
-        print_checks(hw, checks)
-    if any(c.status == "fail" for c in checks):
-        raise typer.Exit(1)
-
-
-def pull(
-    model: Annotated[str, typer.Argument(help="Model id or name.")],
-    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf | llama.cpp | vllm (default: what recommend would pick)")] = None,
-    quant: Annotated[Optional[str], typer.Option("--quant", help="Quantization (default: best that fits).")] = None,
-    smoke_after: Annotated[bool, typer.Option("--smoke", help="Run the smoke test after the pull.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Pull even when it does not fit or the disk is short.")] = False,
-    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the repository's own Python code (smoke).")] = False,
-    catalog: CatalogOpt = None,
-    gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
-):
-    """Download a model through Ollama or Hugging Face, after checking that it fits."""
-    from vlmselect.pull import pull_model
-
-    cat = _catalog(catalog)
-    hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
-    result = pull_model(cat, hw, model, runner=runner, quant=quant, yes=yes, force=force)
-    if smoke_after:
-        from vlmselect.smoke import smoke_model
-
-        rec = smoke_model(cat, result.target, runner=result.runner, quant=result.quant, hw=hw, model_id=result.model_id,
-                          trust_remote_code=trust_remote_code)
-        if not rec["passed"]:
-            raise typer.Exit(1)
-
-
-def smoke(
-    model: Annotated[str, typer.Argument(help="Catalog id, Ollama tag, Hugging Face repo id, local HF directory or .gguf file.")],
-    runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | hf | llama.cpp | vllm")] = None,
-    server: Annotated[Optional[str], typer.Option("--server", help="Use this running OpenAI-compatible server (URL) instead of starting one.")] = None,
-    ready_timeout: Annotated[Optional[float], typer.Option("--ready-timeout", help="Seconds to wait for a started server (llama.cpp 120, vllm 300).")] = None,
-    quant: Annotated[Optional[str], typer.Option("--quant", help="hf runner: bf16, fp16, nf4 or int8.")] = None,
-    image: Annotated[Optional[Path], typer.Option("--image", help="Your own image instead of the test card.")] = None,
-    prompt: Annotated[Optional[str], typer.Option("--prompt", help="Prompt for --image.")] = None,
-    expect: Annotated[Optional[str], typer.Option("--expect", help="Text the answer must contain (with --image).")] = None,
-    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the repository's own Python code.")] = False,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Tokens to generate.")] = 128,
-    json_out: JsonOpt = False,
-    catalog: CatalogOpt = None,
-):
-    """Prove a model works here: a generated test card, a scored answer, measured speed and VRAM."""
-    from vlmselect.smoke import smoke_model
-
-    cat = _catalog(catalog)
-    rec = smoke_model(cat, model, runner=runner, quant=quant, image=image, prompt=prompt, expect=expect,
-                      trust_remote_code=trust_remote_code, max_new_tokens=max_new_tokens, json_out=json_out,
-                      server=server, ready_timeout_s=ready_timeout)
-    if not rec["passed"]:
-        raise typer.Exit(1)
 
 
 def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML file or a folder of them.")],
@@ -410,15 +356,15 @@ def catalog_stats(json_out: JsonOpt = False, catalog: CatalogOpt = None):
 # ---------------------------------------------------------------- entry point
 
 
-COMMANDS = {f.__name__: f for f in (recommend, doctor, pull, smoke, models, show, estimate, snippet)}
+COMMANDS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (recommend, models, show, estimate, snippet)}
 
 
 def _register_extra() -> None:
     """Commands kept in modules of their own (they import this one for the shared options)."""
     from vlmselect.cli_plan import bench, plan
+    from vlmselect.cli_run import doctor, pull, smoke
 
-    COMMANDS["plan"] = plan
-    COMMANDS["bench"] = bench
+    COMMANDS.update(doctor=doctor, pull=pull, smoke=smoke, plan=plan, bench=bench)
 
 
 _register_extra()
@@ -467,7 +413,20 @@ def _kind(exc: BaseException) -> str | None:
     return None
 
 
+def _safe_streams() -> None:
+    """On a terminal (or pipe) that cannot encode the output's symbols (·, ⚠, —) under
+    PYTHONIOENCODING=ascii or a C locale, print '?' for them instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        enc = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if enc and not enc.startswith("utf"):
+            try:
+                stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+            except (AttributeError, ValueError):  # not a TextIOWrapper (tests' StringIO): nothing to do
+                pass
+
+
 def main() -> None:
+    _safe_streams()
     try:
         rv = build_app(_command_in(sys.argv[1:]))(standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
@@ -481,13 +440,19 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         code = 130
+    except BrokenPipeError:  # `vlmselect ... | head`: the reader left; not an error of ours
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        except (OSError, ValueError):
+            pass
+        code = 141  # 128 + SIGPIPE, as a tool killed by the signal would report
     except Exception as exc:
         kind = _kind(exc)
         if kind == "Exit":
-            code = exc.exit_code
+            code = getattr(exc, "exit_code", 1)
         elif kind == "ClickException":  # bad flag values, missing options: click's own message, exit 2
-            exc.show()
-            code = exc.exit_code
+            exc.show()  # type: ignore[attr-defined]
+            code = getattr(exc, "exit_code", 2)
         elif kind == "Abort":
             typer.echo("Aborted.", err=True)
             code = 130

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from vlmselect.cli import (CatalogOpt, ContextOpt, GpuCountOpt, GpuOpt, JsonOpt, NewTokOpt, RamOpt,
-                           ResOpt, VramOpt, _catalog, _hardware, _workload)
+                           ResOpt, VramOpt, _catalog, _hardware, _workload,
+                           FlashOpt, KvCacheOpt, RunnerVersionOpt, _runtime)
 from vlmselect.errors import UsageError
 
 
@@ -30,6 +31,7 @@ def plan(
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None,
     per_request: Annotated[Optional[int], typer.Option("--per-request", help="Images per request (default: the task's, else 1).", rich_help_panel="Workload")] = None,
     context: ContextOpt = 256, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
+    runner_version: RunnerVersionOpt = None, flash_attention: FlashOpt = None, kv_cache: KvCacheOpt = "f16",
 ):
     """Plan work at volume: images per hour per vLLM replica, GPUs and nodes for a deadline, $ per image vs APIs."""
     from vlmselect import plan as P
@@ -52,8 +54,9 @@ def plan(
         raise UsageError("--nodes and --top must be at least 1", "for example --nodes 2")
     cat = _catalog(catalog)
     t = cat.task(task) if task else None
+    rt = _runtime("vllm", runner_version, flash_attention, kv_cache)  # plans are vLLM replicas
     wl = _workload(context, per_request, resolution, max_new_tokens, default_images=(t.images if t else None) or 1,
-                   video=bool(t and t.video))
+                   video=bool(t and t.video))._replace(runtime=rt)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, False)
     vol = P.Volume(images=volume, within_s=P.parse_duration(within) if within else None, rate_per_s=rate)
     costs = P.Costs(power_price_usd_kwh=P.DEFAULT_POWER_PRICE if power_price is None else power_price,

@@ -15,8 +15,9 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
+from vlmselect.errors import VlmselectError
 from vlmselect.hardware import HardwareProfile, model_dirs, probe
-from vlmselect.runners.ollama import ollama_host
+from vlmselect.runners.ollama import host_has_credentials, ollama_host, redact
 
 TORCH_TIMEOUT_S = 20.0
 OLLAMA_TIMEOUT_S = 1.5
@@ -114,14 +115,21 @@ def _ollama_checks() -> list[Check]:
     binary = shutil.which("ollama")
     out.append(Check("ollama binary", "ok" if binary else "warn", binary or "ollama not on PATH",
                      "" if binary else "install it from https://ollama.com/download (needed for --runner ollama)"))
-    host = ollama_host()
+    try:
+        host = ollama_host()
+    except VlmselectError as exc:
+        return out + [Check("ollama server", "fail", exc.message, exc.hint or "")]
+    # The Ollama client drops user:password@ from OLLAMA_HOST (it never sends them), so doctor does too;
+    # it says so, with the password masked, because a proxy that wants them will then refuse.
+    creds = (f"; OLLAMA_HOST carries credentials ({redact(os.environ.get('OLLAMA_HOST', ''))}) that the "
+             "Ollama client does not send" if host_has_credentials() else "")
     try:
         with urllib.request.urlopen(host + "/api/version", timeout=OLLAMA_TIMEOUT_S) as resp:  # noqa: S310 (loopback/user host)
             version = json.loads(resp.read().decode()).get("version", "?")
-        out.append(Check("ollama server", "ok", f"reachable at {host}, version {version}"))
+        out.append(Check("ollama server", "ok", f"reachable at {host}, version {version}{creds}"))
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        out.append(Check("ollama server", "warn", f"not reachable at {host} ({reason})",
+        out.append(Check("ollama server", "warn", f"not reachable at {host} ({reason}){creds}",
                          "start it with `ollama serve` (or set OLLAMA_HOST to where it runs)"))
     return out
 
@@ -210,6 +218,44 @@ def _python_checks(hw: HardwareProfile, catalog) -> list[Check]:
     return out
 
 
+# Packages beyond the start-up path: (distribution, import name, core?, what needs it).
+PACKAGES = (
+    ("ollama", "ollama", True, "pull and smoke with --runner ollama"),
+    ("pillow", "PIL", True, "smoke (the test card and --image)"),
+    ("huggingface_hub", "huggingface_hub", False, "pull --runner hf"),
+    ("accelerate", "accelerate", False, "smoke --runner hf (device placement)"),
+)
+
+
+def _importable(module: str) -> bool:
+    from importlib.util import find_spec
+
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken install, or an import hook that refuses it
+        return False
+
+
+def _package_checks() -> list[Check]:
+    """Installed and importable, from metadata and the import system (nothing is imported: cheap).
+    torch, transformers and bitsandbytes are checked with their versions below."""
+    out = []
+    for dist, module, core, use in PACKAGES:
+        try:
+            version = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            version = None
+        found = version is not None and _importable(module)
+        if found:
+            out.append(Check(dist, "ok", f"{dist} {version} (for {use})"))
+        elif core:
+            out.append(Check(dist, "fail", f"{dist} is not installed; {use} will not work",
+                             "reinstall vlmselect (it is a core dependency): pip install --force-reinstall vlmselect"))
+        else:
+            out.append(Check(dist, "skip", f"not installed (only needed for {use})", "pip install 'vlmselect[hf]'"))
+    return out
+
+
 def _ver(s: str) -> tuple:
     parts = []
     for p in str(s).split("."):
@@ -276,33 +322,21 @@ def catalog_check(catalog, today: dt.date | None = None) -> Check:
     return Check("catalog", "ok", detail)
 
 
-def run_checks(catalog, today: dt.date | None = None) -> tuple[HardwareProfile, list[Check]]:
+@dataclass
+class DoctorReport:
+    hardware: HardwareProfile
+    checks: list[Check]
+
+    @property
+    def failed(self) -> bool:
+        return any(c.status == "fail" for c in self.checks)
+
+    def to_json(self) -> dict:
+        return {"hardware": self.hardware.to_json(), "checks": [c.to_json() for c in self.checks]}
+
+
+def run_checks(catalog, today: dt.date | None = None) -> DoctorReport:
     hw = probe(catalog.gpu_by_name)
-    checks = (_gpu_checks(hw) + _ram_disk_checks(hw) + _ollama_checks() + _engine_checks()
-              + _python_checks(hw, catalog)
-              + [catalog_check(catalog, today)])
-    return hw, checks
-
-
-def print_checks(hw: HardwareProfile, checks: list[Check]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    from vlmselect import __version__
-    from vlmselect.render import console, hardware_line
-
-    c = console()
-    c.print(f"vlmselect {__version__} · Python {sys.version.split()[0]} · {sys.platform}")
-    c.print(hardware_line(hw))
-    if hw.cpu_name:
-        c.print(f"CPU: {hw.cpu_name} ({hw.cpu_cores} cores)")
-    t = Table(title="Checks")
-    for col in ("check", "status", "detail", "fix"):
-        t.add_column(col, overflow="fold")
-    mark = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
-    for ch in checks:
-        t.add_row(*(escape(x) for x in (ch.name, mark[ch.status], ch.detail, ch.hint)))
-    c.print(t)
-    fails = sum(ch.status == "fail" for ch in checks)
-    warns = sum(ch.status == "warn" for ch in checks)
-    c.print(f"{fails} failed, {warns} warnings" + (" — fix the failures above" if fails else ""))
+    checks = (_gpu_checks(hw) + _ram_disk_checks(hw) + _ollama_checks() + _engine_checks() + _package_checks()
+              + _python_checks(hw, catalog) + [catalog_check(catalog, today)])
+    return DoctorReport(hw, checks)

@@ -121,7 +121,9 @@ def advise(item, w: Workload, runner: str | None = None, quant=None) -> Advice:
     """Image-size advice for a local model (with the runner and quant it will run at) or an API."""
     if isinstance(item, ApiSpec):
         useful, why = api_limit(item, w.width, w.height)
-        tok = lambda ww, hh: api_image_tokens(item.image_tokens, ww, hh)  # noqa: E731
+        def tok(ww: int, hh: int) -> int:
+            return api_image_tokens(item.image_tokens, ww, hh)
+
         at_req = {"resolution": f"{w.width}x{w.height}", "tokens": tok(w.width, w.height)}
         at_req["usd"] = round(_usd(item, at_req["tokens"], w), 6)
         at_use = {}

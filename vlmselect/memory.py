@@ -10,11 +10,11 @@ from typing import NamedTuple
 
 from vlmselect import runtimes as rtm
 from vlmselect.catalog import ModelSpec, gb_to_gib
-from vlmselect.imagetokens import model_image_tokens
+from vlmselect.imagetokens import ImageCost, model_image_tokens
 from vlmselect.quant import Quant
 from vlmselect.runtimes import Runtime, RuntimeOptions
 
-GIB = 2**30
+from vlmselect.units import GIB
 MIB = 2**20
 
 # Runtime constants, each with where it comes from.
@@ -173,6 +173,9 @@ def _image_cost(m: ModelSpec, w: Workload, cap: int | None):
     video = m.image_tokens.get("video") if w.video else None
     if not video:
         return model_image_tokens(m.image_tokens, w.width, w.height, cap_tokens=cap), ""
+    if video.get("tokens"):  # a fixed cost per frame (LLaVA-Video pools each frame's grid)
+        t, p = int(video["tokens"]), int(video.get("patches", video["tokens"]))
+        return ImageCost(t, p, p), f"; video frames: {t} tokens each ({p} encoder patches pooled)"
     limit = min(x for x in (video.get("max_tokens"), cap) if x) if (video.get("max_tokens") or cap) else None
     img = model_image_tokens(m.image_tokens, w.width, w.height, cap_tokens=limit)
     merge = int(video.get("temporal_merge", 1))
@@ -225,11 +228,19 @@ def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv
         kv = kv_cache_bytes(m, ctx, kv_bytes) + kv_cache_bytes(m, per_image * w.images, kv_bytes)
         return ctx, kv, "encoder-decoder: decoder self-attention over the output + cross-attention over the image tokens"
     cells = rtm.ctx_cells(rt, ctx)
+    slots = ""
+    if rt.runner == "ollama":
+        # Ollama's floors raise the window; each parallel slot gets one (runtimes default_parallel).
+        per_slot = rtm.ollama_window(rt.version, ctx, m.family, rt.total_vram_gib)
+        cells = per_slot * rt.parallel
+        if cells != ctx:
+            slots = f", Ollama's window {per_slot}" + (f" x {rt.parallel} parallel slots" if rt.parallel > 1 else "")
     window = rtm.swa_cells(rt, cells, a.sliding_window, rt.parallel) if a.sliding_window else None
     kv = kv_cache_bytes(m, cells, kv_bytes, cross_tokens=cross, window_cells=window)
     basis = (f"2 x {a.layers} layers x {a.kv_heads} kv heads x {a.head_dim} x {cells} cells x {kv_bytes:g} B"
              f" ({rt.kv_cache}; {w.context} text + {w.images} x {per_image} image + {w.max_new_tokens} new"
-             + (f", rounded up to {cells} by llama-server" if cells != ctx else "") + ")")
+             + (f", rounded up to {cells} by llama-server" if cells != ctx and rt.runner == "llama.cpp" else "")
+             + slots + ")")
     if a.sliding_window and a.sliding_layers:
         basis += f"; {a.sliding_layers} sliding layers hold {window} cells ({rt.runner}'s rule)"
     if cross:
@@ -326,3 +337,14 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
 def weights_only_gib(m: ModelSpec, q: Quant, runner: str) -> float:
     t, v, _, _ = _weights(m, q, runner)
     return t + v
+
+
+def vllm_kv_pool(mem: MemoryEstimate, card_gib: float, utilization: float | None = None) -> tuple[float, int]:
+    """(GiB, tokens) of the KV pool vLLM makes on a `card_gib` card: gpu_memory_utilization of the card
+    less weights, the profile run's peak and the non-torch overhead (vllm#17891). Fewer tokens than
+    the window and vLLM refuses to start ("max_model_len ... larger than the maximum number of tokens
+    that can be stored in KV cache")."""
+    util = rtm.VLLM_GPU_MEMORY_UTILIZATION if utilization is None else utilization
+    pool = util * card_gib - (mem.weights_gib + mem.compute_gib + mem.overhead_gib)
+    per_token = mem.kv_cache_gib / max(mem.context_tokens, 1)
+    return max(pool, 0.0), int(max(pool, 0.0) / per_token) if per_token else 0

@@ -20,3 +20,29 @@ def user_dir(kind: str) -> Path:
     import platformdirs
 
     return Path(getattr(platformdirs, f"user_{kind}_dir")("vlmselect"))
+
+
+def _expand(p: str) -> str:
+    return os.path.expandvars(os.path.expanduser(p))
+
+
+def hf_home() -> Path:
+    """HF_HOME as huggingface_hub.constants resolves it: `~` and $VARS expanded; default
+    $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface."""
+    default = os.path.join(os.getenv("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache")), "huggingface")
+    return Path(_expand(os.getenv("HF_HOME", default)))
+
+
+def hf_hub_cache() -> Path:
+    """The hub cache huggingface_hub downloads into: HF_HUB_CACHE, else the legacy
+    HUGGINGFACE_HUB_CACHE, else HF_HOME/hub; expanded like HF_HOME. (Replicated rather than
+    imported: importing huggingface_hub.constants freezes the environment at import time.)"""
+    legacy = os.getenv("HUGGINGFACE_HUB_CACHE", os.path.join(str(hf_home()), "hub"))
+    return Path(_expand(os.getenv("HF_HUB_CACHE", legacy)))
+
+
+def ollama_models_dir() -> Path:
+    """Where the Ollama server keeps models: OLLAMA_MODELS as written (the server's envconfig
+    does not expand it), else ~/.ollama/models."""
+    raw = os.environ.get("OLLAMA_MODELS")
+    return Path(raw) if raw else Path.home() / ".ollama" / "models"

@@ -157,6 +157,14 @@ def throughput(m: ModelSpec, mem: MemoryEstimate, w: Workload, g: GpuInfo, tp: i
     return rate, prefill, step
 
 
+def kv_capacity(pool_bytes: float, kv_bytes_per_token: float, tokens_per_request: int) -> tuple[int, float]:
+    """(tokens the KV pool holds, requests of `tokens_per_request` it holds at once): what vLLM logs at
+    start-up as `KV cache size: N tokens` and `Maximum concurrency for L tokens per request: Xx`
+    (vllm/v1/core/kv_cache_utils.py; PR 13596 made it print tokens)."""
+    tokens = int(pool_bytes // kv_bytes_per_token) if kv_bytes_per_token > 0 else 0
+    return tokens, tokens / max(tokens_per_request, 1)
+
+
 def replica(m: ModelSpec, q: Quant, g: GpuInfo, tp: int, w: Workload, max_seqs: int | None = None) -> Replica | None:
     """A vLLM replica of `m` at `q` on `tp` GPUs like `g`, or None when it cannot hold one request."""
     if m.arch.kv_heads % tp and tp % m.arch.kv_heads:
@@ -167,7 +175,9 @@ def replica(m: ModelSpec, q: Quant, g: GpuInfo, tp: int, w: Workload, max_seqs: 
     per_req = mem.kv_cache_gib
     if per_req <= 0 or pool < per_req:
         return None
-    kv_cap = int(pool // per_req)
+    # Tokens in flight share the pool; each request holds its whole window (the conservative side).
+    _, fits = kv_capacity(pool * GIB, per_req * GIB / max(mem.context_tokens, 1), mem.context_tokens)
+    kv_cap = int(fits)
     seqs = max_seqs or _max_num_seqs(g)
     best = min(kv_cap, seqs)
     images = max(w.images, 1)
@@ -195,17 +205,20 @@ def replica(m: ModelSpec, q: Quant, g: GpuInfo, tp: int, w: Workload, max_seqs: 
 
 def best_replica(m: ModelSpec, quants: list[Quant], g: GpuInfo, w: Workload, gpus_per_node: int,
                  nodes: int = 1) -> Replica | None:
-    """The highest-precision quant on the fewest GPUs that holds the model with room to batch: within one
-    node first (tensor parallel over NVLink/PCIe), across nodes only when no quant fits one."""
-    for limit in (gpus_per_node, gpus_per_node * nodes):
-        for q in quants:
-            for tp in TP_SIZES:
-                if tp > limit:
-                    break
-                r = replica(m, q, g, tp, w)
-                if r and r.concurrency >= 1:
-                    return r
-    return None
+    """Within one node: the highest-precision quant on the fewest GPUs that holds the model with room
+    to batch. Across nodes, only when no quant fits one: the fewest GPUs first (pipeline stages over the
+    network cost more than a lower precision), then the highest precision."""
+    def first(pairs) -> Replica | None:
+        for q, tp in pairs:
+            r = replica(m, q, g, tp, w)
+            if r and r.concurrency >= 1:
+                return r
+        return None
+
+    within = [tp for tp in TP_SIZES if tp <= gpus_per_node]
+    across = [tp for tp in TP_SIZES if gpus_per_node < tp <= gpus_per_node * nodes]
+    return (first((q, tp) for q in quants for tp in within)
+            or first((q, tp) for tp in across for q in quants))
 
 
 def batch_price(a: ApiSpec, w: Workload, usd: float) -> tuple[float | None, str | None]:
@@ -238,7 +251,7 @@ def api_lines(apis: list[ApiSpec], w: Workload, local_marginal: float | None, fi
 def scale(r: Replica, g: GpuInfo, vol: Volume, gpus_per_node: int, nodes: int, costs: Costs, tdp_w: float | None) -> Plan:
     """Replicas, GPUs and nodes for the volume; the job's time on what there is; local cost per image."""
     per_node = max(gpus_per_node // r.tp, 0)
-    available = per_node * nodes if per_node else (1 if r.tp <= gpus_per_node * nodes else 0)
+    available = per_node * nodes if per_node else (gpus_per_node * nodes) // r.tp  # replicas spanning nodes
     per_replica_s = r.images_per_hour / 3600
     if vol.rate_per_s:
         need = math.ceil(vol.rate_per_s / per_replica_s)
@@ -299,7 +312,8 @@ def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_i
                vol: Volume, nodes: int, costs: Costs, top: int = 5) -> tuple[list[Plan], list[ApiLine], list[str]]:
     """Ranked local plans, API lines and why candidates were left out."""
     from vlmselect.placement import quant_options
-    from vlmselect.recommend import best_scores, capable, task_quality
+    from vlmselect.quality import for_task
+    from vlmselect.recommend import capable
 
     gpus = hw.usable_gpus
     if not gpus:
@@ -307,7 +321,7 @@ def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_i
     g = max(gpus, key=lambda x: x.vram_total_gib or 0)
     spec = cat.gpu_by_name(g.name)
     tdp = getattr(spec, "tdp_w", None) if spec else None
-    best = best_scores(cat)
+    quals = for_task(cat, task) if task else {}
     plans, skipped = [], []
     for m in local_candidates(cat, task, model_id):
         r = best_replica(m, quant_options(m, "vllm", hw), g, w, len(gpus), nodes)
@@ -317,8 +331,8 @@ def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_i
         _use_measurement(r, g)
         p = scale(r, g, vol, len(gpus), nodes, costs, tdp)
         if task:
-            p.quality, qbasis = task_quality(m, task, best)
-            p.why = qbasis.split(";")[0]
+            # the quality bound `recommend --priority quality` ranks by (vlmselect.quality)
+            p.quality, p.why = quals[m.id].low * r.quant.quality, quals[m.id].summary()
         plans.append(p)
     # Those that meet the deadline first; then quality; then throughput.
     plans.sort(key=lambda p: (p.meets is not False, round(p.quality, 2), p.replica.images_per_hour), reverse=True)

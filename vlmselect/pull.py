@@ -3,8 +3,9 @@ then download it through Ollama or Hugging Face with progress."""
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from vlmselect.catalog import Catalog, ModelSpec, gb_to_gib
 from vlmselect.errors import RuntimeFailure, UsageError
@@ -41,30 +42,54 @@ class PullPlan:
 @dataclass
 class PullResult:
     target: str  # what smoke should load: the Ollama tag, the local snapshot directory or GGUF file
-    runner: str
+    runner: str  # ollama | hf | llama.cpp | vllm
     quant: str
     model_id: str
+    artifact: str = ""  # the Ollama tag or the Hugging Face repo
+    size_gb: float | None = None
+    vram_gib: float | None = None
+    mode: str | None = None
     mmproj: str | None = None  # llama.cpp: the local mmproj file
     command: str | None = None  # llama.cpp / vllm: the server command with the local paths
+    files: list[str] = field(default_factory=list)  # what was downloaded, where (llama.cpp: GGUF and mmproj)
+    warnings: list[str] = field(default_factory=list)  # what --force went past, what is missing
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.model_id, "runner": self.runner, "quant": self.quant, "artifact": self.artifact,
+                "target": self.target, "size_gb": self.size_gb,
+                "vram_estimated_gib": round(self.vram_gib, 2) if self.vram_gib is not None else None,
+                "mode": self.mode, "mmproj": self.mmproj, "command": self.command, "files": list(self.files),
+                "warnings": list(self.warnings)}
 
 
-def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None) -> PullPlan:
-    from vlmselect.recommend import Request, alternatives
+def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None,
+              task=None) -> PullPlan:
+    """What to download: the pick `recommend` would make for this model (same placement, same
+    quant preference), within the runner and quant asked for."""
+    from vlmselect.placement import runners_for
+    from vlmselect.recommend import Request, alternatives, best_for_model
 
     m = cat.model(name)
-    if m.kind != "local":
+    if not isinstance(m, ModelSpec):
         raise UsageError(f"{m.id} is a hosted API: there is nothing to download", "pick a local model: `vlmselect models`")
-    if runner not in PULL_RUNNERS:
-        raise UsageError(f"unknown runner {runner!r} for pull", "--runner ollama, hf, llama.cpp or vllm")
-    want = PULL_RUNNERS[runner]
+    want = _pull_runner(runner)
     q = parse_quant(quant_name) if quant_name else None
-    req = Request(task=next(iter(cat.tasks.values())), workload=Workload())
-    options = [p for p in alternatives(cat, hw, req, m.id)
-               if p.runner in (("ollama", "transformers") if want is None else (want,))
-               and (q is None or (p.quant.fmt == q.fmt and p.quant.bits == q.bits))]
-    if not options:
+    if q is not None and want in ("transformers", "vllm") and q.fmt == "gguf":
+        raise UsageError(f"{q.id} is a GGUF quant: the {runner} runner loads safetensors",
+                         "use --runner ollama or llama.cpp for GGUF quants, or --quant bf16 / nf4 / int8 / awq")
+    if q is not None and want in ("ollama", "llama.cpp") and q.fmt not in ("gguf", "fp"):
+        raise UsageError(f"{want} has no {q.id} files", "use --runner hf or vllm for " + q.id)
+    runners = [r for r in runners_for(m) if r in ((want,) if want else ("ollama", "transformers"))]
+    req = Request(task=task, workload=pull_workload(m))
+    best = None
+    if q is None and runners:
+        best = best_for_model(cat, hw, req, m.id, runners)
+    elif runners:
+        options = [p for p in alternatives(cat, hw, req, m.id)
+                   if p.runner in runners and p.quant.fmt == q.fmt and p.quant.bits == q.bits]
+        best = options[0] if options else None
+    if best is None:
         return _unplaceable(m, want, q)
-    best = options[0]
     if best.runner == "ollama":
         tag = next(t for t in m.runners["ollama"] if t.get("quant") == best.quant.id)
         return PullPlan(m, "ollama", best.quant.id, tag["tag"], [], tag.get("size_gb"),
@@ -76,6 +101,36 @@ def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, 
     repo, files, size = hf_artifact(m, best.quant.id)
     return PullPlan(m, "vllm" if best.runner == "vllm" else "hf", best.quant.id, repo, files, size,
                     best.mem.total_gib, best.usable_gib, best.mode, best.mem.context_tokens)
+
+
+def pull_workload(m: ModelSpec) -> Workload:
+    """The default workload (4096 text tokens, one image, 256 new), kept inside a short model's context."""
+    return Workload(context=min(4096, max(m.context_max // 2, 1)), max_new_tokens=min(256, max(m.context_max // 4, 1)))
+
+
+def smoke_refusal(plan: PullPlan, trust_remote_code: bool) -> UsageError | None:
+    """Why `pull --smoke` would download and then fail its smoke test: said before the download."""
+    from vlmselect.commands import HF_SMOKE_QUANTS
+
+    if plan.runner == "hf" and plan.quant not in HF_SMOKE_QUANTS:
+        return UsageError(f"`vlmselect smoke` does not load {plan.quant} checkpoints (it takes {', '.join(HF_SMOKE_QUANTS)})",
+                          f"drop --smoke to download {plan.artifact}, or pick --quant nf4 / int8 / bf16")
+    if plan.runner == "hf" and plan.model.trust_remote_code and not trust_remote_code:
+        return UsageError(f"{plan.model.hf_repo} runs its own Python code when loaded, so the smoke test needs your word",
+                          f"add --trust-remote-code after reviewing {plan.model.hf_repo}, or drop --smoke")
+    return None
+
+
+def _pull_runner(runner: str | None) -> str | None:
+    """--runner of pull, by the one runner vocabulary (hf = transformers, llamacpp = llama.cpp)."""
+    from vlmselect.runner_names import runner_or_none
+
+    if runner is None:
+        return None
+    r = runner_or_none(runner)
+    if r is None:
+        raise UsageError(f"unknown runner {runner!r} for pull", "--runner ollama, hf, llama.cpp or vllm")
+    return r.value
 
 
 def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
@@ -91,7 +146,7 @@ def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
             raise UsageError(f"{m.id} has no GGUF file" + (f" at {q.id}" if q else "") + " in the catalog",
                              "quants: " + (", ".join(files) or "none") + "; or try --runner ollama / hf")
         repo, names, size = gguf_artifact(m, qid)
-        mem = estimate_memory(m, QUANTS[qid], "llama.cpp", Workload())
+        mem = estimate_memory(m, QUANTS[qid], "llama.cpp", pull_workload(m))
         return PullPlan(m, "llama.cpp", qid, repo, names, size, mem.total_gib, None, None, mem.context_tokens)
     if runner == "ollama":
         tags = m.runners.get("ollama") or []
@@ -102,18 +157,13 @@ def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
             raise UsageError(f"{m.id} has no Ollama tag at {q.id}",
                              "tags: " + ", ".join(f"{t['tag']} ({t.get('quant')})" for t in tags))
         qq = QUANTS.get(tag.get("quant") or "", QUANTS["q4_k_m"])  # unknown quant: size it as the library default
-        mem = estimate_memory(m, qq, "ollama", Workload())
+        mem = estimate_memory(m, qq, "ollama", pull_workload(m))
         return PullPlan(m, "ollama", qq.id, tag["tag"], [], tag.get("size_gb"), mem.total_gib, None, None)
     qq = q or QUANTS["bf16"]
     repo, files, size = hf_artifact(m, qq.id)
-    mem = estimate_memory(m, qq, runner, Workload())
+    mem = estimate_memory(m, qq, runner, pull_workload(m))
     return PullPlan(m, "vllm" if runner == "vllm" else "hf", qq.id, repo, files, size, mem.total_gib, None, None,
                     mem.context_tokens)
-
-
-# --runner value -> the runner name placements use
-PULL_RUNNERS = {None: None, "ollama": "ollama", "hf": "transformers", "transformers": "transformers",
-                "llama.cpp": "llama.cpp", "llamacpp": "llama.cpp", "vllm": "vllm"}
 
 
 def gguf_artifact(m: ModelSpec, q: str) -> tuple[str, list, float | None]:
@@ -156,101 +206,42 @@ def preflight(plan: PullPlan) -> list[str]:
     return problems
 
 
-def pull_model(cat: Catalog, hw: HardwareProfile, name: str, *, runner: str | None, quant: str | None,
-               yes: bool, force: bool) -> PullResult:
-    from vlmselect.render import console
-
-    plan = plan_pull(cat, hw, name, runner, quant)
-    c = console(stderr=True)
-    size = f"{plan.size_gb:.1f} GB" if plan.size_gb else "size not published"
-    c.print(f"{plan.model.name}: {plan.artifact} ({plan.quant}, {size}) via {plan.runner}; "
-            f"estimated {plan.vram_gib:.1f} GiB" + (f", runs as {plan.mode}" if plan.mode else ""))
-    problems = preflight(plan)
-    if problems and not force:
-        raise RuntimeFailure("pre-flight check failed: " + "; ".join(problems),
-                             "pick a smaller --quant (see `vlmselect estimate`), free space, or pass --force")
-    for p in problems:
-        c.print(f"[yellow]warning (--force):[/yellow] {p}")
-    if plan.mode in ("offload", "cpu"):
-        c.print(f"[yellow]note:[/yellow] it will run as {plan.mode}: slow (see `vlmselect estimate {plan.model.id}`)")
-    if not yes and sys.stdin.isatty():
-        import typer
-
-        if not typer.confirm(f"Download {plan.artifact}?", default=True):
-            raise RuntimeFailure("cancelled", "pass --yes to skip the question")
+def fetch(plan: PullPlan, on_progress: Callable[[str, Any], None] | None = None) -> PullResult:
+    """Download what `plan` names. `on_progress(status, layer)` gets Ollama's progress lines;
+    the Hugging Face download shows huggingface_hub's own progress bars."""
     if plan.runner == "ollama":
-        _pull_ollama(plan.artifact, c)
-        return PullResult(plan.artifact, "ollama", plan.quant, plan.model.id)
+        from vlmselect.runners import ollama as rt
+
+        rt.check_tag(plan.artifact)
+        try:
+            rt.pull(plan.artifact, on_progress or (lambda status, layer: None))
+        except KeyboardInterrupt:
+            raise RuntimeFailure(f"pull of {plan.artifact} interrupted", rt.RESUME_HINT) from None
+        return PullResult(plan.artifact, "ollama", plan.quant, plan.model.id, plan.artifact, plan.size_gb,
+                          plan.vram_gib, plan.mode)
     if plan.runner == "llama.cpp":
-        return _pull_gguf(plan, c)
+        return _pull_gguf(plan)
     from vlmselect.runners.hf import download
 
-    path = download(plan.artifact, plan.files, c)
+    path = download(plan.artifact, plan.files)
+    res = PullResult(str(path), "hf", plan.quant, plan.model.id, plan.artifact, plan.size_gb, plan.vram_gib, plan.mode,
+                     files=[str(path)])
     if plan.runner == "vllm":
         from vlmselect.runners import vllm
 
-        cmd = vllm.command_line(path, ctx=plan.context or 4096)
-        c.print("serve it with:")
-        print(cmd)  # stdout: the one line a script can take
-        return PullResult(str(path), "vllm", plan.quant, plan.model.id, command=cmd)
-    return PullResult(str(path), "hf", plan.quant, plan.model.id)
+        res.runner, res.command = "vllm", vllm.command_line(path, ctx=plan.context or 4096)
+    return res
 
 
-def _pull_gguf(plan: PullPlan, c) -> PullResult:
+def _pull_gguf(plan: PullPlan) -> PullResult:
     from vlmselect.runners import llamacpp
     from vlmselect.runners.hf import download_files
 
-    paths = download_files(plan.artifact, plan.files, c)
+    paths = download_files(plan.artifact, plan.files)
     model, mmproj = paths[0], (paths[1] if len(paths) > 1 else None)
+    res = PullResult(str(model), "llama.cpp", plan.quant, plan.model.id, plan.artifact, plan.size_gb, plan.vram_gib,
+                     plan.mode, mmproj=str(mmproj) if mmproj else None, files=[str(p) for p in paths],
+                     command=llamacpp.command_line(model, mmproj, ctx=plan.context or 4096, ngl=plan.ngl))
     if mmproj is None:
-        c.print(f"[yellow]note:[/yellow] the catalog names no mmproj for {plan.model.id}: llama-server serves text only")
-    cmd = llamacpp.command_line(model, mmproj, ctx=plan.context or 4096, ngl=plan.ngl)
-    c.print("serve it with:")
-    print(cmd)
-    return PullResult(str(model), "llama.cpp", plan.quant, plan.model.id, mmproj=str(mmproj) if mmproj else None,
-                      command=cmd)
-
-
-def _pull_ollama(tag: str, c) -> None:
-    from vlmselect.runners import ollama as rt
-
-    rt.check_tag(tag)
-    if c.is_terminal:
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-
-        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                      TimeRemainingColumn(), console=c) as bar:
-            tasks: dict = {}
-
-            def on(status, layer):
-                if layer is None or not layer.total:
-                    return
-                if layer.digest not in tasks:
-                    tasks[layer.digest] = bar.add_task(f"layer {layer.digest.split(':')[-1][:12]}", total=layer.total)
-                bar.update(tasks[layer.digest], completed=layer.completed)
-
-            _run_pull(rt, tag, on)
-    else:
-        seen: dict = {}
-
-        def on(status, layer):
-            # Line-based: one line per status change and per 25 % of each layer.
-            if layer is not None and layer.total:
-                step = int(4 * layer.completed / layer.total)
-                if seen.get(layer.digest) != step:
-                    seen[layer.digest] = step
-                    c.print(f"{status}: {layer.completed}/{layer.total} bytes ({100 * layer.completed // layer.total}%)")
-            elif seen.get("_status") != status:
-                seen["_status"] = status
-                c.print(status)
-
-        _run_pull(rt, tag, on)
-    c.print(f"pulled {tag}")
-
-
-def _run_pull(rt, tag, on) -> None:
-    try:
-        rt.pull(tag, on)
-    except KeyboardInterrupt:
-        raise RuntimeFailure(f"pull of {tag} interrupted",
-                             "run the same command again: Ollama keeps the partial layers and resumes") from None
+        res.warnings.append(f"the catalog names no mmproj for {plan.model.id}: llama-server serves text only")
+    return res

@@ -59,7 +59,7 @@ RUNNER_FORMATS = {
     "transformers": ("fp", "bnb", "awq", "gptq", "fp8"),
     "vllm": ("fp", "awq", "gptq", "fp8"),
 }
-RUNNERS = tuple(RUNNER_FORMATS)
+RUNNERS = tuple(RUNNER_FORMATS)  # the values of runner_names.Runner (tests/test_runner_names.py checks)
 
 # The order in which quants are tried: best first.
 PREFERENCE = ("fp32", "bf16", "fp16", "q8_0", "fp8", "int8", "q6_k", "q5_k_m", "awq", "q4_k_m", "gptq",

@@ -84,6 +84,9 @@ def print_plan(d: dict, explain: bool) -> None:
                   f"{p['replicas']} ({p['gpus']} GPUs, {p['nodes']} node{'s' if p['nodes'] > 1 else ''})", job, usd)
     c.print(t)
     for p in d["plans"][:1]:
+        from vlmselect import viz
+
+        viz.print_curve(c, p)
         if p["meets"] is False:
             c.print(f"[yellow]Not within the deadline on what there is[/yellow]: needs {p['gpus']} GPUs "
                     f"({p['nodes']} node(s)); you have {hw['gpus_per_node'] * hw['nodes']}.")

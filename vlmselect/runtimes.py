@@ -13,7 +13,8 @@ from typing import NamedTuple
 
 # Versions the project knows, oldest first; the last is the default when none is given or detected.
 KNOWN_VERSIONS = {
-    "ollama": ("0.6.1", "0.6.5", "0.12.4", "0.13.3", "0.13.4", "0.17.0"),
+    "ollama": ("0.5.13", "0.6.1", "0.6.5", "0.6.7", "0.10.0", "0.12.4", "0.12.7", "0.13.3", "0.13.4", "0.15.5",
+               "0.17.0"),
     "llama.cpp": ("b5000", "b5450", "b6343", "b7000"),
     "vllm": ("0.6.1", "0.8.3", "0.10.1", "0.11.0"),
     "transformers": ("4.44.0", "4.45.0", "4.49.0", "4.57.0"),
@@ -91,6 +92,37 @@ BEHAVIOURS = (
               "qwen2.5vl images resized to at most 28*28*1280 pixels (1280 tokens): 2048x2048 becomes 980x980",
               "dogkeeper886/ollama37#63 table (qwen25vl image size 980, 4,900 patches) from ollama's qwen25vl "
               "image processor; the old llm/memory.go estimator that also used 1280 was deleted"),
+    Behaviour("ollama", "default_context", None, "0.6.7", "num_ctx 2048 unless set (OLLAMA_CONTEXT_LENGTH from 0.5.13)",
+              "ollama api/types.go DefaultOptions NumCtx 2048 (v0.5.12); envconfig/config.go "
+              "Uint(\"OLLAMA_CONTEXT_LENGTH\", 2048) from v0.5.13 (commit 314573b, PR #8938)"),
+    Behaviour("ollama", "default_context", "0.6.7", "0.15.5", "num_ctx 4096 unless set",
+              "ollama envconfig/config.go Uint(\"OLLAMA_CONTEXT_LENGTH\", 4096), commit 44b466e (first in v0.6.7)"),
+    Behaviour("ollama", "default_context", "0.15.5", None,
+              "num_ctx from the total VRAM of all GPUs (less OLLAMA_GPU_OVERHEAD): >= 47 GiB 262144, >= 23 GiB "
+              "32768, else 4096, unless OLLAMA_CONTEXT_LENGTH, the Modelfile or the request sets it",
+              "ollama commit 0334ffa 'server: use tiered VRAM-based default context length' (first in v0.15.5): "
+              "server/routes.go Serve (switch totalVRAM >= 47*format.GibiByte ...), envconfig/config.go default 0; "
+              "server/routes_options_test.go TestModelOptionsNumCtxPriority"),
+    Behaviour("ollama", "context_floor_qwen3vl", "0.12.7", "0.15.5",
+              "qwen3vl / qwen3vlmoe get num_ctx >= 8192 unless total VRAM < 20 GiB (OLLAMA_CONTEXT_LENGTH below it "
+              "is ignored)",
+              "ollama v0.12.7 server/routes.go scheduleRunner (opts.NumCtx = max(opts.NumCtx, 8192), lowVRAMThreshold "
+              "20 GiB), removed by 0334ffa; ollama#12855 (0.12.7: 'The context size always remains at 8192'), "
+              "ollama#12846 (qwen3-vl:30b on an RTX 3090, 0.12.7: CONTEXT 8192 in `ollama ps`)"),
+    Behaviour("ollama", "context_floor_vision", "0.11.5", None, "vision models get num_ctx >= 2048",
+              "ollama server/sched.go GetRunner ('multimodal models require at least 2048 context', first in "
+              "v0.11.5; llm/memory.go applied the same floor to its estimate before)"),
+    Behaviour("ollama", "context_clamp_train", "0.9.3", None, "num_ctx above the model's trained context is cut to it",
+              "ollama llm/server.go NewLlamaServer ('requested context size too large for model', first in v0.9.3)"),
+    Behaviour("ollama", "default_parallel", None, "0.6.7",
+              "OLLAMA_NUM_PARALLEL unset: 4 parallel slots when they fit (else 1); the KV cache and graph are sized "
+              "for num_ctx x slots; mllama always 1",
+              "ollama server/sched.go defaultParallel = 4 and pickBestFullFitByLibrary (numParallelToTry "
+              "defaultParallel, 1; req.opts.NumCtx = req.origNumCtx * p), v0.2.0-v0.6.6"),
+    Behaviour("ollama", "default_parallel", "0.6.7", "0.10.0", "OLLAMA_NUM_PARALLEL unset: 2 slots when they fit",
+              "ollama server/sched.go defaultParallel = 2 (v0.6.7-v0.9.6)"),
+    Behaviour("ollama", "default_parallel", "0.10.0", None, "OLLAMA_NUM_PARALLEL unset: 1 slot",
+              "ollama server/sched.go defaultParallel = 1 (v0.10.0; the multi-try loop removed in v0.12.0)"),
     Behaviour("vllm", "encoder_cache", None, None,
               "profiles the vision encoder with dummy images of the maximum feature size and keeps an encoder "
               "cache of max(max_num_batched_tokens, largest item) tokens",
@@ -125,7 +157,8 @@ class RuntimeOptions(NamedTuple):
     version: str | None = None
     flash_attention: str | None = None  # "on" | "off" | None
     kv_cache: str = "f16"
-    parallel: int = 1  # Ollama's num_parallel (OLLAMA_NUM_PARALLEL); not a vlmselect flag
+    parallel: int | None = None  # Ollama's num_parallel (OLLAMA_NUM_PARALLEL; None: the version's default)
+    total_vram_gib: float | None = None  # all GPUs' memory as Ollama sums it (its default window depends on it)
 
 
 class Runtime(NamedTuple):
@@ -135,6 +168,7 @@ class Runtime(NamedTuple):
     flash_attention: bool
     kv_cache: str
     parallel: int = 1
+    total_vram_gib: float | None = None
 
     def since(self, v: str) -> bool:
         return version_key(self.version) >= version_key(v)
@@ -237,7 +271,53 @@ def resolve(runner: str, opts: RuntimeOptions | None = None, family: str = "", s
             raise UsageError(f"llama.cpp quantizes the V cache only with flash attention (--kv-cache {kv})",
                              "add --flash-attention on, or use --kv-cache f16")
         kv = "f16"  # Ollama falls back to f16 when flash attention is off [V vram-estimation.md 1b]
-    return Runtime(runner, version, source, fa, kv, max(int(opts.parallel or 1), 1))
+    parallel = opts.parallel if opts.parallel else ollama_default_parallel(version, family) if runner == "ollama" else 1
+    return Runtime(runner, version, source, fa, kv, max(int(parallel), 1), opts.total_vram_gib)
+
+
+# ---------------------------------------------------------------- Ollama's window and slots
+
+OLLAMA_QWEN3VL_FAMILIES = ("qwen3-vl",)  # catalog families Ollama names qwen3vl / qwen3vlmoe
+OLLAMA_LOW_VRAM_GIB = 20  # server/routes.go lowVRAMThreshold (v0.11.4-v0.15.4) [V]
+
+
+def ollama_default_parallel(version: str, family: str = "") -> int:
+    """Slots Ollama opens when OLLAMA_NUM_PARALLEL is unset (the default_parallel behaviour): the
+    older schedulers tried this many first and kept it when the model fitted."""
+    if family == "llama-3.2-vision":  # mllama is always loaded with one slot (server/sched.go)
+        return 1
+    k = version_key(version)
+    return 4 if k < version_key("0.6.7") else 2 if k < version_key("0.10.0") else 1
+
+
+def ollama_default_context(version: str, total_vram_gib: float | None = None, family: str = "",
+                           context_max: int | None = None) -> int:
+    """The window `ollama run` gets when nothing sets num_ctx (no OLLAMA_CONTEXT_LENGTH, Modelfile
+    parameter or request option): the default_context behaviour, then the floors and the clamp."""
+    k = version_key(version)
+    if k < version_key("0.6.7"):
+        ctx = 2048
+    elif k < version_key("0.15.5"):
+        ctx = 4096
+    else:  # a machine without a GPU reports 0 B (4096)
+        vram = total_vram_gib or 0.0
+        ctx = 262144 if vram >= 47 else 32768 if vram >= 23 else 4096
+    ctx = ollama_window(version, ctx, family, total_vram_gib)
+    if k >= version_key("0.9.3") and context_max:
+        ctx = min(ctx, context_max)
+    return ctx
+
+
+def ollama_window(version: str, ctx: int, family: str = "", total_vram_gib: float | None = None) -> int:
+    """The window Ollama gives a vision model asked for `ctx` tokens (per slot): the qwen3vl and
+    vision floors. Unknown VRAM counts as above the low-VRAM threshold (the larger estimate)."""
+    k = version_key(version)
+    if (family in OLLAMA_QWEN3VL_FAMILIES and version_key("0.12.7") <= k < version_key("0.15.5")
+            and (total_vram_gib is None or total_vram_gib >= OLLAMA_LOW_VRAM_GIB)):
+        ctx = max(ctx, 8192)
+    if k >= version_key("0.11.5"):
+        ctx = max(ctx, 2048)
+    return ctx
 
 
 # ---------------------------------------------------------------- sizes the runtimes allocate
@@ -313,11 +393,16 @@ def command_flags(rt: Runtime, rule: dict, width: int, height: int, images: int)
     return []
 
 
-def command_env(rt: Runtime) -> dict:
-    """Environment for `ollama serve` that matches the estimate (Ollama takes these from the server's env)."""
+def command_env(rt: Runtime, window: int | None = None) -> dict:
+    """Environment for `ollama serve` that matches the estimate (Ollama takes these from the server's env):
+    the window per slot the estimate assumed, since Ollama's own default depends on version and card."""
     if rt.runner != "ollama":
         return {}
     env = {}
+    if window and rt.since("0.5.13"):  # OLLAMA_CONTEXT_LENGTH exists from 0.5.13 (envconfig/config.go)
+        env["OLLAMA_CONTEXT_LENGTH"] = str(int(window))
+    if rt.parallel != 1 or not rt.since("0.10.0"):  # older servers chose 2-4 slots themselves
+        env["OLLAMA_NUM_PARALLEL"] = str(rt.parallel)
     if rt.flash_attention and not _fa_default("ollama", rt.version, ""):
         env["OLLAMA_FLASH_ATTENTION"] = "1"
     if rt.kv_cache != "f16":

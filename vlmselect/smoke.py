@@ -13,107 +13,18 @@ import io
 import json
 import platform
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from vlmselect import __version__
-from vlmselect.catalog import Arch, Catalog, ModelSpec
-from vlmselect.errors import UsageError
+from vlmselect.catalog import ApiSpec, Arch, Catalog, ModelSpec
+from vlmselect.errors import RuntimeFailure, UsageError
+from vlmselect.units import GIB
 
-CARD_TEXT = ["INVOICE 4711", "Date 2026-03-14", "Widgets 3 x 12.50", "Total 1234.50"]
-CARD_BARS = {"A": 3, "B": 7, "C": 5}
-CARD_COLOUR = "red"
-CARD_PROMPT = ("Read this card. Write out every line of text in the box exactly, then give the value of "
-               "each bar (A, B, C) as 'A=..., B=..., C=...', then name the colour of the circle.")
-MAX_CER = 0.25  # text lines must match to within 25 % character error rate
-
-
-@dataclass
-class Card:
-    png: bytes
-    text: list = field(default_factory=lambda: list(CARD_TEXT))
-    bars: dict = field(default_factory=lambda: dict(CARD_BARS))
-    colour: str = CARD_COLOUR
-
-
-def make_card(width: int = 768, height: int = 512) -> Card:
-    """Draw the test card with Pillow: text block, bar chart with values, a red circle."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    img = Image.new("RGB", (width, height), "white")
-    d = ImageDraw.Draw(img)
-    try:
-        font = ImageFont.load_default(size=28)
-        small = ImageFont.load_default(size=22)
-    except TypeError:  # Pillow < 10.1: the bitmap font only
-        font = small = ImageFont.load_default()
-    d.rectangle([20, 20, 400, 240], outline="black", width=2)
-    for i, line in enumerate(CARD_TEXT):
-        d.text((36, 34 + i * 50), line, fill="black", font=font)
-    base, left, bw = 470, 60, 70
-    d.line([40, base, 400, base], fill="black", width=2)
-    for i, (label, value) in enumerate(CARD_BARS.items()):
-        x = left + i * 110
-        d.rectangle([x, base - value * 25, x + bw, base], fill=(60, 90, 200))
-        d.text((x + 24, base - value * 25 - 30), str(value), fill="black", font=small)
-        d.text((x + 26, base + 6), label, fill="black", font=small)
-    d.ellipse([520, 180, 700, 360], fill=(220, 30, 30))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return Card(buf.getvalue())
-
-
-# ---------------------------------------------------------------- scoring
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"\s+", " ", s.lower()).strip()
-
-
-def line_cer(expected: str, answer: str) -> float:
-    """Character error rate of `expected` against its best-matching span of `answer`."""
-    e, a = _norm(expected), _norm(answer)
-    if not e:
-        return 0.0
-    if e in a:
-        return 0.0
-    best = 1.0
-    n = len(e)
-    for start in range(0, max(len(a) - n // 2, 1)):
-        for size in (n - 2, n, n + 2):
-            window = a[start:start + max(size, 1)]
-            if not window:
-                continue
-            best = min(best, _edit(e, window) / n)
-    return min(best, 1.0)
-
-
-def _edit(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def score_card(answer: str, card: Card) -> dict:
-    cers = [line_cer(line, answer) for line in card.text]
-    cer = sum(cers) / len(cers)
-    a = answer.lower()
-    bars = {k: bool(re.search(rf"\b{k.lower()}\s*[:=\-]?\s*{v}\b", a)) for k, v in card.bars.items()}
-    colour = re.search(rf"\b{card.colour}\b", a) is not None
-    chart = sum(bars.values()) / len(bars)
-    score = 0.6 * (1 - cer) + 0.3 * chart + 0.1 * colour
-    passed = cer <= MAX_CER and chart >= 2 / 3 and colour
-    return {"score": round(score, 3), "passed": passed, "text_cer": round(cer, 3), "line_cer": [round(c, 3) for c in cers],
-            "bars_ok": bars, "colour_ok": colour}
-
-
-def score_expect(answer: str, expect: str) -> dict:
-    cer = line_cer(expect, answer)
-    return {"score": round(1 - cer, 3), "passed": cer <= MAX_CER, "text_cer": round(cer, 3)}
+from vlmselect.card import (  # noqa: F401 (the card and its scoring, re-exported for callers of smoke)
+    CARD_BARS, CARD_COLOUR, CARD_PROMPT, CARD_TEXT, MAX_CER, Card, _pil, line_cer, make_card, read_image, score_card,
+    score_expect,
+)
 
 
 # ---------------------------------------------------------------- model specs for the estimate
@@ -156,8 +67,7 @@ def spec_from_config(path: Path, name: str) -> ModelSpec | None:
 # ---------------------------------------------------------------- records
 
 
-RUNNER_NAMES = {"hf": "transformers", "ollama": "ollama", "llama.cpp": "llama.cpp", "vllm": "vllm"}
-SMOKE_RUNNERS = (None, "ollama", "hf", "transformers", "llama.cpp", "vllm")
+SMOKE_RUNNERS = (None, "ollama", "hf", "llama.cpp", "vllm")  # by runner_names.Runner.short
 SERVER_RUNNERS = ("llama.cpp", "vllm")
 
 
@@ -166,6 +76,8 @@ def measured_speeds(gpu_name: str | None) -> dict:
 
     Cheap (JSON files only), so `recommend` can use measured numbers where it has them.
     """
+    from vlmselect.runner_names import runner_or_none
+
     d = data_dir() / "smoke"
     if not gpu_name or not d.is_dir():
         return {}
@@ -176,7 +88,8 @@ def measured_speeds(gpu_name: str | None) -> dict:
         except (OSError, ValueError):
             continue
         if rec.get("passed") and rec.get("gpu") == gpu_name and rec.get("tokens_per_s") and rec.get("quant"):
-            out[(rec["id"], RUNNER_NAMES.get(rec.get("runner"), rec.get("runner")), rec["quant"])] = rec
+            r = runner_or_none(rec.get("runner"))
+            out[(rec["id"], r.value if r else rec.get("runner"), rec["quant"])] = rec
     return out
 
 
@@ -201,35 +114,48 @@ def save_record(rec: dict) -> Path:
 # ---------------------------------------------------------------- the smoke test
 
 
-def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None = None):
+def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None = None, quant: str | None = None):
     """(catalog spec or None, runner, what to load). `model_id` names the catalog entry of a
     target that is an artifact of it (`pull --smoke` passes the tag or directory it fetched)."""
     from vlmselect.runners.hf import resolve_local
 
-    if runner == "llamacpp":
-        runner = "llama.cpp"
-    if runner not in SMOKE_RUNNERS:
+    from vlmselect.runner_names import runner_or_none
+
+    r = runner_or_none(runner)
+    if runner is not None and (r is None or r.short not in SMOKE_RUNNERS):
         raise UsageError(f"unknown runner {runner!r} for smoke", "--runner ollama, hf, llama.cpp or vllm")
+    runner = r.short if r else None
     if model_id is not None:
-        return cat.model(model_id), ("hf" if runner in ("hf", "transformers") else runner), target
+        return cat.model(model_id), runner, target
     spec = None
     try:
         spec = cat.model(target)
     except UsageError:
         pass
-    if spec is not None and spec.kind == "api":
+    if isinstance(spec, ApiSpec):
         raise UsageError(f"{spec.id} is a hosted API", "smoke tests local models")
-    runner = "hf" if runner == "transformers" else runner
     if runner in SERVER_RUNNERS:
         return spec, runner, target
     if spec is not None:
         if runner is None:
             runner = "ollama" if spec.runners.get("ollama") else "hf"
         if runner == "ollama":
-            tags = [t["tag"] for t in spec.runners.get("ollama") or []]
+            entries = spec.runners.get("ollama") or []
+            tags = [t["tag"] for t in entries]
             if not tags:
                 raise UsageError(f"{spec.id} has no Ollama tag in the catalog", "try --runner hf")
-            return spec, "ollama", target if target in tags else tags[0]
+            if target in tags:
+                return spec, "ollama", target
+            if quant is not None:  # the tag of that quant, or a refusal: never another quant silently
+                from vlmselect.quant import quant as parse_quant
+
+                want = parse_quant(quant).id
+                hit = next((t["tag"] for t in entries if t.get("quant") == want), None)
+                if hit is None:
+                    raise UsageError(f"{spec.id} has no Ollama tag at {want}",
+                                     "tags: " + ", ".join(f"{t['tag']} ({t.get('quant') or '?'})" for t in entries))
+                return spec, "ollama", hit
+            return spec, "ollama", tags[0]
         return spec, "hf", spec.hf_repo
     local = Path(target).expanduser()
     if runner is None:
@@ -240,11 +166,31 @@ def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None
     return None, runner, target
 
 
+@dataclass
+class SmokeResult:
+    """One smoke run: the record as saved (see `record`), passed or not."""
+
+    record: dict
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.record.get("passed"))
+
+    @property
+    def path(self) -> str:
+        return str(self.record.get("record", ""))
+
+    def to_json(self) -> dict:
+        return self.record
+
+
 def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: str | None = None,
                 image: Path | None = None, prompt: str | None = None, expect: str | None = None,
-                trust_remote_code: bool = False, max_new_tokens: int = 128, json_out: bool = False, hw=None,
-                model_id: str | None = None, server: str | None = None, ready_timeout_s: float | None = None) -> dict:
-    from vlmselect.render import console, print_json
+                trust_remote_code: bool = False, max_new_tokens: int = 128, hw=None,
+                model_id: str | None = None, warn=None, server: str | None = None,
+                ready_timeout_s: float | None = None) -> SmokeResult:
+    """Run the smoke test and save its record. `warn(text)` is told what the user must know as it
+    happens (that a repository's own code is about to run)."""
 
     if image is not None and not Path(image).is_file():
         raise UsageError(f"image not found: {image}", "pass the path of a PNG or JPEG file")
@@ -259,49 +205,62 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
         spec = _catalog_spec(cat, target, model_id)
         load_target = target
     else:
-        spec, runner, load_target = _resolve(cat, target, runner, model_id)
+        spec, runner, load_target = _resolve(cat, target, runner, model_id, quant)
     card = None
     if image is not None:
-        png = Path(image).read_bytes()
+        png = read_image(Path(image))
         ask = prompt
     else:
         card = make_card()
         png = card.png
         ask = prompt or CARD_PROMPT
-    c = console(stderr=True)
-    if server is not None or runner in SERVER_RUNNERS:
-        from vlmselect.smoke_servers import smoke_via_server
+    # What was measured before a failure: a failed run is recorded too, with these.
+    ask = ask or ""
+    partial: dict = {"id": spec.id if spec else target, "runner": runner, "quant": quant, "target": load_target}
+    try:
+        if server is not None or runner in SERVER_RUNNERS:
+            from vlmselect.render import console
+            from vlmselect.smoke_servers import smoke_via_server
 
-        rec = smoke_via_server(spec, load_target, runner, quant, server, png, ask, max_new_tokens, ready_timeout_s, c)
-        rec["vram_estimated_gib"] = _estimate(spec, rec.get("quant"), rec["runner"] if rec["runner"] in SERVER_RUNNERS
-                                              else "llama.cpp", png, max_new_tokens)
-    elif runner == "ollama":
-        rec = _smoke_ollama(spec, load_target, png, ask, max_new_tokens)
-    else:
-        rec = _smoke_hf(cat, spec, load_target, quant, png, ask, max_new_tokens, trust_remote_code, c)
+            rec = smoke_via_server(spec, load_target, runner, quant, server, png, ask, max_new_tokens, ready_timeout_s,
+                                   console(stderr=True))
+            rec["vram_estimated_gib"] = _estimate(spec, rec.get("quant"), rec["runner"] if rec["runner"] in SERVER_RUNNERS
+                                                  else "llama.cpp", png, max_new_tokens)
+        elif runner == "ollama":
+            rec = _smoke_ollama(spec, load_target, png, ask, max_new_tokens, partial)
+        else:
+            rec = _smoke_hf(cat, spec, load_target, quant, png, ask, max_new_tokens, trust_remote_code, warn, partial)
+    except RuntimeFailure as exc:
+        partial.update({"passed": False, "score": None, "error": {"message": exc.message, "hint": exc.hint}})
+        saved = _finish(cat, partial, hw, card, expect, ask)
+        exc.hint = f"{exc.hint or ''}; the failed run is recorded in {saved}".lstrip("; ")
+        raise
     scored = score_card(rec["answer"], card) if card else (score_expect(rec["answer"], expect) if expect else
                                                           {"score": None, "passed": True, "text_cer": None})
+    rec.update({"passed": scored["passed"], "score": scored["score"], "checks": scored})
+    _finish(cat, rec, hw, card, expect, ask)
+    return SmokeResult(rec)
+
+
+def _finish(cat: Catalog, rec: dict, hw, card: Card | None, expect: str | None, ask: str) -> str:
+    """Add the machine and the run's inputs to `rec`, save it; returns where."""
     if hw is None or hw.source in ("preset", "manual"):  # the record is about this machine's real GPU
         from vlmselect.hardware import probe
 
         hw = probe(cat.gpu_by_name)
     gpus = hw.usable_gpus
-    rec.update({"passed": scored["passed"], "score": scored["score"], "checks": scored,
-                "gpu": gpus[0].name if gpus and rec.get("device") != "cpu" else None,
+    rec.update({"gpu": gpus[0].name if gpus and rec.get("device") != "cpu" else None,
                 "expected": {"text": card.text, "bars": card.bars, "colour": card.colour} if card else expect,
                 "prompt": ask, "version": __version__, "time": dt.datetime.now(dt.timezone.utc).isoformat(),
                 "machine": {"platform": platform.platform(), "python": platform.python_version()}})
     rec["record"] = str(save_record(rec))
-    if json_out:
-        print_json(rec)
-    else:
-        _print(rec)
-    return rec
+    return rec["record"]
 
 
 def _catalog_spec(cat: Catalog, target: str, model_id: str | None) -> ModelSpec | None:
     try:
-        return cat.model(model_id or target)
+        found = cat.model(model_id or target)
+        return found if isinstance(found, ModelSpec) else None
     except UsageError:
         return None
 
@@ -319,46 +278,61 @@ def _estimate(spec: ModelSpec | None, quant: str | None, runner: str, png: bytes
     return round(estimate_memory(spec, q, runner, w).total_gib, 3)
 
 
-def _smoke_ollama(spec, tag: str, png: bytes, prompt: str, max_new_tokens: int) -> dict:
+def _smoke_ollama(spec, tag: str, png: bytes, prompt: str, max_new_tokens: int, partial: dict) -> dict:
+    import time
+
     from vlmselect.runners import ollama as rt
 
     rt.check_tag(tag)
-    res = rt.chat(tag, prompt, png, max_new_tokens)
-    vram = rt.loaded_vram_bytes(tag)
     quant = None
     if spec is not None:
         quant = next((t.get("quant") for t in spec.runners.get("ollama", []) if t["tag"] == tag), None)
+    partial.update({"quant": quant, "vram_estimated_gib": _estimate(spec, quant, "ollama", png, max_new_tokens)})
+    start = time.perf_counter()
+    try:
+        res = rt.chat(tag, prompt, png, max_new_tokens)
+    finally:
+        partial["latency_s"] = round(time.perf_counter() - start, 3)
+    vram = rt.loaded_vram_bytes(tag)
     tps = res.eval_count / res.eval_s if res.eval_count and res.eval_s else None
     return {"id": spec.id if spec else tag, "runner": "ollama", "quant": quant, "target": tag,
             "answer": res.answer, "latency_s": round(res.latency_s, 3),
             "ttft_s": round(res.ttft_s, 3) if res.ttft_s is not None else None,
             "tokens_per_s": round(tps, 2) if tps else None, "new_tokens": res.eval_count,
-            "vram_peak_gib": round(vram / 2**30, 3) if vram is not None else None,
+            "vram_peak_gib": round(vram / GIB, 3) if vram is not None else None,
             "vram_estimated_gib": _estimate(spec, quant, "ollama", png, max_new_tokens)}
 
 
 def _smoke_hf(cat, spec, target: str, quant: str | None, png: bytes, prompt: str, max_new_tokens: int,
-              trust_remote_code: bool, c) -> dict:
+              trust_remote_code: bool, warn, partial: dict) -> dict:
     from vlmselect.runners import hf
 
     path = hf.resolve_local(target)
     if path is None:
-        raise UsageError(f"{target} is not downloaded", f"run `vlmselect pull {spec.id if spec else target} --runner hf` first")
+        raise UsageError(f"{target} is not downloaded", _download_hint(cat, spec, target))
     needs_code = spec.trust_remote_code if spec else bool(hf.read_config(path).get("auto_map"))
     if needs_code and not trust_remote_code:
         raise UsageError(f"{spec.hf_repo if spec else target} runs its own Python code when loaded",
                          "pass --trust-remote-code if you trust that repository")
-    if trust_remote_code:
-        c.print(f"[yellow]warning:[/yellow] --trust-remote-code: running code from {spec.hf_repo if spec else target}")
+    if trust_remote_code and warn is not None:
+        warn(f"--trust-remote-code: running code from {spec.hf_repo if spec else target}")
     q = (quant or "bf16").lower()
     if q not in ("bf16", "fp16", "nf4", "int8", "fp32"):
         raise UsageError(f"the hf runner takes bf16, fp16, nf4 or int8, not {quant!r}", "for example --quant nf4")
     model_class = (spec.runners.get("transformers") or {}).get("class") if spec else None
     rss_before = hf.os_rss_gib()
-    loaded = hf.load(path, q, trust_remote_code=trust_remote_code, model_class=model_class)
-    card_image = _image_from_png(png)
-    gen = hf.generate(loaded, card_image, prompt, max_new_tokens)
     est_spec = spec or spec_from_config(path, target)
+    partial.update({"quant": q, "target": str(path)})
+    try:
+        loaded = hf.load(path, q, trust_remote_code=trust_remote_code, model_class=model_class)
+        partial.update({"device": loaded.device, "dtype": loaded.dtype, "load_s": round(loaded.load_s, 3)})
+        gen = hf.generate(loaded, _image_from_png(png), prompt, max_new_tokens)
+    except RuntimeFailure:
+        partial.update(hf.memory_now())
+        partial["ram_delta_gib"] = round(hf.os_rss_gib() - rss_before, 3)
+        partial["vram_estimated_gib"] = _estimate(est_spec, q if q in ("nf4", "int8") else "bf16", "transformers",
+                                                  png, max_new_tokens)
+        raise
     est_runner_quant = q if q in ("nf4", "int8") else ("bf16" if loaded.dtype == "bfloat16" else "fp16")
     if loaded.dtype == "float32" and q not in ("nf4", "int8"):
         q = "fp32"  # the CPU runs full precision whatever 16-bit type was asked for
@@ -373,28 +347,23 @@ def _smoke_hf(cat, spec, target: str, quant: str | None, png: bytes, prompt: str
             "vram_estimated_gib": _estimate(est_spec, est_runner_quant, "transformers", png, max_new_tokens)}
 
 
+def _download_hint(cat, spec, target: str) -> str:
+    """A download step that will be accepted: `vlmselect pull` for catalog models, else the hub's own CLI."""
+    import shlex
+
+    if spec is None:  # a repo id the catalog may know under its own id
+        spec = next((m for m in cat.models.values() if m.hf_repo == target), None)
+    if spec is not None:
+        return f"run `{shlex.join(['vlmselect', 'pull', spec.id, '--runner', 'hf'])}` first"
+    from vlmselect.commands import _REPO
+
+    if _REPO.fullmatch(target):
+        return (f"it is not in the catalog, so `vlmselect pull` cannot fetch it: download it with "
+                f"`{shlex.join(['hf', 'download', target])}` (huggingface_hub's CLI), then run smoke again")
+    return "give a catalog id (`vlmselect models`), an HF repo id or a local directory"
+
+
 def _image_from_png(png: bytes):
     from PIL import Image
 
     return Image.open(io.BytesIO(png)).convert("RGB")
-
-
-def _print(rec: dict) -> None:
-    from vlmselect.render import console
-
-    c = console()
-    verdict = "[green]PASSED[/green]" if rec["passed"] else "[red]FAILED[/red]"
-    c.print(f"{verdict} {rec['id']} via {rec['runner']} ({rec.get('quant') or '?'}) — score {rec['score']}")
-    c.print(f"  answer: {rec['answer'][:300]!r}")
-    ch = rec.get("checks") or {}
-    if ch.get("text_cer") is not None:
-        c.print(f"  text CER {ch['text_cer']}" + (f", bars {ch.get('bars_ok')}, colour {ch.get('colour_ok')}" if "bars_ok" in ch else ""))
-    c.print(f"  latency {rec['latency_s']} s, first token {rec['ttft_s']} s, {rec['tokens_per_s']} tok/s")
-    c.print(f"  memory: measured {rec['vram_peak_gib']} GiB VRAM, estimated {rec['vram_estimated_gib']} GiB"
-            + (f" (CPU run: RAM grew {rec['ram_delta_gib']} GiB)" if rec.get("ram_delta_gib") is not None else ""))
-    mem = rec.get("server_memory") or {}
-    if any(v is not None for k, v in mem.items() if k.endswith(("_mib", "_tokens", "_gib"))):
-        shown = ", ".join(f"{k} {v}" for k, v in mem.items() if v is not None and k.endswith(("_mib", "_tokens", "_gib")))
-        c.print(f"  {rec['runner']} reports: {shown}" + (f" (version {rec['server_version']})" if rec.get("server_version") else ""))
-    c.print(f"  saved {rec['record']}")
-

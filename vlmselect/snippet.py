@@ -71,8 +71,10 @@ def default_runner(m: ModelSpec) -> str:
     from vlmselect.placement import runners_for
 
     have = runners_for(m)
+    cls = (m.runners.get("transformers") or {}).get("class") or ""
+    generic = cls.endswith("ForConditionalGeneration") and not m.arch.encoder_decoder and not m.trust_remote_code
     for r in ("ollama", "transformers", "llama.cpp", "vllm"):
-        if r in have and not (r == "transformers" and m.trust_remote_code):
+        if r in have and (r != "transformers" or generic):
             return r
     if have:
         return have[0]
@@ -81,8 +83,9 @@ def default_runner(m: ModelSpec) -> str:
 
 def build(item, task: TaskSpec | None, w: Workload, runner: str | None = None, lang: str = "python",
           image: str = "image.jpg", quant=None, trust_remote_code: bool = False, server_command: str | None = None,
-          low_detail: bool = False) -> Snippet:
-    """The snippet for a local model (on `runner`, at `quant`) or an API, sending `image`."""
+          low_detail: bool = False, video: str = "video.mp4", hw=None) -> Snippet:
+    """The snippet for a local model (on `runner`, at `quant`) or an API, sending `image` (or, for a
+    video task, `video`: uploaded where the API takes video, else as sampled frames)."""
     if lang not in LANGS:
         from vlmselect.errors import unknown
 
@@ -119,10 +122,38 @@ def build(item, task: TaskSpec | None, w: Workload, runner: str | None = None, l
     key = ("curl", "curl") if lang == "curl" else (
         ("openai-compatible", "python") if target in ("llama.cpp", "vllm") else (target, "python"))
     values = _values(target, model_name, prompt, w, image, adv, quant, trust_remote_code, low_detail, server_command)
+    if task is not None and task.video:
+        if lang == "curl":
+            raise UsageError("a video snippet samples frames or uploads the clip: that takes Python", "use --lang python")
+        native = isinstance(item, ApiSpec) and target == "google" and item.cap("video") >= 3
+        if native:
+            key = ("google-video", "python")
+            notes.append("native video: the clip goes up through the Files API, no frame sampling")
+        else:
+            from vlmselect.video import plan_frames
+
+            plan = plan_frames(item, w, None if isinstance(item, ApiSpec) else target, quant, hw)
+            values.update(_frame_values(target, video, plan))
+            notes.append(f"video: {plan.frames} frames at {plan.width}x{plan.height}, {plan.tokens_per_frame} tokens"
+                         f" each ({plan.why})")
+        values["video"] = repr(video)
     code = re.sub(r"@(\w+)@", lambda mt: str(values[mt.group(1)]), TEMPLATES[key])
     code = re.sub(r"\n{3,}", "\n\n", code).strip() + "\n"
     env = tuple(x for x in (URL_ENV.get(target), KEY_ENV.get(target)) if x)
     return Snippet(item.id, target, lang, code, prompt, env, adv, tuple(notes))
+
+
+def _frame_values(target: str, video: str, plan) -> dict:
+    from vlmselect.snippet_templates import FRAMES_BLOCK, FRAMES_IMPORTS
+
+    block = re.sub(r"@(\w+)@", lambda mt: str({"n_frames": plan.frames, "frame_w": plan.width, "frame_h": plan.height,
+                                                "frames_why": plan.why.split(";")[0], "video": repr(video)}[mt.group(1)]),
+                   FRAMES_BLOCK)
+    v = {"image_block": block, "image_imports": FRAMES_IMPORTS, "image_list": "frames", "mime": "image/jpeg"}
+    if target == "transformers":
+        v["image_imports"] = FRAMES_IMPORTS + "from PIL import Image\n"
+        v["image_item"] = '*[{"type": "image", "image": Image.open(io.BytesIO(f))} for f in frames]'
+    return v
 
 
 def _local_model_name(m: ModelSpec, runner: str, quant, trust_remote_code: bool) -> tuple[str, list]:
@@ -133,6 +164,16 @@ def _local_model_name(m: ModelSpec, runner: str, quant, trust_remote_code: bool)
             raise UsageError(f"{m.id} has no Ollama tag in the catalog", "try --runner transformers or llama.cpp")
         chosen = next((t["tag"] for t in tags if quant is None or t.get("quant") == quant.id), tags[0]["tag"])
         return chosen, [f"pull it first: {shlex.join(['ollama', 'pull', chosen])}"]
+    cls = (r.get("transformers") or {}).get("class") or ""
+    if runner == "transformers" and (m.arch.encoder_decoder or not cls.endswith("ForConditionalGeneration")):
+        # The snippet is transformers' chat-template path; these load through their own classes
+        # and prompt formats (model.chat(), task tokens), which their model cards show.
+        from vlmselect.placement import runners_for
+
+        others = [x for x in runners_for(m) if x != "transformers"]
+        raise UsageError(f"{m.id} loads as {cls or 'its own class'} with its own prompt format, not through"
+                         " AutoModelForImageTextToText and a chat template",
+                         (f"try --runner {' or '.join(others)}; " if others else "") + f"see https://huggingface.co/{m.hf_repo}")
     if runner in ("transformers", "vllm") and m.trust_remote_code and not trust_remote_code:
         raise UsageError(f"{m.hf_repo} runs Python code from its repository (trust_remote_code)",
                          "read that code, then pass --trust-remote-code; or pick another runner")
@@ -150,6 +191,7 @@ def _values(target: str, model: str, prompt: str, w: Workload, image: str, adv: 
     resize = adv.resize_to
     image_imports, image_block, mime = _image_block(image, resize, adv.why)
     v = {"model": repr(model), "prompt": repr(prompt), "image_block": image_block, "mime": mime,
+         "image_list": "[image_bytes]",
          "image_imports": image_imports, "max_new_tokens": w.max_new_tokens,
          "url_env": URL_ENV.get(target, ""), "default_url": DEFAULT_URL.get(target, ""),
          "detail_arg": "", "max_tokens_arg": "", "config_arg": "", "extra_imports": "", "processor_args": "",

@@ -10,14 +10,15 @@ from vlmselect.snippet import Snippet, build, default_runner
 
 def make_snippet(cat: Catalog, item, task: TaskSpec | None, w: Workload, hw, runner: str | None = None,
                  lang: str = "python", image: str = "image.jpg", quant: str | None = None, low_detail: bool = False,
-                 trust_remote_code: bool = False) -> Snippet:
+                 trust_remote_code: bool = False, video: str = "video.mp4") -> Snippet:
     if isinstance(item, ApiSpec):
         if quant:
             from vlmselect.errors import UsageError
 
             raise UsageError(f"{item.id} is a hosted API: --quant is for local models", "drop --quant")
-        return build(item, task, w, runner, lang, image, low_detail=low_detail)
-    from vlmselect.quant import QUANTS, quant as parse_quant
+        return build(item, task, w, runner, lang, image, low_detail=low_detail, video=video)
+    from vlmselect.quant import QUANTS
+    from vlmselect.quant import quant as parse_quant
 
     runner = runner or default_runner(item)
     q = parse_quant(quant) if quant else None
@@ -28,9 +29,11 @@ def make_snippet(cat: Catalog, item, task: TaskSpec | None, w: Workload, hw, run
         d = estimate_one(cat, item, quant, runner, w, hw)
         q = QUANTS[d["quant"]]
         command = d.get("command")
+    if q is None:  # no machine to choose for: the runner's usual default
+        q = QUANTS["q4_k_m" if runner in ("ollama", "llama.cpp") else "bf16"]
     server = command if runner in ("llama.cpp", "vllm") else None
     return build(item, task, w, runner, lang, image, quant=q, trust_remote_code=trust_remote_code,
-                 server_command=server, low_detail=low_detail)
+                 server_command=server, low_detail=low_detail, video=video, hw=hw)
 
 
 def api_next_step(api: ApiSpec, task: TaskSpec, w: Workload) -> dict:

@@ -51,7 +51,7 @@ client.chat.completions.create(
     model=@model@,
     messages=[{"role": "user", "content": [
         {"type": "text", "text": @prompt@},
-        {"type": "image_url", "image_url": {"url": f"data:@mime@;base64,{b64}"@detail_arg@}},
+        *[{"type": "image_url", "image_url": {"url": f"data:@mime@;base64,{b64}"@detail_arg@}} for b64 in images_b64],
     ]}],@max_tokens_arg@
 )'''
 
@@ -68,7 +68,7 @@ TEMPLATES = {
 @image_block@
 response = ollama.chat(
     model=@model@,
-    messages=[{"role": "user", "content": @prompt@, "images": [image_bytes]}],
+    messages=[{"role": "user", "content": @prompt@, "images": @image_list@}],
 )
 print(response.message.content)
 ''',
@@ -96,7 +96,7 @@ from openai import OpenAI
 
 @image_block@
 client = OpenAI(base_url=os.environ.get("@url_env@", "@default_url@"), api_key="none")  # a local server takes any key
-b64 = base64.b64encode(image_bytes).decode()
+images_b64 = [base64.b64encode(x).decode() for x in @image_list@]
 response = ''' + _CHAT_COMPLETIONS_PY + '''
 print(response.choices[0].message.content)
 ''',
@@ -108,7 +108,7 @@ from openai import OpenAI
 
 @image_block@
 client = OpenAI()  # reads OPENAI_API_KEY from the environment
-b64 = base64.b64encode(image_bytes).decode()
+images_b64 = [base64.b64encode(x).decode() for x in @image_list@]
 response = ''' + _CHAT_COMPLETIONS_PY + '''
 print(response.choices[0].message.content)
 ''',
@@ -124,8 +124,8 @@ message = client.messages.create(
     model=@model@,
     max_tokens=@max_new_tokens@,
     messages=[{"role": "user", "content": [
-        {"type": "image", "source": {"type": "base64", "media_type": "@mime@",
-                                     "data": base64.b64encode(image_bytes).decode()}},
+        *[{"type": "image", "source": {"type": "base64", "media_type": "@mime@",
+                                       "data": base64.b64encode(x).decode()}} for x in @image_list@],
         {"type": "text", "text": @prompt@},
     ]}],
 )
@@ -144,5 +144,37 @@ response = client.models.generate_content(
 )
 print(response.text)
 ''',
+    ("google-video", "python"): '''\
+# pip install google-genai
+import time
+
+from google import genai
+
+client = genai.Client()  # reads GEMINI_API_KEY from the environment
+video = client.files.upload(file=@video@)  # the Files API: a clip is too large to send inline
+while video.state and video.state.name == "PROCESSING":  # Google prepares the video first
+    time.sleep(2)
+    video = client.files.get(name=video.name)
+response = client.models.generate_content(model=@model@, contents=[video, @prompt@])
+print(response.text)
+''',
     ("curl", "curl"): "@resize_comment@" + _CURL,
 }
+
+# Frames of a clip for models and APIs without native video: evenly spread, each resized, as JPEG.
+FRAMES_BLOCK = '''\
+N_FRAMES, FRAME_SIZE = @n_frames@, (@frame_w@, @frame_h@)  # @frames_why@
+frames = []
+with av.open(@video@) as container:
+    stream = container.streams.video[0]
+    total = stream.frames or int(stream.duration * stream.time_base * stream.average_rate)
+    keep = {int((i + 0.5) * total / N_FRAMES) for i in range(N_FRAMES)}
+    for i, frame in enumerate(container.decode(stream)):
+        if i in keep:
+            img = frame.to_image()
+            img.thumbnail(FRAME_SIZE)
+            buf = io.BytesIO()
+            img.save(buf, "JPEG", quality=90)
+            frames.append(buf.getvalue())
+'''
+FRAMES_IMPORTS = "import io\n\nimport av  # pip install av\n"

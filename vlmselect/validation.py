@@ -70,7 +70,9 @@ def workload_for(row: dict) -> Workload:
     kv = str(s.get("kv_cache", "f16"))
     opts = RuntimeOptions(version=str(row.get("runner_version")) if row.get("runner_version") else None,
                           flash_attention=fa if fa in ("on", "off") else None,
-                          kv_cache=kv if kv in KV_CACHE_TYPES else "f16", parallel=int(s.get("parallel", 1)))
+                          kv_cache=kv if kv in KV_CACHE_TYPES else "f16",
+                          parallel=int(s["parallel"]) if s.get("parallel") else None,
+                          total_vram_gib=float(s["total_vram_gib"]) if s.get("total_vram_gib") else None)
     return Workload(context=int(s.get("context", 0)), images=int(s.get("images", 0)),
                     max_new_tokens=int(s.get("max_new_tokens", 0)), runtime=opts)
 

@@ -332,8 +332,9 @@ def print_sweep(console, data: dict, unicode: bool | None = None) -> None:
             runs.append((" ", ""))
         good = r.get("fits")
         placed = r.get("mode") is not None  # no speed for a placement that does not exist
-        runs.append((f"{r['total_gib']:7.2f}{_num(r.get('tokens_per_s') if placed else None, '7.1f')}"
-                     f"{_num(r.get('seconds_per_image') if placed else None, '7.1f')}", ""))
+        nums = (f"{r['total_gib']:7.2f}{_num(r.get('tokens_per_s') if placed else None, '7.1f')}"
+                f"{_num(r.get('seconds_per_image') if placed else None, '7.1f')}")
+        runs.append((nums, ""))
         runs.append((f"  {verdict}", "green" if good else "red"))
         console.print(_text(runs, color))
     legend: list[tuple[str, str]] = []
@@ -347,3 +348,33 @@ def print_sweep(console, data: dict, unicode: bool | None = None) -> None:
                             color))
     console.print(_text([(f"GiB: estimate without the {FIT_MARGIN:.0%} margin; verdict: `estimate` at that value"[: width],
                           "dim")], color))
+
+
+# ---------------------------------------------------------------- plan: throughput by concurrency
+
+
+def print_curve(console, p: dict, unicode: bool | None = None) -> None:
+    """A plan's images/h against requests in flight, up to what the KV pool holds (`plan`'s own
+    curve: one point per doubling, and the concurrency it runs at)."""
+    uni = console.is_terminal if unicode is None else unicode
+    color = not console.no_color
+    width = picture_width(console)
+    pts = p["curve"]
+    if not pts:
+        return
+    top = max(x["images_per_hour"] for x in pts) or 1
+    bw = width - 10 - 2 - 11 - 9 - 9  # in flight, gap, images/h, latency, mark
+    console.print(_text([(f"{p['name']} {p['quant']}: images/h by requests in flight"[:width], "bold")], color))
+    console.print(_text([(f"{'in flight':>10}  {'images/h':<{bw}}{'':>11}{'latency':>9}", "bold")], color))
+    for x in pts:
+        n = max(1, round(x["images_per_hour"] / top * bw))
+        mark = ""
+        if x["concurrency"] == p["max_concurrency_kv"]:
+            mark = " KV full"
+        elif x["concurrency"] == p["max_num_seqs"]:
+            mark = " seqs cap"
+        console.print(_text([(f"{x['concurrency']:>10}  ", ""), (("█" if uni else "#") * n, "blue"),
+                             (" " * (bw - n), ""), (f"{x['images_per_hour']:>11,}{x['latency_s']:>8.1f}s", ""),
+                             (mark, "red")], color))
+    console.print(_text([(f"KV full: the KV pool holds {p['max_concurrency_kv']} requests; seqs cap: vLLM's"
+                          f" max_num_seqs {p['max_num_seqs']}"[:width], "dim")], color))

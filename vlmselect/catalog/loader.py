@@ -26,6 +26,11 @@ CACHE_SCHEMA = 3  # bump when validation or the entry format changes
 Tables = dict[str, list[dict[str, Any]]]
 
 
+def _line(ev: Any) -> int | None:
+    mark = getattr(ev, "start_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
 def _measure(text: str, problems: Problems) -> bool:
     """Walk the YAML event stream (no objects built): depth, and nodes as they would be once
     every alias is expanded. An alias bomb is a few KB that expands to gigabytes."""
@@ -33,18 +38,21 @@ def _measure(text: str, problems: Problems) -> bool:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     sizes: dict[str, int] = {}  # anchor -> expanded node count
-    stack: list[list[Any]] = [[None, 0]]  # [anchor, nodes so far] per open collection
+    # Per open collection: [anchor, nodes so far, keys seen (mappings only), next node is a key].
+    # YAML loaders keep the last of two equal keys silently; a catalog must not lose a fact that way.
+    stack: list[list[Any]] = [[None, 0, None, False]]
     total = 0
     try:
         for ev in yaml.parse(text, Loader=loader):
             if isinstance(ev, yaml.CollectionStartEvent):
-                stack.append([ev.anchor, 0])
+                is_map = isinstance(ev, yaml.MappingStartEvent)
+                stack.append([ev.anchor, 0, set() if is_map else None, is_map])
                 if len(stack) > MAX_DEPTH + 1:
-                    problems.add_line(ev.start_mark.line + 1, f"nested deeper than {MAX_DEPTH} levels")
+                    problems.add_line(_line(ev), f"nested deeper than {MAX_DEPTH} levels")
                     return False
                 continue
             if isinstance(ev, yaml.CollectionEndEvent):
-                anchor, n = stack.pop()
+                anchor, n, _, _ = stack.pop()
                 n += 1
                 if anchor:
                     sizes[anchor] = n
@@ -52,17 +60,25 @@ def _measure(text: str, problems: Problems) -> bool:
                 n = 1
                 if ev.anchor:
                     sizes[ev.anchor] = 1
+                keys = stack[-1][2]
+                if keys is not None and stack[-1][3]:
+                    if ev.value in keys:
+                        problems.add_line(_line(ev), f"duplicate key {ev.value!r}: YAML would keep only the last one")
+                    keys.add(ev.value)
             elif isinstance(ev, yaml.AliasEvent):
                 if ev.anchor not in sizes:  # an alias inside its own anchor: infinite
-                    problems.add_line(ev.start_mark.line + 1, f"alias *{ev.anchor} refers to itself or to nothing")
+                    problems.add_line(_line(ev), f"alias *{ev.anchor} refers to itself or to nothing")
                     return False
                 n = sizes[ev.anchor]
             else:
                 continue
-            stack[-1][1] += n
+            parent = stack[-1]
+            if parent[2] is not None:
+                parent[3] = not parent[3]  # a mapping alternates key, value
+            parent[1] += n
             total += n
-            if total > MAX_NODES or stack[-1][1] > MAX_NODES:
-                problems.add_line(ev.start_mark.line + 1, f"expands to more than {MAX_NODES:,} YAML nodes "
+            if total > MAX_NODES or parent[1] > MAX_NODES:
+                problems.add_line(_line(ev), f"expands to more than {MAX_NODES:,} YAML nodes "
                                   "(aliases repeated within aliases?); write the entries out")
                 return False
     except yaml.YAMLError:
@@ -96,7 +112,7 @@ def read_yaml(path: Path) -> tuple[Any, Problems]:
     if "\x00" in text:
         problems.add(None, None, None, "is a binary file, not YAML")
         return None, problems
-    if not _measure(text, problems):
+    if not _measure(text, problems) or problems.items:
         return None, problems
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -188,6 +204,14 @@ def load_file(path: Path, use_cache: bool = False) -> tuple[Tables, list[str]]:
     data, problems = read_yaml(path)
     if problems.items:
         return {}, problems.items
+    if path.name == "boards.yaml":
+        # Independent leaderboards, not entries: vlmselect.quality reads and checks them.
+        from vlmselect.quality import validate_boards
+
+        bad = [f"{path}: {p}" for p in validate_boards(data)]
+        if use_cache and not bad:
+            _store(path, {})  # checked: the next start skips YAML for it
+        return {}, bad
     from vlmselect.catalog.validate import validate_entries
 
     kind = kind_of(path)

@@ -8,212 +8,16 @@ Imported only when a catalog file is (re)validated; the JSON cache path never im
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    model_validator,
-)
+from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-# ---------------------------------------------------------------- scalar types
-
-
-def _pattern(regex: str, what: str) -> AfterValidator:
-    rx = re.compile(regex)
-
-    def check(v: str) -> str:
-        if not rx.fullmatch(v):
-            raise PydanticCustomError("cat_pattern", "must be {what}, got {value}", {"what": what, "value": repr(v)})
-        return v
-
-    return AfterValidator(check)
-
-
-def _to_date(v: Any) -> Any:
-    # YAML gives dates for unquoted YYYY-MM-DD; a quoted one is accepted too, a number is not.
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v)
-        except ValueError:
-            raise PydanticCustomError("cat_date", "must be a date YYYY-MM-DD, got {value}", {"value": repr(v)}) from None
-    return v
-
-
-NonEmpty = Annotated[str, Field(min_length=1), _pattern(r"(?s)\s*\S.*", "a non-empty string")]
-Slug = Annotated[str, _pattern(r"[a-z0-9][a-z0-9._-]*", "a lowercase slug (a-z, 0-9, '.', '_', '-')")]
-Url = Annotated[str, _pattern(r"https?://[^\s\"'`<>]+", "an http(s) URL without spaces")]
-# huggingface_hub's validate_repo_id: letters, digits, '-', '_', '.'; no '--' or '..'; at most 96 chars.
-HfRepo = Annotated[str, Field(max_length=96 * 2 + 1), _pattern(
-    r"(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(?<![.-])",
-    "a Hugging Face repo id 'owner/name' (letters, digits, '.', '_', '-')")]
-GgufFile = Annotated[str, _pattern(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.+-]*(/[A-Za-z0-9][A-Za-z0-9_.+-]*)*\.gguf",
-                                   "a .gguf file name (letters, digits, '.', '_', '-', '+', '/')")]
-# Ollama model names: [namespace/]name[:tag], the characters ollama's name parser accepts.
-OllamaTag = Annotated[str, _pattern(r"([a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*(:[A-Za-z0-9][A-Za-z0-9._-]{0,127})?",
-                                    "an Ollama tag [namespace/]name[:tag] (no spaces or shell characters)")]
-QuantKey = Annotated[str, _pattern(r"[A-Za-z0-9][A-Za-z0-9_.-]*", "a quantization name such as q4_k_m")]
-Identifier = Annotated[str, _pattern(r"[A-Za-z_][A-Za-z0-9_]*", "a Python class name")]
-Version = Annotated[str, _pattern(r"\d+(\.\d+)*([a-z0-9.+-]*)", "a version such as \"4.45.0\" (quoted)")]
-PipName = Annotated[str, _pattern(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?", "a pip package name")]
-Date = Annotated[dt.date, BeforeValidator(_to_date)]
-PosInt = Annotated[int, Field(gt=0)]
-NonNegInt = Annotated[int, Field(ge=0)]
-PosNum = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegNum = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-
-
-def _level(v: int) -> int:
-    if not 0 <= v <= 3:
-        raise PydanticCustomError("cat_pattern", "must be 0, 1, 2 or 3, got {value}", {"value": repr(v)})
-    return v
-
-
-CapLevel = Annotated[int, AfterValidator(_level)]
-Size = Annotated[list[PosInt], Field(min_length=2, max_length=2)]  # [width, height]
-
-
-class Strict(BaseModel):
-    """Every block: strict types, unknown keys rejected."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
-
-
-# ---------------------------------------------------------------- image-token rules
-
-
-class _VideoPath(Strict):
-    max_tokens: PosInt | None = None
-    temporal_merge: PosInt | None = None
-
-
-class _LocalRule(Strict):
-    video: _VideoPath | None = None  # families with a video path (Qwen-VL): frames cost differently
-
-
-class FixedLocal(_LocalRule):
-    rule: Literal["fixed"]
-    tokens: PosInt
-    patches: PosInt | None = None
-
-
-class QwenRule(_LocalRule):
-    rule: Literal["qwen2-vl"]
-    pixels_per_token: PosInt | None = None
-    min_tokens: PosInt | None = None
-    max_tokens: PosInt | None = None
-
-    @model_validator(mode="after")
-    def _order(self) -> QwenRule:
-        if self.min_tokens and self.max_tokens and self.min_tokens > self.max_tokens:
-            raise PydanticCustomError("cat_order", "min_tokens cannot exceed max_tokens")
-        return self
-
-
-class AnyresRule(_LocalRule):
-    rule: Literal["anyres"]
-    base_tokens: PosInt | None = None
-    tile: PosInt | None = None
-    grid_pinpoints: list[Size] | None = Field(default=None, min_length=1)
-
-
-class TilesRule(_LocalRule):
-    rule: Literal["tiles"]
-    tile: PosInt | None = None
-    tokens_per_tile: PosInt | None = None
-    min_tiles: PosInt | None = None
-    max_tiles: PosInt | None = None
-    thumbnail: bool | None = None
-    patch: PosInt | None = None
-
-    @model_validator(mode="after")
-    def _order(self) -> TilesRule:
-        if self.min_tiles and self.max_tiles and self.min_tiles > self.max_tiles:
-            raise PydanticCustomError("cat_order", "min_tiles cannot exceed max_tiles")
-        return self
-
-
-class SlicesRule(_LocalRule):
-    rule: Literal["slices"]
-    tokens_per_slice: PosInt | None = None
-    max_slices: NonNegInt | None = None
-    slice_pixels: PosInt | None = None
-    patch: PosInt | None = None
-
-
-class Phi3Rule(_LocalRule):
-    rule: Literal["phi3-vision"]
-    num_crops: PosInt | None = None
-
-
-class PatchesRule(_LocalRule):
-    rule: Literal["patches"]
-    patch: PosInt | None = None
-    max_side: PosInt | None = None
-    merge: PosInt | None = None
-
-
-class CrossAttentionRule(_LocalRule):
-    rule: Literal["cross-attention"]
-    tokens_per_tile: PosInt | None = None
-    max_tiles: PosInt | None = None
-
-
-class FixedApi(Strict):
-    rule: Literal["fixed"]
-    tokens: PosInt
-
-
-class OpenAITiles(Strict):
-    rule: Literal["openai-tiles"]
-    base: NonNegInt | None = None
-    per_tile: PosInt | None = None
-
-
-class OpenAIPatches(Strict):
-    rule: Literal["openai-patches"]
-    multiplier: PosNum | None = None
-    max_patches: PosInt | None = None
-
-
-class AnthropicRule(Strict):
-    rule: Literal["anthropic"]
-    pixels_per_token: PosInt | None = None
-    max_edge: PosInt | None = None
-    max_tokens: PosInt | None = None
-
-
-class GeminiTiles(Strict):
-    rule: Literal["gemini-tiles"]
-    tokens_per_tile: PosInt | None = None
-    tile: PosInt | None = None
-    small_side: PosInt | None = None
-
-
-def _rule_of(v: Any) -> str | None:
-    return v.get("rule") if isinstance(v, dict) and isinstance(v.get("rule"), str) else None
-
-
-LocalRule = Annotated[Union[
-    Annotated[FixedLocal, Tag("fixed")], Annotated[QwenRule, Tag("qwen2-vl")], Annotated[AnyresRule, Tag("anyres")],
-    Annotated[TilesRule, Tag("tiles")], Annotated[SlicesRule, Tag("slices")], Annotated[Phi3Rule, Tag("phi3-vision")],
-    Annotated[PatchesRule, Tag("patches")], Annotated[CrossAttentionRule, Tag("cross-attention")],
-], Discriminator(_rule_of, custom_error_type="rule", custom_error_message="local rule")]
-ApiRule = Annotated[Union[
-    Annotated[FixedApi, Tag("fixed")], Annotated[OpenAITiles, Tag("openai-tiles")],
-    Annotated[OpenAIPatches, Tag("openai-patches")], Annotated[AnthropicRule, Tag("anthropic")],
-    Annotated[GeminiTiles, Tag("gemini-tiles")],
-], Discriminator(_rule_of, custom_error_type="rule", custom_error_message="api rule")]
+from vlmselect.catalog.fields import (  # noqa: F401 (re-exported: the schema in one import)
+    CapLevel, Date, GgufFile, HfRepo, Identifier, NonEmpty, NonNegInt, NonNegNum, OllamaTag, PipName, PosInt, PosNum,
+    PubDate, QuantKey, Size, Slug, Strict, Url, Version, _level, _pattern, _to_date,
+)
+from vlmselect.catalog.rules import ApiRule, LocalRule  # noqa: F401
 
 
 # ---------------------------------------------------------------- shared blocks
@@ -247,11 +51,11 @@ class Benchmark(Strict):
     score: NonNegNum
     source: Url
     by: Literal["vendor", "independent"] | None = None
-    mode: Literal["plain", "thinking"] | None = None
+    mode: Literal["plain", "thinking", "cot"] | None = None
     split: NonEmpty | None = None
     version: NonEmpty | None = None
     harness: NonEmpty | None = None
-    date: Date | None = None
+    date: PubDate | None = None  # publication: often only the month is known
     note: str | None = None
 
 

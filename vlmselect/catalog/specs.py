@@ -77,7 +77,9 @@ class ModelSpec(NamedTuple):
     unknown: dict[str, str] = {}  # dotted.field -> why no primary source gives it
     benchmark_meta: dict[str, dict[str, Any]] = {}  # key -> provenance (by, mode, split, version, harness, date, note)
 
-    kind = "local"
+    @property
+    def kind(self) -> str:
+        return "local"
 
     @property
     def is_moe(self) -> bool:
@@ -117,7 +119,9 @@ class ApiSpec(NamedTuple):
     unknown: dict[str, str] = {}
     benchmark_meta: dict[str, dict[str, Any]] = {}
 
-    kind = "api"
+    @property
+    def kind(self) -> str:
+        return "api"
 
     def cap(self, name: str) -> int:
         return int(self.capabilities.get(name, 0))
@@ -175,6 +179,7 @@ def _find(table: dict[str, _T], name: str) -> _T | None:
     if name in table:
         return table[name]
     key = _norm(name)
+    item: _T
     for item in table.values():
         if key in {_norm(item.id), _norm(item.name), *(_norm(a) for a in item.aliases)}:
             return item

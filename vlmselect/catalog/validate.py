@@ -114,6 +114,7 @@ def _message(kind: str, schema: type[BaseModel], err: Any, entry: dict[str, Any]
         return "must be 0 or more" + got
     if t == "too_short" and ctx.get("min_length") == 1:
         return "must not be empty"
+    msg = str(msg)
     text = msg[len("Input "):] if msg.startswith("Input ") else msg
     return text[:1].lower() + text[1:] + got
 

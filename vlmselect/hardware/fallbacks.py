@@ -9,7 +9,7 @@ import subprocess
 
 from vlmselect.hardware.types import GpuInfo
 
-GIB = 2**30
+from vlmselect.units import GIB
 MIB = 2**20
 
 NVIDIA_SMI_QUERY = "index,name,uuid,memory.total,memory.free,memory.used,compute_cap,driver_version"
@@ -61,7 +61,7 @@ def parse_nvidia_smi(csv_text: str) -> tuple[list[GpuInfo], str | None]:
 def parse_rocm_smi(json_text: str) -> list[GpuInfo]:
     """`rocm-smi --showproductname --showmeminfo vram --json` -> GPUs."""
     data = json.loads(json_text)
-    gpus = []
+    gpus: list[GpuInfo] = []
     for key in sorted(k for k in data if k.startswith("card")):
         card = data[key]
         total = _num(str(card.get("VRAM Total Memory (B)", "")))
@@ -102,7 +102,7 @@ def probe_nvidia_smi(timeout: float) -> tuple[list[GpuInfo], str | None] | None:
 
 def probe_amd(timeout: float) -> tuple[list[GpuInfo], str] | None:
     try:
-        import amdsmi  # type: ignore[import-not-found]
+        import amdsmi
     except ImportError:
         amdsmi = None
     if amdsmi is not None:

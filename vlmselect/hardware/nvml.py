@@ -8,10 +8,11 @@ a placeholder row and the others still count.
 from __future__ import annotations
 
 import os
+from typing import Any, NamedTuple
 
 from vlmselect.hardware.types import GpuInfo, GpuProcess
 
-GIB = 2**30
+from vlmselect.units import GIB
 _LOST = object()  # handle placeholder: the GPU was lost before it could be opened
 
 
@@ -32,6 +33,11 @@ def _reason(pynvml, exc) -> tuple[str, str]:
         return "driver_not_loaded", "NVIDIA driver not loaded (the kernel module is not running)"
     if value == pynvml.NVML_ERROR_NO_PERMISSION:
         return "no_permission", "no permission to talk to the NVIDIA driver (/dev/nvidia*)"
+    if value == getattr(pynvml, "NVML_ERROR_LIB_RM_VERSION_MISMATCH", 18):
+        # The usual cause: the driver package was upgraded while the old kernel module is still loaded.
+        return "driver_mismatch", ("NVIDIA driver/library version mismatch: the installed NVML library is newer "
+                                   "than the loaded kernel module (a driver upgrade without a reboot); "
+                                   "reboot, or reload the nvidia kernel modules")
     return "error", f"NVML error: {exc}"
 
 
@@ -47,34 +53,78 @@ def _query(pynvml, fn, *args, default=None):
         return default
 
 
-def visible_indices(count: int, uuids: list[str | None], env: str | None) -> list[int]:
-    """NVML indices CUDA would expose under CUDA_VISIBLE_DEVICES.
+class Mig(NamedTuple):
+    """One MIG device (a slice of a GPU) as NVML lists it."""
+
+    handle: Any
+    uuid: str | None
+    gi: int | None  # GPU instance id
+    ci: int | None  # compute instance id
+
+
+def visible_devices(count: int, uuids: list[str | None], env: str | None,
+                    migs: dict[int, list[Mig]] | None = None) -> list[tuple[int, int | None]]:
+    """(GPU index, MIG position or None) for each device CUDA would expose under CUDA_VISIBLE_DEVICES.
 
     Like CUDA: unset -> all; empty -> none; a comma list of indices or (prefixes of)
-    UUIDs; parsing stops at the first entry that matches no device. MIG entries keep
-    their parent GPU. The order is CUDA's (the list order).
+    UUIDs; parsing stops at the first entry that matches no device. MIG devices are named
+    `MIG-<uuid>` (driver R470 and later) or `MIG-GPU-<gpu uuid>/<gi>/<ci>` (before); each is
+    reported as itself, with its own memory. The order is CUDA's (the list order).
     """
+    migs = migs or {}
     if env is None:
-        return list(range(count))
-    out: list[int] = []
+        return [(i, None) for i in range(count)]
+    out: list[tuple[int, int | None]] = []
     for raw in env.split(","):
         item = raw.strip()
+        found: tuple[int, int | None] | None = None
         if not item:
             break
         if item.lstrip("-").isdigit():
             i = int(item)
-            if i < 0 or i >= count:
-                break
+            found = (i, None) if 0 <= i < count else None
+        elif item.startswith("MIG-GPU-") or (item.startswith("MIG-") and "/" in item):
+            parent, _, rest = item[4:].partition("/")
+            parent = parent if parent.startswith("GPU-") else "GPU-" + parent
+            hits = [i for i, u in enumerate(uuids) if u and u.startswith(parent)]
+            ids = rest.split("/")
+            if len(hits) == 1:
+                i = hits[0]
+                slot = [j for j, m in enumerate(migs.get(i, []))
+                        if len(ids) == 2 and [str(m.gi), str(m.ci)] == ids]
+                # Without MIG details (an old driver), the parent GPU is the best we can say.
+                found = (i, slot[0]) if slot else ((i, None) if not migs.get(i) else None)
+        elif item.startswith("MIG-"):
+            hits2 = [(i, j) for i, ms in migs.items() for j, m in enumerate(ms) if m.uuid and m.uuid.startswith(item)]
+            found = hits2[0] if len(hits2) == 1 else None
         else:
-            key = item[4:] if item.startswith("MIG-") else item
-            key = key if key.startswith("GPU-") else "GPU-" + key
-            hits = [i for i, u in enumerate(uuids) if u and u.startswith(key.split("/")[0])]
-            if len(hits) != 1:
-                break
-            i = hits[0]
-        if i in out:
-            break  # CUDA rejects duplicates
-        out.append(i)
+            key = item if item.startswith("GPU-") else "GPU-" + item
+            hits = [i for i, u in enumerate(uuids) if u and u.startswith(key)]
+            found = (hits[0], None) if len(hits) == 1 else None
+        if found is None or found in out:
+            break  # CUDA stops at an unknown entry and rejects duplicates
+        out.append(found)
+    return out
+
+
+def visible_indices(count: int, uuids: list[str | None], env: str | None) -> list[int]:
+    """NVML indices of the GPUs CUDA would expose (MIG devices as their parent GPU)."""
+    return [i for i, _ in visible_devices(count, uuids, env)]
+
+
+def _migs(pynvml: Any, handle: Any) -> list[Mig]:
+    """The MIG devices of a GPU in MIG mode; [] when MIG is off or unsupported."""
+    mode = _query(pynvml, pynvml.nvmlDeviceGetMigMode, handle)
+    if not mode or mode[0] != getattr(pynvml, "NVML_DEVICE_MIG_ENABLE", 1):
+        return []
+    out = []
+    for j in range(_query(pynvml, pynvml.nvmlDeviceGetMaxMigDeviceCount, handle, default=0) or 0):
+        mh = _query(pynvml, pynvml.nvmlDeviceGetMigDeviceHandleByIndex, handle, j)
+        if mh is None:  # an empty slot
+            continue
+        out.append(Mig(mh, _query(pynvml, pynvml.nvmlDeviceGetUUID, mh),
+                       _query(pynvml, pynvml.nvmlDeviceGetGpuInstanceId, mh),
+                       _query(pynvml, pynvml.nvmlDeviceGetComputeInstanceId, mh)))
     return out
 
 
@@ -119,9 +169,19 @@ def _read_all(pynvml, bandwidth_lookup) -> tuple[list[GpuInfo], dict]:
         handles.append(h)
         uuids.append(uuid)
 
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    migs: dict[int, list[Mig]] = {}
+    if env and "MIG-" in env:  # only then: listing MIG devices costs calls most machines never need
+        for i, h in enumerate(handles):
+            if h is not None and h is not _LOST:
+                try:
+                    migs[i] = _migs(pynvml, h)
+                except pynvml.NVMLError:
+                    migs[i] = []
     gpus = []
-    for i in visible_indices(count, uuids, os.environ.get("CUDA_VISIBLE_DEVICES")):
-        gpus.append(_read_gpu(pynvml, i, handles[i], bandwidth_lookup))
+    for i, j in visible_devices(count, uuids, env, migs):
+        gpu = _read_gpu(pynvml, i, handles[i], bandwidth_lookup)
+        gpus.append(gpu if j is None else _read_mig(pynvml, gpu, migs[i][j]))
     return gpus, system
 
 
@@ -166,6 +226,20 @@ def _read_gpu(pynvml, index: int, handle, bandwidth_lookup) -> GpuInfo:
         bf16=(cc[0] >= 8) if cc else None,
         processes=tuple(processes),
     )
+
+
+def _read_mig(pynvml: Any, parent: GpuInfo, mig: Mig) -> GpuInfo:
+    """A MIG device: its own name and memory (a slice of the card), the parent's compute capability.
+    Bandwidth is left unknown: a slice gets a share of the card's that NVML does not report."""
+    if parent.status != "ok":
+        return parent
+    name = _query(pynvml, pynvml.nvmlDeviceGetName, mig.handle) or f"{parent.name} MIG {mig.gi}/{mig.ci}"
+    mem = _query(pynvml, pynvml.nvmlDeviceGetMemoryInfo, mig.handle)
+    return parent._replace(
+        name=name, uuid=mig.uuid, vram_total_gib=mem.total / GIB if mem else None,
+        vram_free_gib=mem.free / GIB if mem else None, vram_used_gib=mem.used / GIB if mem else None,
+        bandwidth_gbps=None, bandwidth_derived=False, fp16_tflops=None, processes=(),
+        detail=f"MIG device {mig.gi}/{mig.ci} of {parent.name}")
 
 
 def _lost_gpu(index: int) -> GpuInfo:

@@ -11,7 +11,7 @@ class GpuProcess(NamedTuple):
 
 
 class GpuInfo(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # the NVML index; shadows tuple.index, which nothing here calls
     name: str
     vendor: str = "nvidia"
     uuid: str | None = None

@@ -6,15 +6,55 @@ Heavy imports live inside the functions: nothing here is loaded unless `pull --r
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from vlmselect.errors import RuntimeFailure, UsageError
+from vlmselect.units import GIB
 
 TOKEN_HINT = "accept the licence on the model page, then set HF_TOKEN (or run `hf auth login`)"
+EXTRAS_HINT = "install the Hugging Face extras: pip install 'vlmselect[hf]' (torch, transformers, accelerate, bitsandbytes)"
+RESUME_HINT = "run the same command again: finished files are kept and partial ones resume"
+OOM_HINT = ("pick a smaller --quant (nf4 uses about a third of bf16; see `vlmselect estimate MODEL`), lower "
+            "--max-new-tokens or the image size, or free GPU memory (`nvidia-smi` lists who holds it)")
+# Exception classes (by name: requests, httpx and urllib3 each have their own) that mean the
+# connection broke or timed out mid-transfer.
+_TRANSPORT = {"ConnectionError", "ConnectError", "ConnectTimeout", "ReadTimeout", "ReadError", "Timeout",
+              "TimeoutException", "NetworkError", "RemoteProtocolError", "ProtocolError", "ChunkedEncodingError",
+              "IncompleteRead", "TransportError", "WriteError", "WriteTimeout", "PoolTimeout"}
+
+
+def is_transport_error(exc: BaseException) -> bool:
+    return any(c.__name__ in _TRANSPORT for c in type(exc).__mro__)
+
+
+def is_oom(exc: BaseException) -> bool:
+    """CUDA out of memory (torch.cuda.OutOfMemoryError, or a RuntimeError from older torch / kernels)."""
+    if type(exc).__name__ == "OutOfMemoryError" or isinstance(exc, MemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("out of memory" in text.lower() or "CUBLAS_STATUS_ALLOC_FAILED" in text)
+
+
+def missing_packages(quant: str) -> list[str]:
+    """The packages `load` will need at `quant` that are not installed (cheap: no imports)."""
+    from importlib.util import find_spec
+
+    need = ["torch", "transformers", "accelerate"]  # accelerate: any device_map
+    if quant in ("nf4", "int8"):
+        need.append("bitsandbytes")
+    def absent(name: str) -> bool:
+        try:
+            return find_spec(name) is None
+        except (ImportError, ValueError):  # a broken install, or an import hook that refuses it
+            return True
+
+    return [n for n in need if absent(n)]
 
 
 def download(repo: str, allow_patterns: list[str], console=None) -> Path:
@@ -28,7 +68,8 @@ def download(repo: str, allow_patterns: list[str], console=None) -> Path:
             RepositoryNotFoundError,
         )
     except ImportError:
-        raise UsageError("the Hugging Face runner needs extra packages", "pip install 'vlmselect[hf]'") from None
+        raise RuntimeFailure("the Hugging Face runner needs huggingface_hub, which is not installed",
+                             EXTRAS_HINT) from None
     try:
         # Token: huggingface_hub reads HF_TOKEN itself; we never touch or print it. The cache is the
         # one doctor and pull's disk check look at (HF_HUB_CACHE, else HF_HOME/hub).
@@ -41,14 +82,44 @@ def download(repo: str, allow_patterns: list[str], console=None) -> Path:
         raise RuntimeFailure(f"{repo} is not in the local cache and the Hub cannot be reached",
                              "unset HF_HUB_OFFLINE, or check the network") from None
     except HfHubHTTPError as exc:
-        raise RuntimeFailure(f"download of {repo} failed: {exc}",
-                             "run the same command again: finished files are kept and partial ones resume") from None
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403):
+            raise RuntimeFailure(f"{repo}: access denied (HTTP {status})", TOKEN_HINT) from None
+        raise RuntimeFailure(f"download of {repo} failed: {_first_line(exc)}", RESUME_HINT) from None
     except KeyboardInterrupt:
-        raise RuntimeFailure(f"download of {repo} interrupted",
-                             "run the same command again: finished files are kept and partial ones resume") from None
+        raise RuntimeFailure(f"download of {repo} interrupted", RESUME_HINT) from None
+    except OSError as exc:
+        raise _os_failure(exc, repo) from None
+    except Exception as exc:
+        if is_transport_error(exc):
+            raise RuntimeFailure(f"download of {repo} broke off: {type(exc).__name__}: {_first_line(exc)}",
+                                 RESUME_HINT) from None
+        raise
+    if not has_weights(Path(path)):
+        raise RuntimeFailure(f"{repo} has no safetensors weights", NO_WEIGHTS_HINT)
     if console is not None:
         console.print(f"downloaded {repo} to {path}")
     return Path(path)
+
+
+NO_WEIGHTS_HINT = ("vlmselect loads safetensors only (a .bin file is a pickle that can run code when "
+                   "loaded); look for a safetensors version of the model on the Hub, or convert it yourself")
+
+
+def _os_failure(exc: OSError, what: str) -> RuntimeFailure:
+    if exc.errno == errno.ENOSPC:
+        return RuntimeFailure(f"disk full while downloading {what} into {_cache_dir()}",
+                              "free space there or point HF_HOME (or HF_HUB_CACHE) at a larger disk; " + RESUME_HINT)
+    return RuntimeFailure(f"download of {what} broke off: {_first_line(exc)}", RESUME_HINT)
+
+
+def has_weights(path: Path) -> bool:
+    return any(path.glob("*.safetensors")) or (path / "model.safetensors.index.json").exists()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def download_files(repo: str, filenames: list[str], console=None) -> list[Path]:
@@ -64,7 +135,7 @@ def download_files(repo: str, filenames: list[str], console=None) -> list[Path]:
             RepositoryNotFoundError,
         )
     except ImportError:
-        raise UsageError("downloading needs huggingface_hub", "pip install 'vlmselect[hf]'") from None
+        raise RuntimeFailure("downloading needs huggingface_hub, which is not installed", EXTRAS_HINT) from None
     out = []
     for name in filenames:
         try:
@@ -83,8 +154,14 @@ def download_files(repo: str, filenames: list[str], console=None) -> list[Path]:
             raise RuntimeFailure(f"download of {repo}/{name} failed: {exc}",
                                  "run the same command again: finished files are kept and partial ones resume") from None
         except KeyboardInterrupt:
-            raise RuntimeFailure(f"download of {repo}/{name} interrupted",
-                                 "run the same command again: finished files are kept and partial ones resume") from None
+            raise RuntimeFailure(f"download of {repo}/{name} interrupted", RESUME_HINT) from None
+        except OSError as exc:
+            raise _os_failure(exc, f"{repo}/{name}") from None
+        except Exception as exc:
+            if is_transport_error(exc):
+                raise RuntimeFailure(f"download of {repo}/{name} broke off: {type(exc).__name__}: {_first_line(exc)}",
+                                     RESUME_HINT) from None
+            raise
         if console is not None:
             console.print(f"downloaded {repo}/{name} to {out[-1]}")
     return out
@@ -132,20 +209,25 @@ def safetensors_bytes(path: Path) -> int:
 
 @dataclass
 class Loaded:
-    model: object
-    processor: object
+    model: Any  # a transformers model and processor: typed by transformers, not here
+    processor: Any
     device: str
     dtype: str
     load_s: float
 
 
 def load(path: Path, quant: str, *, trust_remote_code: bool, model_class: str | None = None) -> Loaded:
-    try:
-        import torch
-        import transformers
-        from transformers import AutoProcessor
-    except ImportError:
-        raise UsageError("the Hugging Face runner needs torch and transformers", "pip install 'vlmselect[hf]'") from None
+    missing = missing_packages(quant)
+    if missing:
+        raise RuntimeFailure(f"the Hugging Face runner at {quant} needs {', '.join(missing)}, not installed", EXTRAS_HINT)
+    if not has_weights(path):
+        bins = sorted(p.name for p in path.glob("*.bin"))
+        what = f" (only {', '.join(bins[:3])}{'...' if len(bins) > 3 else ''})" if bins else ""
+        raise RuntimeFailure(f"no safetensors weights in {path}{what}", NO_WEIGHTS_HINT)
+    import torch
+    import transformers
+    from transformers import AutoProcessor
+
     cuda = torch.cuda.is_available()
     if cuda:
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -165,7 +247,7 @@ def load(path: Path, quant: str, *, trust_remote_code: bool, model_class: str | 
         else:
             kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
     kwargs["device_map"] = "auto" if cuda else "cpu"
-    cls = getattr(transformers, model_class, None) if model_class else None
+    cls: Any = getattr(transformers, model_class, None) if model_class else None
     if cls is None:
         from transformers import AutoModelForImageTextToText as cls  # noqa: N813
     transformers.utils.logging.disable_progress_bar()
@@ -176,7 +258,18 @@ def load(path: Path, quant: str, *, trust_remote_code: bool, model_class: str | 
     except ValueError as exc:
         if "trust_remote_code" in str(exc):
             raise UsageError(f"{path} needs its own Python code to load", "pass --trust-remote-code if you trust it") from None
-        raise RuntimeFailure(f"cannot load {path}: {exc}", "check that transformers is recent enough (vlmselect doctor)") from None
+        raise RuntimeFailure(f"cannot load {path}: {_first_line(exc)}",
+                             "check that transformers is recent enough (vlmselect doctor)") from None
+    except ImportError as exc:  # a package the model's code or the quantizer imports
+        raise RuntimeFailure(f"loading {path} needs a package that is missing: {_first_line(exc)}", EXTRAS_HINT) from None
+    except (RuntimeError, MemoryError) as exc:
+        if is_oom(exc):
+            raise RuntimeFailure(f"out of {'GPU ' if cuda else ''}memory loading {path.name} at {quant}", OOM_HINT) from None
+        raise
+    except OSError as exc:  # a truncated or corrupt weights file
+        raise RuntimeFailure(f"cannot read the weights in {path}: {_first_line(exc)}",
+                             "the download may be incomplete: run `vlmselect pull MODEL --runner hf` again "
+                             "(it resumes)") from None
     model.eval()
     return Loaded(model, processor, "cuda" if cuda else "cpu", str(dtype).replace("torch.", ""), time.perf_counter() - start)
 
@@ -206,7 +299,11 @@ def generate(loaded: Loaded, image, prompt: str, max_new_tokens: int) -> Generat
         text = proc.apply_chat_template(messages, add_generation_prompt=True)
     except (ValueError, AttributeError):
         text = f"<image>\n{prompt}"  # a processor without a chat template
-    inputs = proc(images=[image], text=text, return_tensors="pt").to(loaded.model.device)
+    try:
+        inputs = proc(images=[image], text=text, return_tensors="pt").to(loaded.model.device)
+    except (ValueError, TypeError) as exc:
+        raise RuntimeFailure(f"the model's processor rejected the image: {_first_line(exc)}",
+                             "pass a larger RGB PNG or JPEG with --image") from None
 
     class _FirstToken(BaseStreamer):
         """Time of the first generated token: generate() first puts the prompt, then each new token."""
@@ -227,8 +324,14 @@ def generate(loaded: Loaded, image, prompt: str, max_new_tokens: int) -> Generat
     if loaded.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    with torch.inference_mode():
-        out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer)
+    try:
+        with torch.inference_mode():
+            out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer)
+    except (RuntimeError, MemoryError) as exc:
+        if is_oom(exc):
+            raise RuntimeFailure(f"out of {'GPU ' if loaded.device == 'cuda' else ''}memory while generating",
+                                 OOM_HINT) from None
+        raise
     latency = time.perf_counter() - start
     new = out[0, inputs["input_ids"].shape[1]:]
     answer = proc.decode(new, skip_special_tokens=True)
@@ -240,12 +343,26 @@ def generate(loaded: Loaded, image, prompt: str, max_new_tokens: int) -> Generat
     if loaded.device == "cuda":
         from vlmselect.hardware.nvml import process_used_gib
 
-        allocated = torch.cuda.max_memory_allocated() / 2**30
-        vram = process_used_gib(os.getpid()) or torch.cuda.max_memory_reserved() / 2**30
+        allocated = torch.cuda.max_memory_allocated() / GIB
+        vram = process_used_gib(os.getpid()) or torch.cuda.max_memory_reserved() / GIB
     return Generation(answer, latency, ttft, n, tps, vram, allocated)
+
+
+def memory_now() -> dict:
+    """GPU memory peaks so far in this process (for the record of a failed run); {} without CUDA."""
+    import sys
+
+    torch = sys.modules.get("torch")  # only if loading got that far
+    try:
+        if torch is not None and torch.cuda.is_available():
+            return {"torch_allocated_gib": round(torch.cuda.max_memory_allocated() / GIB, 3),
+                    "vram_peak_gib": round(torch.cuda.max_memory_reserved() / GIB, 3)}
+    except Exception:  # noqa: BLE001 (a broken CUDA context after the failure: nothing more to read)
+        pass
+    return {}
 
 
 def os_rss_gib() -> float:
     import psutil
 
-    return psutil.Process(os.getpid()).memory_info().rss / 2**30
+    return psutil.Process(os.getpid()).memory_info().rss / GIB

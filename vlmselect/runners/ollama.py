@@ -15,33 +15,56 @@ CLIENT_TIMEOUT_S = 600.0  # per network read: pulls stream a line at least every
 START_HINT = "start the server with `ollama serve` (install: https://ollama.com/download), or set OLLAMA_HOST"
 
 
-def ollama_host() -> str:
-    """OLLAMA_HOST as Ollama reads it: host, host:port or a URL; default 127.0.0.1:11434.
+def ollama_host(raw: str | None = None) -> str:
+    """OLLAMA_HOST resolved as the Ollama Python client resolves it (ollama/_client.py `_parse_host`,
+    0.4-0.6): without a scheme, http and port 11434; `http://` / `https://` without a port mean
+    80 / 443; an empty host is 127.0.0.1; a path prefix is kept (without its slashes); IPv6 in
+    brackets. Credentials (`user:pass@`) are not part of the result: the client drops them too."""
+    import ipaddress
+    import urllib.parse
 
-    Like Ollama's envconfig: without a scheme the port defaults to 11434; an explicit
-    http:// or https:// URL without a port means 80 or 443.
-    """
-    raw = os.environ.get("OLLAMA_HOST", "").strip() or "127.0.0.1:11434"
-    default_port = "11434"
-    if "://" not in raw:
-        raw = "http://" + raw
-    elif raw.startswith("https://"):
-        default_port = "443"
-    elif raw.startswith("http://"):
-        default_port = "80"
-    scheme, rest = raw.split("://", 1)
-    hostport = rest.split("/", 1)[0]
-    if hostport.startswith("["):
-        has_port = "]:" in hostport
-    else:
-        has_port = ":" in hostport
-    if hostport.startswith(":"):
-        hostport = "127.0.0.1" + hostport
-    if not has_port:
-        hostport += ":" + default_port
-    if hostport.startswith("0.0.0.0"):
-        hostport = "127.0.0.1" + hostport[len("0.0.0.0"):]
-    return f"{scheme}://{hostport}"
+    value = os.environ.get("OLLAMA_HOST") if raw is None else raw
+    value = value or ""
+    scheme, sep, hostport = value.partition("://")
+    port = 11434
+    if not sep:
+        scheme, hostport = "http", value
+    elif scheme == "http":
+        port = 80
+    elif scheme == "https":
+        port = 443
+    split = urllib.parse.urlsplit(f"{scheme}://{hostport}")
+    host = split.hostname or "127.0.0.1"
+    try:
+        port = split.port or port
+    except ValueError:  # a port that is not a number: the client fails the same way, say it clearly
+        raise UsageError(f"OLLAMA_HOST has an invalid port: {redact(value)!r}",
+                         "set it as host:port, e.g. OLLAMA_HOST=127.0.0.1:11434") from None
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass
+    path = split.path.strip("/")
+    return f"{scheme}://{host}:{port}/{path}" if path else f"{scheme}://{host}:{port}"
+
+
+def redact(url: str) -> str:
+    """`url` with any password (and token-like user) replaced by ***, for printing."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    auth, at, tail = rest.partition("@")
+    if not at or "/" in auth:
+        return url
+    user = auth.split(":", 1)[0]
+    masked = f"{user}:***" if ":" in auth else "***"
+    return f"{scheme}{sep}{masked}@{tail}"
+
+
+def host_has_credentials() -> bool:
+    raw = os.environ.get("OLLAMA_HOST") or ""
+    return redact(raw) != raw
 
 
 def _client():
@@ -51,18 +74,40 @@ def _client():
     return ollama, ollama.Client(host=ollama_host(), timeout=CLIENT_TIMEOUT_S)
 
 
+RESUME_HINT = "run the same command again: Ollama keeps the finished layers and resumes the download"
+OOM_HINT = ("pick a smaller tag or quant (see `vlmselect estimate MODEL`), fewer or smaller images, or free "
+            "memory: `ollama ps` lists loaded models, `ollama stop MODEL` unloads one")
+# httpx's exception classes for a connection that broke or stalled after it was made.
+_BROKEN = {"ReadError", "ReadTimeout", "WriteError", "WriteTimeout", "RemoteProtocolError", "PoolTimeout",
+           "NetworkError", "TimeoutException", "ProtocolError", "TransportError"}
+
+
 def _fail(ollama, exc: Exception, what: str) -> RuntimeFailure:
+    names = {c.__name__ for c in type(exc).__mro__}
+    host = ollama_host()
     # Non-streaming calls raise ConnectionError; streaming ones a bare httpx.ConnectError.
-    if isinstance(exc, ConnectionError) or type(exc).__name__ in ("ConnectError", "ConnectTimeout"):
-        return RuntimeFailure(f"cannot reach the Ollama server at {ollama_host()}", START_HINT)
+    if isinstance(exc, ConnectionError) or names & {"ConnectError", "ConnectTimeout"}:
+        return RuntimeFailure(f"cannot reach the Ollama server at {host}", START_HINT)
+    if names & _BROKEN:
+        hint = RESUME_HINT if what.startswith("pull") else "check that the server is still running (`ollama ps`), then retry"
+        return RuntimeFailure(f"Ollama: {what}: the connection to {host} broke off ({type(exc).__name__})", hint)
     if isinstance(exc, ollama.ResponseError):
         msg = exc.error or str(exc)
-        if "try pulling it first" in msg:
+        low = msg.lower()
+        if "try pulling it first" in low:
             return RuntimeFailure(f"Ollama: {what}: {msg}", "download it first: `vlmselect pull MODEL --runner ollama`")
-        if "file does not exist" in msg or "not found" in msg:
+        if "out of memory" in low or "more system memory" in low or "cudamalloc" in low or "insufficient memory" in low:
+            return RuntimeFailure(f"Ollama: {what}: out of memory ({msg})", OOM_HINT)
+        if "image" in low and any(w in low for w in ("unknown format", "decode", "invalid", "unsupported")):
+            return RuntimeFailure(f"Ollama: {what}: the server could not read the image ({msg})",
+                                  "pass a PNG or JPEG with --image")
+        if "file does not exist" in low or "not found" in low:
             return RuntimeFailure(f"Ollama: {what}: {msg}", "check the tag on https://ollama.com/library")
-        return RuntimeFailure(f"Ollama: {what}: {msg}", "run the same command again: Ollama resumes partial downloads")
-    return RuntimeFailure(f"Ollama: {what}: {exc}", START_HINT)
+        if getattr(exc, "status_code", None) in (401, 403):
+            return RuntimeFailure(f"Ollama: {what}: access denied ({msg})",
+                                  "the server (or a proxy before it) wants credentials; check OLLAMA_HOST")
+        return RuntimeFailure(f"Ollama: {what}: {msg}", RESUME_HINT if what.startswith("pull") else START_HINT)
+    return RuntimeFailure(f"Ollama: {what}: {type(exc).__name__}: {exc}", START_HINT)
 
 
 @dataclass

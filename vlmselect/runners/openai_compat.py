@@ -75,7 +75,7 @@ def served_model(base: str) -> str:
     models = [m.get("id") for m in data.get("data") or [] if isinstance(m, dict) and m.get("id")]
     if not models:
         raise RuntimeFailure(f"{base}/v1/models lists no model", "is it an OpenAI-compatible server?")
-    return models[0]
+    return str(models[0])
 
 
 @dataclass

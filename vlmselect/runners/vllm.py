@@ -115,7 +115,7 @@ def parse_memory(log: str) -> dict:
     weights it loaded (`Model loading took X GiB`)."""
     out: dict = {"kv_tokens": None, "kv_device": None, "model_gib": None, "version": None}
     m = None
-    for m in _KV_TOKENS.finditer(log):
+    for m in _KV_TOKENS.finditer(log):  # noqa: B007 (the last match is the one wanted)
         pass
     if m:
         out["kv_device"], out["kv_tokens"] = m.group(1), int(m.group(2).replace(",", ""))

@@ -1,0 +1,87 @@
+"""What each --priority means, and the words that explain a pick's quality.
+
+- quality:  the lower end of the quality interval (vlmselect.quality), after the quantization's
+            loss; picks whose bounds lie within TIE of each other are a statistical tie, and
+            only inside a tie does the faster one go first. Free VRAM earns nothing.
+- speed:    seconds per image (estimated, or measured by `vlmselect smoke`), fastest first.
+- cost:     APIs: $ per image. Local: GPU-seconds per image (seconds x GPUs used; CPU
+            seconds for CPU placements), the hardware time one image costs.
+- balanced: local: quality bound - BALANCE x log10(seconds per image); APIs: quality bound -
+            BALANCE_COST x log10($ per image x 1000): ten times slower (dearer) must buy that much
+            more quality. docs/ranking.md gives the reasoning.
+
+Offloaded and CPU placements are not marked down by a factor: their estimated seconds per
+image already carry the cost of running from RAM.
+"""
+
+from __future__ import annotations
+
+import math
+
+TIE = 0.02  # quality-bound gap treated as a statistical tie (the bounds' own rounding is 0.01)
+BALANCE = 0.15  # quality-bound points per tenfold time per image in `balanced` (local)
+BALANCE_COST = 0.1  # quality-bound points per tenfold $ per image in `balanced` (APIs)
+
+
+def _secs(p) -> float:
+    return max(p.speed.seconds_per_image, 1e-3)
+
+
+def local_key(p, priority: str) -> float:
+    """Higher is better; used to choose one placement per model and to order models."""
+    low = p.quality_low
+    if priority == "quality":
+        return low - 1e-6 * math.log10(_secs(p))  # speed only breaks exact ties here; `order` does the rest
+    if priority == "speed":
+        return -_secs(p) + 1e-6 * low
+    if priority == "cost":
+        return -_secs(p) * max(p.gpus_used, 1) + 1e-6 * low
+    return low - BALANCE * math.log10(_secs(p))
+
+
+def api_key(p, priority: str) -> float:
+    usd = max(p.cost.usd, 1e-7)
+    if priority == "quality":
+        return p.quality_low
+    if priority == "speed":
+        return p.quality_low  # no speed model for hosted APIs: quality orders them
+    if priority == "cost":
+        return -usd + 1e-9 * p.quality_low
+    return p.quality_low - BALANCE_COST * math.log10(usd * 1000)
+
+
+def order(picks: list, priority: str, key, tie_break) -> list:
+    """Sorted by `key`; under `quality`, runs of picks whose bounds are within TIE of the run's
+    first are re-ordered by `tie_break` (faster / cheaper first) and marked `tie=True`."""
+    ranked = sorted(picks, key=lambda p: key(p, priority), reverse=True)
+    if priority != "quality":
+        return ranked
+    out, i = [], 0
+    while i < len(ranked):
+        j = i + 1
+        while j < len(ranked) and ranked[i].quality_low - ranked[j].quality_low < TIE:
+            j += 1
+        group = sorted(ranked[i:j], key=tie_break)
+        out += [g._replace(tie=j - i > 1) for g in group]
+        i = j
+    return out
+
+
+def quant_note(q) -> str:
+    """The quality cost of a quantization, as the ranking applies it."""
+    if q.quality >= 1.0:
+        return ""
+    return f"{q.id}: quality x{q.quality:g} (rough factor from llama.cpp perplexity deltas, see vlmselect/quant.py)"
+
+
+def explain_lines(q, quant=None) -> list[str]:
+    """The quality breakdown `--explain` prints for one pick."""
+    lines = [f"{q.estimate:.2f} (80 % interval {q.low:.2f}-{q.high:.2f}; P(beats the task's median "
+             f"evidenced model)); prior from family/size/generation {q.prior:.2f}; evidence, strongest first:"]
+    if not q.evidence:
+        lines.append("no evidence for this task: the prior alone")
+    for e in q.evidence:
+        lines.append(f"{e.label()}  <{e.source}>")
+    if quant is not None and quant_note(quant):
+        lines.append(quant_note(quant))
+    return lines
