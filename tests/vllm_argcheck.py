@@ -10,6 +10,8 @@ import io
 import json
 import sys
 
+OFFLINE = ("local_files_only", "Outgoing traffic has been disabled", "offline mode")
+
 
 def _parser():
     from vllm.entrypoints.cli.serve import ServeSubcommand
@@ -33,8 +35,11 @@ def check(argv: list[str]) -> dict:
     try:
         with contextlib.redirect_stderr(err):
             args = _parser().parse_args(argv[1:])
-        if getattr(args, "model_tag", None):
-            args.model = args.model_tag  # what `vllm serve` does with its positional argument
+    except SystemExit as exc:  # argparse: exit 2 with the message on stderr
+        return {"ok": False, "error": err.getvalue().strip().splitlines()[-1:] or [f"exit {exc.code}"]}
+    if getattr(args, "model_tag", None):
+        args.model = args.model_tag  # what `vllm serve` does with its positional argument
+    try:
         try:
             from vllm.entrypoints.openai.cli_args import validate_parsed_serve_args
 
@@ -42,11 +47,14 @@ def check(argv: list[str]) -> dict:
         except ImportError:
             pass
         AsyncEngineArgs.from_cli_args(args)
-    except SystemExit as exc:  # argparse: exit 2 with the message on stderr
-        return {"ok": False, "error": err.getvalue().strip().splitlines()[-1:] or [f"exit {exc.code}"]}
     except Exception as exc:  # noqa: BLE001 - vLLM raises ValueError/TypeError for bad values
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"ok": True}
+        msg = f"{type(exc).__name__}: {exc}"
+        if any(s in msg for s in OFFLINE):
+            # Every flag parsed; going further needs the model's files from the Hub, which a test
+            # machine cannot reach. Reported, not hidden.
+            return {"ok": True, "stage": "parsed (the engine-args step needs the Hub)"}
+        return {"ok": False, "error": msg}
+    return {"ok": True, "stage": "parsed and engine args built"}
 
 
 if __name__ == "__main__":

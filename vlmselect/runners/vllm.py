@@ -106,7 +106,8 @@ def start(binary: str, model: Path, *, ctx: int, port: int, kv_space_gib: int | 
 
 _KV_TOKENS = re.compile(r"(\w+) KV cache size:\s*([\d,]+) tokens")
 _LOAD = re.compile(r"Model loading took ([\d.]+) ?(GiB|GB|MiB)")
-_VERSION = re.compile(r"vLLM API server version ([\w.+-]+)")
+# "Initializing a V1 LLM engine (v0.32.0) with config: ..." (older: "vLLM API server version 0.x")
+_VERSION = re.compile(r"(?:LLM engine \(v|vLLM API server version )([\w.+-]+?)\)?[ ,]")
 
 
 def parse_memory(log: str) -> dict:
