@@ -155,14 +155,15 @@ def test_ollama_default_slots_multiply_the_window(catalog):
 
 
 def test_printed_ollama_command_sets_the_window_it_assumed(catalog):
-    from vlmselect.commands import run_command
+    from vlmselect.commands import next_steps
     from vlmselect.placement import Placement
 
     m = catalog.models["gemma-3-12b"]
     q = QUANTS["q4_k_m"]
     w = Workload(context=4096, images=1, max_new_tokens=256, runtime=RuntimeOptions(version="0.17.0"))
     mem = estimate_memory(m, q, "ollama", w)
-    cmd = run_command(m, Placement(mode="gpu", runner="ollama", quant=q, mem=mem, speed=None, gpu_indices=(0,)), w)
+    steps = next_steps(m, Placement(mode="gpu", runner="ollama", quant=q, mem=mem, speed=None, gpu_indices=(0,)), w)
+    cmd = " ; ".join(steps.lines)  # `ollama serve` with the settings, then `ollama run`
     assert mem.context_tokens == 4096 + 256 + 256  # text + Gemma 3's fixed 256 image tokens + new tokens
     assert f"OLLAMA_CONTEXT_LENGTH={mem.context_tokens} ollama serve" in cmd and "ollama run gemma3:12b" in cmd
     old = resolve("ollama", RuntimeOptions(version="0.9.0"))  # older servers chose 2 slots themselves

@@ -413,3 +413,29 @@ def test_frame_count_is_what_fits_this_gpu(cli, catalog):
     more = place(m, q, "llama.cpp", hw, wl._replace(images=n + 1))
     assert more is None or not more.fits
 
+
+
+@pytest.mark.slow
+def test_vllm_snippet_against_a_real_vllm_server(cli, catalog, tiny_llava, tmp_path):
+    """The printed vLLM snippet, unmodified, against vLLM's CPU build serving the tiny random LLaVA
+    under the catalog model's repository id (what `vllm serve <repo>` answers to)."""
+    import engines
+    from tiny_vllm import vllm_llava
+
+    from vlmselect.runners import openai_compat
+    from vlmselect.runners import vllm as vllm_runner
+    from vlmselect.runners.server import free_port
+
+    binary = engines.vllm()
+    m = catalog.models["qwen2.5-vl-7b"]
+    model_dir = vllm_llava(tiny_llava, tmp_path / "tiny-llava-vllm")
+    make_image(tmp_path / "image.jpg", 64, 64)
+    d = snippet_json(cli, m.id, "--runner", "vllm", "--resolution", "64x64", "--max-new-tokens", "8",
+                     "--gpu", "RTX 3090")
+    port = free_port()
+    with vllm_runner.start(binary, model_dir, ctx=512, port=port, kv_space_gib=1,
+                           extra=("--served-model-name", m.hf_repo)) as srv:
+        openai_compat.wait_ready(f"http://127.0.0.1:{port}", 900, alive=srv.alive, what="vLLM")
+        run_snippet(d["code"], "python", tmp_path, clean_env(VLLM_URL=f"http://127.0.0.1:{port}/v1"))
+        log = srv.log()
+    assert "POST /v1/chat/completions" in log and "200" in log

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 VENDOR_WEIGHT = 0.5  # a vendor-reported pair counts half an independent one
@@ -57,13 +58,18 @@ class Evidence(NamedTuple):
 
     def label(self) -> str:
         """`olmOCR-Bench 82.4, independent run (Ai2), 2025-10` / `MMBench v11 84.5, vendor-reported, 2025-11`."""
-        base = next((n for k, n in BENCH_NAMES.items() if self.benchmark.startswith(k)), self.benchmark)
-        variant = self.benchmark[len(next((k for k in BENCH_NAMES if self.benchmark.startswith(k)), "")):].strip("_")
-        name = f"{base} {variant.replace('_', ' ')}".strip()
+        name = _bench_name(self.benchmark)
         who = (f"independent run ({self.by.split(',')[0].split(' (')[0]})" if self.independent and self.by
                else "independent run" if self.independent else "vendor-reported")
         mode = f", {self.mode} mode" if self.mode != "plain" else ""
         return f"{name} {self.score:g}, {who}{mode}, {self.date[:7]}"
+
+
+@lru_cache(maxsize=256)
+def _bench_name(key: str) -> str:
+    """`mmbench_v11` -> `MMBench v11`, `olmocr_bench` -> `olmOCR-Bench`."""
+    k = next((k for k in BENCH_NAMES if key.startswith(k)), "")
+    return f"{BENCH_NAMES.get(k, key)} {key[len(k):].strip('_').replace('_', ' ') if k else ''}".strip()
 
 
 class Quality(NamedTuple):
