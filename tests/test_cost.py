@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vlmselect.cost import PROMPT_TOKENS, api_cost
+from vlmselect.cost import api_cost
 from vlmselect.imagetokens import api_image_tokens
 from vlmselect.memory import Workload
 
@@ -48,8 +48,8 @@ def test_cost_per_image_formula(catalog):
     api = catalog.apis["gpt-4o"]
     w = Workload(width=1024, height=1024, max_new_tokens=256)
     c = api_cost(api, w)
-    expect = ((765 + PROMPT_TOKENS) * api.input_per_mtok + 256 * api.output_per_mtok) / 1e6
-    assert c.usd == pytest.approx(expect)
+    # The prompt is the workload's own: 4096 text tokens (the --context default) beside the image.
+    assert c.input_tokens == 765 + 4096 and c.output_tokens == 256 and c.per == "image"
     assert "765 tokens" in c.basis
 
 
@@ -59,3 +59,24 @@ def test_seed_costs_are_rough(catalog):
     api = catalog.apis["gemini-1.5-flash"]
     img_only = api_cost(api, Workload(max_new_tokens=1), prompt_tokens=0).usd
     assert img_only < api.seed["cost_per_image_usd"] / 10
+
+
+def test_no_image_tokens_billed_without_images(catalog):
+    api = catalog.apis["gpt-4o"]
+    c = api_cost(api, Workload(images=0, context=1000, max_new_tokens=100))
+    assert c.image_tokens == 0 and c.input_tokens == 1000 and c.per == "request"
+
+
+def test_context_is_billed(catalog):
+    api = catalog.apis["gpt-4o"]
+    short = api_cost(api, Workload(context=100)).usd
+    long = api_cost(api, Workload(context=100_000)).usd
+    # 99,900 more input tokens at the listed input price.
+    assert long - short == pytest.approx(99_900 * api.input_per_mtok / 1e6)
+
+
+def test_provider_cap_on_image_size(catalog):
+    # Anthropic scales images so the long edge is at most 1568 px: a 6000 x 4000 photo is billed at the cap.
+    api = catalog.apis["claude-3.5-sonnet"]
+    c = api_cost(api, Workload(width=6000, height=4000))
+    assert c.image_tokens <= 1600 and "billed as 1568x1045" in c.basis

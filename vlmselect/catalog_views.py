@@ -65,88 +65,105 @@ def r_(v: float | None) -> float | None:
 
 
 def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str | None, w: Workload,
-                 hw: HardwareProfile) -> dict:
-    """`estimate`: the breakdown for one model; placement and speed when the machine is known."""
+                 hw: HardwareProfile, task: TaskSpec | None = None) -> dict:
+    """`estimate`: the breakdown for one model; placement and speed when the machine is known.
+
+    Without --quant it shows what `recommend` would pick for this model (same placement, same
+    quant preference); with --quant, that quant's best placement or why it cannot run.
+    """
     from vlmselect.errors import UsageError
-    from vlmselect.placement import quant_options, runners_for, usable_vram
-    from vlmselect.recommend import Request, alternatives
+    from vlmselect.filters import memory_reason
+    from vlmselect.fits import fits_up_to
+    from vlmselect.placement import (_margin, artifact_missing, need_gib, quant_reasons, runners_for, speed_known,
+                                     usable_ram, usable_vram)
+    from vlmselect.quant import RUNNER_FORMATS
+    from vlmselect.recommend import Request, alternatives, best_for_model
+    from vlmselect.runtimes import describe, resolve
     from vlmselect.speed import estimate_speed
 
-    from vlmselect.fits import fits_up_to, gpu_budget_gib
-    from vlmselect.runtimes import describe, resolve
-
     q = quant(quant_name) if quant_name else None
-    if runner is None:
-        runner = ("ollama" if q.fmt == "gguf" and "ollama" in runners_for(m) else
-                  "llama.cpp" if q.fmt == "gguf" else "transformers") if q else None
-    task = next(iter(cat.tasks.values()))
+    if runner is None and q is not None:
+        have = runners_for(m)
+        runner = next((r for r in ("ollama", "llama.cpp") if q.fmt == "gguf" and r in have), None) or \
+            ("llama.cpp" if q.fmt == "gguf" else "transformers")
     req = Request(task=task, workload=w, runner=runner)
-    notes = []
+    notes: list[str] = []
     pick = None
     if q is None:
-        options = alternatives(cat, hw, req, m.id)
-        pick = options[0] if options else None
+        pick = best_for_model(cat, hw, req, m.id)
         if pick is None:
             q, runner = QUANTS["q4_k_m"], runner or "llama.cpp"
             notes.append("no runner and quant of this model runs on this hardware; showing q4_k_m")
         else:
             q, runner = pick.quant, pick.runner
     else:
-        from vlmselect.quant import RUNNER_FORMATS
-
         if q.fmt not in RUNNER_FORMATS[runner]:
-            raise UsageError(f"{runner} cannot load {q.id}",
+            raise UsageError(f"{runner} cannot load {q.id}: {artifact_missing(m, q, runner)}",
                              f"{runner} takes: {', '.join(x for x in QUANTS if QUANTS[x].fmt in RUNNER_FORMATS[runner])}")
         same = lambda p: p.runner == runner and p.quant.fmt == q.fmt and p.quant.bits == q.bits  # noqa: E731 (bf16 ~ fp16)
         options = [p for p in alternatives(cat, hw, req, m.id) if same(p)]
         pick = options[0] if options else None
     rt = resolve(runner, w.runtime, m.family)  # a bad --kv-cache for this runner exits 2 here
     mem = pick.mem if pick else estimate_memory(m, q, runner, w)
+    gpus = hw.usable_gpus
     d = {
         "id": m.id, "quant": q.id, "runner": runner, "context": mem.context_tokens, "images": w.images,
         "image_tokens": mem.image_tokens, "total_gib": round(mem.total_gib, 2), "parts_gib": mem.parts(),
         "basis": mem.basis, "weights_published": mem.weights_published,
         "mode": pick.mode if pick else None, "fits": pick.fits if pick else False,
         "gpus_used": pick.gpus_used if pick else 0, "kv_image_gib": round(mem.kv_image_gib, 3),
-        "usable_gib": r_(pick.usable_gib if pick else (usable_vram(hw.usable_gpus[0]) if hw.usable_gpus else None)),
+        "usable_gib": r_(pick.usable_gib if pick else (max(usable_vram(g) for g in gpus) if gpus else None)),
         "gpu_share": round(pick.placement.gpu_share, 3) if pick else None,
-        "hardware": hw.to_json(), "notes": notes,
+        "hardware": hw.to_json(), "notes": notes, "task": task.id if task else None,
         "runtime": {"runner": rt.runner, "version": rt.version, "version_source": rt.version_source,
                     "flash_attention": rt.flash_attention, "kv_cache": rt.kv_cache, "basis": describe(rt)},
     }
-    # No placement either because the catalog has no such artifact (not a question of size) or
-    # because it is too big for this machine.
-    offered = any(x.id == q.id for x in quant_options(m, runner, hw))
-    d["unplaced"] = None if pick is not None else ("no artifact" if not offered else "too big")
-    if pick is None and not offered:
-        notes.append(f"the catalog has no {runner} artifact of {m.id} at {q.id} for this hardware;"
-                     " the numbers are what it would take")
-    g = hw.usable_gpus[0] if hw.usable_gpus else None
-    if g is not None:
-        if runner == "vllm" and g.vram_total_gib:
-            from vlmselect.memory import vllm_kv_pool
+    # No placement: the catalog has no such artifact, this hardware cannot run it, or it is too big.
+    why_not = None
+    if pick is None:
+        why_not = next((r for qq, r in quant_reasons(m, runner, hw) if qq.fmt == q.fmt and qq.bits == q.bits and r), None)
+        if why_not:
+            notes.append(f"cannot run here: {why_not}; the numbers are what it would take")
+    d["unplaced"] = None if pick is not None else (
+        "no artifact" if why_not and why_not.startswith("no ") else "unsupported" if why_not else "too big")
+    if mem.context_tokens > m.context_max:
+        notes.append(f"needs {mem.context_tokens} tokens of context; {m.id} takes at most {m.context_max}")
+    room = max([usable_vram(g) for g in gpus] or [usable_ram(hw)])
+    g0 = max(gpus, key=usable_vram) if gpus else None
+    if g0 is not None and runner == "vllm" and g0.vram_total_gib:
+        from vlmselect.memory import vllm_kv_pool
 
-            pool_gib, pool_tokens = vllm_kv_pool(mem, g.vram_total_gib)
-            d["vllm_kv_pool"] = {"gib": round(pool_gib, 2), "tokens": pool_tokens, "gpu_memory_utilization": 0.9}
-            if pool_tokens < mem.context_tokens:
-                notes.append(f"vLLM's KV pool on this GPU holds {pool_tokens:,} tokens, fewer than the"
-                             f" {mem.context_tokens:,}-token window: lower --max-model-len or raise"
-                             " --gpu-memory-utilization")
-        budget = gpu_budget_gib(g)
-        up_to = fits_up_to(m, q, runner, w, budget)
+        pool_gib, pool_tokens = vllm_kv_pool(mem, g0.vram_total_gib)
+        d["vllm_kv_pool"] = {"gib": round(pool_gib, 2), "tokens": pool_tokens, "gpu_memory_utilization": 0.9}
+        if pool_tokens < mem.context_tokens:
+            notes.append(f"vLLM's KV pool on this GPU holds {pool_tokens:,} tokens, fewer than the"
+                         f" {mem.context_tokens:,}-token window: lower --max-model-len or raise"
+                         " --gpu-memory-utilization")
+    if gpus:
+        # What fits the roomiest GPU under the one fit rule.
+        up_to = fits_up_to(m, q, runner, w, room / (1 + _margin(runner)))
         d["fits_up_to"] = up_to.to_json()
-        if mem.total_gib > budget:
-            notes.append(f"does not fit one GPU: needs {mem.total_gib:.1f} GiB;"
-                         f" {up_to.describe()}")
+        if need_gib(mem) > room:
+            notes.append(f"does not fit one GPU: needs {mem.total_gib:.1f} GiB; {up_to.describe()}")
+    if pick is None and not why_not and need_gib(mem) > room:
+        notes.append("does not fit: " + memory_reason(mem, hw, m, q, w))
     if pick is not None:
-        d["tokens_per_s"] = round(pick.speed.tokens_per_s, 1)
-        d["seconds_per_image"] = round(pick.speed.seconds_per_image, 2)
+        from vlmselect.render import placement_json
+
+        d["placement"] = placement_json(pick.placement)
+        known = speed_known(pick.speed)
+        d["tokens_per_s"] = round(pick.speed.tokens_per_s, 1) if known else None
+        d["seconds_per_image"] = round(pick.speed.seconds_per_image, 2) if known else None
         d["speed_basis"] = pick.speed.basis
         d["headroom_gib"] = round(pick.headroom_gib, 2) if pick.headroom_gib is not None else None
         d["command"] = pick.command
-    elif g is not None:
-        sp = estimate_speed(m, q, mem, w, bandwidth_gbps=g.bandwidth_gbps, tflops=g.fp16_tflops)
-        d["tokens_per_s"] = round(sp.tokens_per_s, 1)
-        d["seconds_per_image"] = round(sp.seconds_per_image, 2)
-        d["speed_basis"] = sp.basis + " (if it fitted)"
+        d["next_steps"] = pick.steps.lines if pick.steps else [pick.command]
+        d["command_notes"] = list(pick.steps.notes) if pick.steps else []
+    else:
+        g = max(gpus, key=lambda x: x.bandwidth_gbps or 0, default=None)
+        if g is not None and g.bandwidth_gbps:
+            sp = estimate_speed(m, q, mem, w, bandwidth_gbps=g.bandwidth_gbps, tflops=g.fp16_tflops)
+            d["tokens_per_s"] = round(sp.tokens_per_s, 1)
+            d["seconds_per_image"] = round(sp.seconds_per_image, 2)
+            d["speed_basis"] = sp.basis + " (if it fitted)"
     return d

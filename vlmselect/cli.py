@@ -140,6 +140,7 @@ def recommend(
     runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm")] = None,
     max_cost_per_image: Annotated[Optional[float], typer.Option("--max-cost-per-image", help="USD cap for APIs.")] = None,
     commercial: Annotated[bool, typer.Option("--commercial", help="Only licences that allow commercial use.")] = False,
+    include_unknown_licence: Annotated[bool, typer.Option("--include-unknown-licence", help="With --commercial: keep models whose licence terms the catalog does not state.")] = False,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Only models released by this date (YYYY-MM-DD).")] = None,
     top: Annotated[int, typer.Option("--top", help="How many of each to show.")] = 5,
     explain: Annotated[bool, typer.Option("--explain", help="Show the basis of each estimate, what fills each card, and the excluded models.")] = False,
@@ -166,6 +167,9 @@ def recommend(
         raise UsageError("--max-cost-per-image must be 0 or more", "for example --max-cost-per-image 0.005")
     if local and api:
         raise UsageError("--local and --api exclude each other", "give one of them, or neither for both")
+    if api and rnr is not None:
+        raise UsageError(f"--runner {rnr} is for local models; --api lists hosted APIs only",
+                         "drop --runner, or drop --api to see local models")
     if runner_version is not None and rnr is None:
         raise UsageError("--runner-version needs --runner", "for example --runner ollama --runner-version 0.13.4")
     rt = _runtime(rnr, runner_version, flash_attention, kv_cache)
@@ -180,6 +184,7 @@ def recommend(
         measured = measured_speeds(hw.usable_gpus[0].name)
     req = Request(task=t, workload=wl, priority=prio or "balanced", local=not api, api=not local and rnr is None, runner=rnr,
                   max_cost_per_image=max_cost_per_image, commercial=commercial, as_of=when, top=top,
+                  include_unknown_licence=include_unknown_licence,
                   measured=measured)
     rec = run(cat, hw, req)
     if json_out:
@@ -230,6 +235,7 @@ def estimate(
     model: Annotated[str, typer.Argument(help="Model id or name.")],
     quant: Annotated[Optional[str], typer.Option("--quant", help="fp16, bf16, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, q3_k_m, q2_k, iq2_xxs, nf4, int8, awq, gptq, fp8")] = None,
     runner: Annotated[Optional[str], typer.Option("--runner", help="ollama | transformers | llama.cpp | vllm")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="Rank the model's options for this task (default: none).")] = None,
     sweep: Annotated[Optional[str], typer.Option("--sweep", help="Draw memory and speed against context, images or resolution (e.g. context=1024:131072).")] = None,
     json_out: JsonOpt = False,
     svg: SvgOpt = None,
@@ -247,8 +253,10 @@ def estimate(
     if m.kind != "local":
         raise UsageError(f"{m.id} is a hosted API: it has no local memory footprint", "try `vlmselect show " + m.id + "`")
     rnr = _runner(runner)
+    t = cat.task(task) if task else None
     rt = _runtime(rnr, runner_version, flash_attention, kv_cache)
-    wl = _workload(context, images, resolution, max_new_tokens)._replace(runtime=rt)
+    wl = _workload(context, images, resolution, max_new_tokens, default_images=(t.images or 1) if t else 1,
+                   video=bool(t and t.video))._replace(runtime=rt)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
     if sweep is not None:
         from vlmselect.sweep import parse_sweep, run_sweep
@@ -261,7 +269,7 @@ def estimate(
         if svg is not None:
             _svg(svg, f"vlmselect estimate {m.id} --sweep {data['sweep']}", lambda c: render.print_sweep(data, c))
         return
-    d = estimate_one(cat, m, quant, rnr, wl, hw)
+    d = estimate_one(cat, m, quant, rnr, wl, hw, task=t)
     if json_out:
         render.print_json(d)
     else:

@@ -45,11 +45,14 @@ def pull(
     from vlmselect import render
     from vlmselect import render_runs as rr
     from vlmselect.errors import RuntimeFailure
-    from vlmselect.pull import fetch, plan_pull, preflight
+    from vlmselect.pull import fetch, plan_pull, preflight, smoke_refusal
 
     cat = _catalog(catalog)
     hw = _hardware(cat, gpu, gpu_count, vram, ram, cpu_only)
     plan = plan_pull(cat, hw, model, runner, quant)
+    refusal = smoke_refusal(plan, trust_remote_code) if smoke_after else None
+    if refusal is not None:  # before the download, not after it
+        raise refusal
     rr.print_pull_plan(plan)
     problems = preflight(plan)
     if problems and not force:

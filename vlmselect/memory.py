@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from vlmselect import runtimes as rtm
 from vlmselect.catalog import ModelSpec, gb_to_gib
-from vlmselect.imagetokens import model_image_tokens
+from vlmselect.imagetokens import ImageCost, model_image_tokens
 from vlmselect.quant import Quant
 from vlmselect.runtimes import Runtime, RuntimeOptions
 
@@ -173,6 +173,9 @@ def _image_cost(m: ModelSpec, w: Workload, cap: int | None):
     video = m.image_tokens.get("video") if w.video else None
     if not video:
         return model_image_tokens(m.image_tokens, w.width, w.height, cap_tokens=cap), ""
+    if video.get("tokens"):  # a fixed cost per frame (LLaVA-Video pools each frame's grid)
+        t, p = int(video["tokens"]), int(video.get("patches", video["tokens"]))
+        return ImageCost(t, p, p), f"; video frames: {t} tokens each ({p} encoder patches pooled)"
     limit = min(x for x in (video.get("max_tokens"), cap) if x) if (video.get("max_tokens") or cap) else None
     img = model_image_tokens(m.image_tokens, w.width, w.height, cap_tokens=limit)
     merge = int(video.get("temporal_merge", 1))

@@ -62,21 +62,34 @@ class PullResult:
                 "warnings": list(self.warnings)}
 
 
-def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None) -> PullPlan:
-    from vlmselect.recommend import Request, alternatives
+def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None,
+              task=None) -> PullPlan:
+    """What to download: the pick `recommend` would make for this model (same placement, same
+    quant preference), within the runner and quant asked for."""
+    from vlmselect.placement import runners_for
+    from vlmselect.recommend import Request, alternatives, best_for_model
 
     m = cat.model(name)
     if not isinstance(m, ModelSpec):
         raise UsageError(f"{m.id} is a hosted API: there is nothing to download", "pick a local model: `vlmselect models`")
     want = _pull_runner(runner)
     q = parse_quant(quant_name) if quant_name else None
-    req = Request(task=next(iter(cat.tasks.values())), workload=Workload())
-    options = [p for p in alternatives(cat, hw, req, m.id)
-               if p.runner in (("ollama", "transformers") if want is None else (want,))
-               and (q is None or (p.quant.fmt == q.fmt and p.quant.bits == q.bits))]
-    if not options:
+    if q is not None and want in ("transformers", "vllm") and q.fmt == "gguf":
+        raise UsageError(f"{q.id} is a GGUF quant: the {runner} runner loads safetensors",
+                         "use --runner ollama or llama.cpp for GGUF quants, or --quant bf16 / nf4 / int8 / awq")
+    if q is not None and want in ("ollama", "llama.cpp") and q.fmt not in ("gguf", "fp"):
+        raise UsageError(f"{want} has no {q.id} files", "use --runner hf or vllm for " + q.id)
+    runners = [r for r in runners_for(m) if r in ((want,) if want else ("ollama", "transformers"))]
+    req = Request(task=task, workload=pull_workload(m))
+    best = None
+    if q is None and runners:
+        best = best_for_model(cat, hw, req, m.id, runners)
+    elif runners:
+        options = [p for p in alternatives(cat, hw, req, m.id)
+                   if p.runner in runners and p.quant.fmt == q.fmt and p.quant.bits == q.bits]
+        best = options[0] if options else None
+    if best is None:
         return _unplaceable(m, want, q)
-    best = options[0]
     if best.runner == "ollama":
         tag = next(t for t in m.runners["ollama"] if t.get("quant") == best.quant.id)
         return PullPlan(m, "ollama", best.quant.id, tag["tag"], [], tag.get("size_gb"),
@@ -88,6 +101,24 @@ def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, 
     repo, files, size = hf_artifact(m, best.quant.id)
     return PullPlan(m, "vllm" if best.runner == "vllm" else "hf", best.quant.id, repo, files, size,
                     best.mem.total_gib, best.usable_gib, best.mode, best.mem.context_tokens)
+
+
+def pull_workload(m: ModelSpec) -> Workload:
+    """The default workload (4096 text tokens, one image, 256 new), kept inside a short model's context."""
+    return Workload(context=min(4096, max(m.context_max // 2, 1)), max_new_tokens=min(256, max(m.context_max // 4, 1)))
+
+
+def smoke_refusal(plan: PullPlan, trust_remote_code: bool) -> UsageError | None:
+    """Why `pull --smoke` would download and then fail its smoke test: said before the download."""
+    from vlmselect.commands import HF_SMOKE_QUANTS
+
+    if plan.runner == "hf" and plan.quant not in HF_SMOKE_QUANTS:
+        return UsageError(f"`vlmselect smoke` does not load {plan.quant} checkpoints (it takes {', '.join(HF_SMOKE_QUANTS)})",
+                          f"drop --smoke to download {plan.artifact}, or pick --quant nf4 / int8 / bf16")
+    if plan.runner == "hf" and plan.model.trust_remote_code and not trust_remote_code:
+        return UsageError(f"{plan.model.hf_repo} runs its own Python code when loaded, so the smoke test needs your word",
+                          f"add --trust-remote-code after reviewing {plan.model.hf_repo}, or drop --smoke")
+    return None
 
 
 def _pull_runner(runner: str | None) -> str | None:
@@ -115,7 +146,7 @@ def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
             raise UsageError(f"{m.id} has no GGUF file" + (f" at {q.id}" if q else "") + " in the catalog",
                              "quants: " + (", ".join(files) or "none") + "; or try --runner ollama / hf")
         repo, names, size = gguf_artifact(m, qid)
-        mem = estimate_memory(m, QUANTS[qid], "llama.cpp", Workload())
+        mem = estimate_memory(m, QUANTS[qid], "llama.cpp", pull_workload(m))
         return PullPlan(m, "llama.cpp", qid, repo, names, size, mem.total_gib, None, None, mem.context_tokens)
     if runner == "ollama":
         tags = m.runners.get("ollama") or []
@@ -126,11 +157,11 @@ def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
             raise UsageError(f"{m.id} has no Ollama tag at {q.id}",
                              "tags: " + ", ".join(f"{t['tag']} ({t.get('quant')})" for t in tags))
         qq = QUANTS.get(tag.get("quant") or "", QUANTS["q4_k_m"])  # unknown quant: size it as the library default
-        mem = estimate_memory(m, qq, "ollama", Workload())
+        mem = estimate_memory(m, qq, "ollama", pull_workload(m))
         return PullPlan(m, "ollama", qq.id, tag["tag"], [], tag.get("size_gb"), mem.total_gib, None, None)
     qq = q or QUANTS["bf16"]
     repo, files, size = hf_artifact(m, qq.id)
-    mem = estimate_memory(m, qq, runner, Workload())
+    mem = estimate_memory(m, qq, runner, pull_workload(m))
     return PullPlan(m, "vllm" if runner == "vllm" else "hf", qq.id, repo, files, size, mem.total_gib, None, None,
                     mem.context_tokens)
 

@@ -9,18 +9,18 @@ with $ per image for cost.
 """
 
 import datetime as dt
-import math
 from typing import NamedTuple
 
-from vlmselect import ranking
+from vlmselect import filters, ranking
 from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
+from vlmselect.commands import NextSteps, next_steps
 from vlmselect.cost import CostEstimate, api_cost
+from vlmselect.filters import Excluded
 from vlmselect.hardware.types import HardwareProfile
-from vlmselect.commands import run_command
-from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
-from vlmselect.placement import Placement, need_gib, place, quant_options, runners_for, usable_vram
+from vlmselect.memory import MemoryEstimate, Workload
+from vlmselect.placement import Placement, place, quant_options, runners_for, what_it_takes
 from vlmselect.quality import Quality, for_task
-from vlmselect.quant import LOW_QUALITY, QUANTS, Quant
+from vlmselect.quant import LOW_QUALITY, Quant
 from vlmselect.speed import SpeedEstimate
 
 PRIORITIES = ("balanced", "quality", "speed", "cost")
@@ -30,7 +30,7 @@ DEPRECATED_PENALTY = 0.05  # quality-bound points: a deprecated API loses ties t
 
 
 class Request(NamedTuple):
-    task: TaskSpec
+    task: TaskSpec | None  # None: pull / estimate without --task (every option of a model alike)
     workload: Workload
     priority: str = "balanced"
     local: bool = True
@@ -38,6 +38,7 @@ class Request(NamedTuple):
     runner: str | None = None  # ollama | transformers | llama.cpp | vllm
     max_cost_per_image: float | None = None
     commercial: bool = False
+    include_unknown_licence: bool = False
     as_of: dt.date | None = None
     top: int = 5
     today: dt.date | None = None  # None: the real today
@@ -57,6 +58,7 @@ class LocalPick(NamedTuple):
     quality_high: float = 0.0
     q: Quality | None = None  # the fit behind it: evidence, prior, interval
     tie: bool = False  # a statistical tie with its neighbours (ordered by speed inside it)
+    steps: NextSteps | None = None  # the command, what follows it, and what the user must decide
 
     # The placement's facts, read through the pick.
     @property
@@ -109,11 +111,6 @@ class ApiPick(NamedTuple):
     tie: bool = False
 
 
-class Excluded(NamedTuple):
-    id: str
-    reason: str
-
-
 class Recommendation(NamedTuple):
     request: Request
     hardware: HardwareProfile
@@ -159,12 +156,16 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
     if q.id in LOW_QUALITY:
         warnings.append(f"{q.id} is a heavy quantization: expect visibly worse answers than 4-bit")
     if mode == "offload":
-        warnings.append(f"{1 - share:.0%} of the weights run from system RAM: slow" if share < 0.995
-                        else "part of the KV cache runs from system RAM: slow")
+        off = 1 - share
+        warnings.append(("under 1 %" if off < 0.01 else f"{off:.0%}") + " of the weights run from system RAM: slow")
     if m.trust_remote_code and runner in ("transformers", "vllm"):
         warnings.append(f"{m.hf_repo} runs custom code from its repository (--trust-remote-code)")
+    frames = filters.video_note(m, req.workload)
+    if frames:
+        warnings.append(frames)
+    steps = next_steps(m, pl, req.workload)
     pick = LocalPick(model=m, placement=pl, quality=quality.estimate * q.quality, score=0.0, why="",
-                     command=run_command(m, pl, req.workload), warnings=tuple(warnings),
+                     command=steps.command, warnings=tuple(warnings), steps=steps,
                      quality_low=quality.low * q.quality, quality_high=quality.high * q.quality, q=quality)
     return pick._replace(score=ranking.local_key(pick, req.priority))
 
@@ -179,7 +180,7 @@ def _choose(options: list[LocalPick], priority: str) -> LocalPick:
     return max(pool, key=lambda o: o.score)
 
 
-def _why(p: LocalPick, task: TaskSpec) -> str:
+def _why(p: LocalPick, task: TaskSpec | None) -> str:
     bits = []
     if p.mode == "gpu":
         bits.append(f"fits one GPU at {p.quant.id} with {p.headroom_gib:.1f} GiB to spare")
@@ -188,16 +189,16 @@ def _why(p: LocalPick, task: TaskSpec) -> str:
         bits.append(f"needs {p.gpus_used} GPUs ({how})")
     elif p.mode == "offload":
         bits.append(f"does not fit in VRAM: {p.mem.total_gib:.1f} GiB needed, so layers run from RAM"
-                    + (f" ({_what_it_takes(p.mem, p.usable_gib)})" if (p.usable_gib or 0) > 1 else ""))
+                    + (f" ({what_it_takes(p.mem, p.usable_gib)})" if (p.usable_gib or 0) > 1 else ""))
     else:
         bits.append("runs on the CPU")
-    if p.q is not None:
+    if p.q is not None and task is not None:
         bits.append(p.q.summary())
     if ranking.quant_note(p.quant):
         bits.append(ranking.quant_note(p.quant).split(" (")[0])
     if p.speed.basis.startswith("measured"):
         bits.append(f"{p.speed.tokens_per_s:.0f} tok/s {p.speed.basis}")
-    if task.video and p.model.cap("video") == 1:
+    if task is not None and task.video and p.model.cap("video") == 1:
         bits.append("no native video: feed sampled frames as images")
     if p.model.is_moe:
         bits.append(f"MoE: {p.model.params_active_b:g}B of {p.model.params_total_b:g}B active per token")
@@ -213,7 +214,7 @@ def _tied(p):
 
 
 def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommendation:
-    quals = for_task(catalog, req.task, req.as_of)
+    quals = _qualities(catalog, req)
     excluded: list[Excluded] = []
     notes: list[str] = []
     local: list[LocalPick] = []
@@ -221,20 +222,25 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
         for m in catalog.models.values():
             reason = _filter(m, req)
             if reason:
-                excluded.append(Excluded(m.id, reason))
+                excluded.append(reason)
                 continue
             runners = runners_for(m)
             if req.runner:
                 if req.runner not in runners:
-                    excluded.append(Excluded(m.id, f"no {req.runner} artifact in the catalog (has: {', '.join(runners) or 'none'})"))
+                    excluded.append(Excluded(m.id, f"no {req.runner} artifact in the catalog (has: {', '.join(runners) or 'none'})",
+                                             "runner"))
                     continue
                 runners = [req.runner]
-            prune = req.priority in ("balanced", "quality")
-            options = _options(m, runners, hw, req, quals[m.id], prune)
-            if not options:
-                excluded.append(Excluded(m.id, _no_fit_reason(m, hw, req, runners)))
+            able = [r for r in runners if filters.runner_available(m, r, req.as_of) is None]
+            if not able:
+                excluded.append(Excluded(m.id, "; ".join(filters.runner_available(m, r, req.as_of) or "" for r in runners),
+                                         "as-of"))
                 continue
-            local.append(_with_why(_choose(options, req.priority), req.task))
+            pick = _best(m, able, hw, req, quals[m.id])
+            if pick is None:
+                excluded.append(filters.no_fit(m, hw, req.workload, able, req.as_of))
+                continue
+            local.append(pick)
         local = [_tied(p) for p in ranking.order(local, req.priority, ranking.local_key,
                                                    lambda p: (_remote_code(p), p.speed.seconds_per_image))]
 
@@ -244,17 +250,21 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
         for a in catalog.apis.values():
             reason = _filter(a, req)
             if reason is None and a.status(on) == "retired":
-                reason = f"retired on {a.retired}" + (f"; successor: {a.successor}" if a.successor else "")
+                reason = Excluded(a.id, f"retired on {a.retired}" + (f"; successor: {a.successor}" if a.successor else ""),
+                                  "retired")
             cost = api_cost(a, req.workload)
             if reason is None and req.max_cost_per_image is not None and cost.usd > req.max_cost_per_image:
-                reason = f"${cost.usd:.4f} per image is over --max-cost-per-image {req.max_cost_per_image:g}"
+                reason = Excluded(a.id, f"${cost.usd:.4f} per {cost.per} is over --max-cost-per-image"
+                                        f" {req.max_cost_per_image:g}", "cost")
             if reason:
-                excluded.append(Excluded(a.id, reason))
+                excluded.append(reason)
                 continue
             qa = quals[a.id]
             status = a.status(on)
             pen = DEPRECATED_PENALTY if status == "deprecated" else 0.0
-            why = f"{qa.summary()}; ${cost.usd:.4f} per image"
+            why = f"{qa.summary()}; ${cost.usd:.4f} per {cost.per}"
+            if req.as_of and a.price_as_of and a.price_as_of > req.as_of:
+                why += f"; price as of {a.price_as_of}, after --as-of {req.as_of} (the price then is not in the catalog)"
             if status == "deprecated":
                 why += f"; deprecated since {a.deprecated}, retires {a.retired or 'soon'}"
             if req.task.video:
@@ -266,53 +276,81 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
 
     if not hw.usable_gpus and req.local:
         notes.append("no GPU: local options run on the CPU (slow); hosted APIs are listed too")
+    if req.local and not local:
+        notes.append("no local model: " + _emptied_by(excluded, set(catalog.models)))
+    if req.api and not apis:
+        notes.append("no hosted API: " + _emptied_by(excluded, set(catalog.apis)))
     return Recommendation(req, hw, local[: req.top], apis[: req.top], excluded, notes)
 
 
-def _with_why(p: LocalPick, task: TaskSpec) -> LocalPick:
+FILTER_NAMES = {"as-of": "--as-of", "capability": "the task's needs", "licence": "--commercial",
+                "runner": "--runner", "artifact": "no artifact", "hardware": "this hardware", "context": "--context",
+                "images": "--images", "memory": "memory", "retired": "retirement", "cost": "--max-cost-per-image"}
+
+
+def _emptied_by(excluded: list, ids: set) -> str:
+    """Which filters emptied a list, most first: '12 by --as-of, 3 by memory'."""
+    counts: dict = {}
+    for e in excluded:
+        if e.id in ids:
+            counts[e.kind] = counts.get(e.kind, 0) + 1
+    if not counts:
+        return "none in the catalog"
+    parts = sorted(counts.items(), key=lambda kv: -kv[1])
+    return "excluded " + ", ".join(f"{n} by {FILTER_NAMES.get(k, k)}" for k, n in parts) + " (--explain lists each)"
+
+
+def _with_why(p: LocalPick, task: TaskSpec | None) -> LocalPick:
     return p._replace(why=_why(p, task))
 
 
-def _filter(item: ModelSpec | ApiSpec, req: Request) -> str | None:
+def _filter(item: ModelSpec | ApiSpec, req: Request) -> Excluded | None:
+    """The model-level filters, in the order a user thinks of them."""
     if req.as_of and item.released > req.as_of:
-        return f"released {item.released}, after --as-of {req.as_of}"
-    reason = capable(item, req.task)
-    if reason:
-        return reason
-    if req.commercial and isinstance(item, ModelSpec) and item.commercial is False:
-        return f"licence {item.license} does not allow commercial use"
+        return Excluded(item.id, f"released {item.released}, after --as-of {req.as_of}", "as-of")
+    if req.task is not None:
+        reason = capable(item, req.task)
+        if reason:
+            return Excluded(item.id, reason, "capability")
+    why = filters.licence_reason(item, req.commercial, req.include_unknown_licence)
+    if why:
+        return Excluded(item.id, why, "licence")
+    if isinstance(item, ModelSpec):
+        why = filters.images_reason(item, req.workload)
+        if why:
+            return Excluded(item.id, why, "images")
     return None
 
 
-def _no_fit_reason(m: ModelSpec, hw: HardwareProfile, req: Request, runners: list[str]) -> str:
-    if not runners:
-        return "no runner artifact in the catalog"
-    # Report the 4-bit need (GGUF where the model has it) against what there is.
-    gguf = [r for r in runners if r in ("ollama", "llama.cpp")]
-    q4 = QUANTS["q4_k_m"] if gguf else QUANTS["nf4"]
-    mem = estimate_memory(m, q4, (gguf or runners)[0], req.workload)
-    gpus = hw.usable_gpus
-    if gpus:
-        from vlmselect.fits import fits_up_to
-        from vlmselect.placement import FIT_MARGIN
+def _qualities(catalog: Catalog, req: Request) -> dict:
+    """Each model's quality for the task; without a task (pull, estimate) every option of a model
+    carries the same neutral quality, so its placement and quant alone decide."""
+    if req.task is None:
+        from vlmselect.quality import Quality
 
-        have = usable_vram(gpus[0])
-        up = fits_up_to(m, q4, (gguf or runners)[0], req.workload, have / (1 + FIT_MARGIN))
-        shorter = f"; it fits this GPU with context up to {up.context:,} tokens" if up.context else ""
-        return (f"needs {mem.total_gib:.1f} GiB at {q4.id}; {have:.1f} GiB on this GPU"
-                f" ({_what_it_takes(mem, have)}){shorter}")
-    return f"needs {mem.total_gib:.1f} GiB at {q4.id}; {hw.ram_available_gib or 0:.1f} GiB RAM available"
+        neutral = Quality(0.5, 0.5, 0.5, 0.0, 0.0, 0.5, "prior", ())
+        return {k: neutral for k in [*catalog.models, *catalog.apis]}
+    return for_task(catalog, req.task, req.as_of)
 
 
-def _what_it_takes(mem: MemoryEstimate, per_gpu_gib: float) -> str:
-    need = need_gib(mem)
-    return f"would fit {math.ceil(need / max(per_gpu_gib, 0.1))} such GPUs or one {math.ceil(need)}+ GiB card"
+def _best(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, quality: Quality) -> LocalPick | None:
+    """The one pick for a model: the same for recommend, estimate and pull."""
+    options = _options(m, runners, hw, req, quality, req.priority in ("balanced", "quality"))
+    return _with_why(_choose(options, req.priority), req.task) if options else None
+
+
+def best_for_model(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: str,
+                   runners: list[str] | None = None) -> LocalPick | None:
+    """What `recommend` would pick for this model (for `pull` and `estimate`)."""
+    m = catalog.models[model_id]
+    runners = runners or ([req.runner] if req.runner else runners_for(m))
+    return _best(m, runners, hw, req, _qualities(catalog, req)[model_id])
 
 
 def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: str) -> list[LocalPick]:
     """Every (runner, quant) placement of one model, best first: for `estimate` and `pull`."""
     m = catalog.models[model_id]
-    quality = for_task(catalog, req.task, req.as_of)[model_id]
+    quality = _qualities(catalog, req)[model_id]
     runners = [req.runner] if req.runner else runners_for(m)
     out = [_with_why(p, req.task) for p in _options(m, runners, hw, req, quality, prune=False)]
     return sorted(out, key=lambda p: (p.fits, p.quant.id not in LOW_QUALITY, p.quant.bits, p.score), reverse=True)
@@ -326,7 +364,7 @@ def _options(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request
     for runner in runners:
         for q in quant_options(m, runner, hw):
             pick = _evaluate(m, q, runner, hw, req, quality)
-            if pick:
+            if pick and filters.context_reason(m, pick.mem, req.workload) is None:
                 out.append(pick)
                 if prune and pick.fits and q.id not in LOW_QUALITY:
                     break

@@ -50,12 +50,54 @@ def local_json(p) -> dict:
     return {
         "id": p.model.id, "name": p.model.name, "quant": p.quant.id, "runner": p.runner, "mode": p.mode,
         "gpus_used": p.gpus_used, "vram_gib": r2(p.mem.total_gib, 1), "fits": p.fits,
-        "headroom_gib": r2(p.headroom_gib, 1), "tokens_per_s": r2(p.speed.tokens_per_s, 1),
-        "seconds_per_image": r2(p.speed.seconds_per_image, 1), "score": r2(p.score, 3),
+        "headroom_gib": r2(p.headroom_gib, 1), "tokens_per_s": _tps(p.speed),
+        "seconds_per_image": _spi(p.speed), "speed_basis": p.speed.basis, "score": r2(p.score, 3),
         **quality_json(p), "released": str(p.model.released), "license": p.model.license,
         "why": p.why, "command": p.command, "warnings": list(p.warnings),
+        "next_steps": p.steps.lines if p.steps else [p.command],
+        "notes": list(p.steps.notes) if p.steps else [],
         "image_tokens": p.mem.image_tokens, "parts_gib": p.mem.parts(),
+        "placement": placement_json(p.placement),
     }
+
+
+def _tps(speed) -> float | None:
+    from vlmselect.placement import speed_known
+
+    return r2(speed.tokens_per_s, 1) if speed_known(speed) else None
+
+
+def _spi(speed) -> float | None:
+    from vlmselect.placement import speed_known
+
+    return r2(speed.seconds_per_image, 1) if speed_known(speed) else None
+
+
+def unit(w) -> str:
+    """What the per-item figures are per: a video's frames, images, or the whole request."""
+    return "request" if w.images == 0 else ("frame" if w.video else "image")
+
+
+def placement_json(pl) -> dict:
+    return {"mode": pl.mode, "gpu_indices": list(pl.gpu_indices),
+            "gpu_need_gib": [r2(x) for x in pl.gpu_need_gib], "gpu_usable_gib": [r2(x) for x in pl.gpu_usable_gib],
+            "gpu_share": r2(pl.gpu_share, 3), "ram_gib": r2(pl.ram_gib)}
+
+
+def memory_cell(p) -> str:
+    """The memory column in the frame of the placement: per GPU for splits, RAM for the CPU."""
+    pl = p.placement
+    if pl.mode == "cpu":
+        return f"RAM {p.mem.total_gib:.1f} / {pl.usable_gib or 0:.1f} GiB"
+    if pl.mode == "multi-gpu":
+        need, have = pl.gpu_need_gib, pl.gpu_usable_gib
+        if max(need) - min(need) < 0.05 and max(have) - min(have) < 0.05:
+            return f"{need[0]:.1f} / {have[0]:.1f} GiB per GPU x{len(need)}"
+        return " + ".join(f"{n:.1f}/{h:.1f}" for n, h in zip(need, have)) + " GiB"
+    if pl.mode == "offload":
+        return f"{p.mem.total_gib:.1f} GiB: {pl.usable_gib:.1f} VRAM + {pl.ram_gib or 0:.1f} RAM"
+    avail = f"{p.usable_gib:.1f}" if p.usable_gib is not None else "?"
+    return f"{p.mem.total_gib:.1f} / {avail} GiB"
 
 
 def api_json(p, req=None) -> dict:
@@ -66,7 +108,7 @@ def api_json(p, req=None) -> dict:
         extra["next_step"] = api_next_step(p.api, req.task, req.workload)
     return {**extra,
         "id": p.api.id, "name": p.api.name, "provider": p.api.provider,
-        "cost_per_image_usd": round(p.cost.usd, 6), "status": p.status, "score": r2(p.score, 3),
+        "cost_per_image_usd": round(p.cost.usd, 6), "cost_per": p.cost.per, "status": p.status, "score": r2(p.score, 3),
         **quality_json(p), "image_tokens": p.cost.image_tokens, "why": p.why,
         "price_as_of": str(p.api.price_as_of) if p.api.price_as_of else None,
     }
@@ -76,7 +118,8 @@ def recommendation_json(rec) -> dict:
     req = rec.request
     return {
         "task": req.task.id, "priority": req.priority, "as_of": str(req.as_of) if req.as_of else None,
-        "workload": {"context": req.workload.context, "images": req.workload.images,
+        "workload": {"context": req.workload.context, "images": req.workload.images, "video": req.workload.video,
+                     "per": unit(req.workload),
                      "resolution": f"{req.workload.width}x{req.workload.height}",
                      "max_new_tokens": req.workload.max_new_tokens},
         "hardware": rec.hardware.to_json(),
@@ -108,36 +151,49 @@ def print_recommendation(rec, explain: bool, c=None) -> None:
     c.print(f"[bold]Task:[/bold] {req.task.name} ({req.task.id}) · priority {req.priority}"
             + (f" · as of {req.as_of}" if req.as_of else ""))
     c.print(escape(hardware_line(rec.hardware)))
+    for n in rec.hardware.notes:
+        c.print(f"  {escape(n)}")
     w = req.workload
-    c.print(f"Workload: {w.context} text tokens, {w.images} image(s) at {w.width}x{w.height}, {w.max_new_tokens} new tokens")
+    c.print(f"Workload: {w.context} text tokens, {w.images} {'frame' if w.video else 'image'}(s) at {w.width}x{w.height},"
+            f" {w.max_new_tokens} new tokens" + ("; s/frame and $/frame are per video frame" if w.video else ""))
     if req.local:
         t = Table(title="Local models", show_lines=False)
-        for col in ("#", "model", "quant", "runner", "mode", "VRAM est / avail", "tok/s", "s/image", "why"):
+        for col in ("#", "model", "quant", "runner", "mode", "memory est / avail", "tok/s", f"s/{unit(w)}", "why"):
             t.add_column(col, overflow="fold")
         for i, p in enumerate(rec.local, 1):
-            avail = f"{p.usable_gib:.1f}" if p.usable_gib is not None else "?"
-            t.add_row(str(i), escape(p.model.name), p.quant.id, p.runner, p.mode + (f" x{p.gpus_used}" if p.gpus_used > 1 else ""),
-                      f"{p.mem.total_gib:.1f} / {avail} GiB", f"{p.speed.tokens_per_s:.0f}",
-                      f"{p.speed.seconds_per_image:.1f}", escape(p.why + "".join(f" ⚠ {x}" for x in p.warnings)))
+            where = p.mode + (f" x{p.gpus_used}" if p.gpus_used > 1 else "")
+            if p.placement.subset:
+                where += f" (GPU {','.join(str(i) for i in p.placement.gpu_indices)})"
+            t.add_row(str(i), escape(p.model.name), p.quant.id, p.runner, where,
+                      memory_cell(p), "?" if _tps(p.speed) is None else f"{p.speed.tokens_per_s:.0f}",
+                      "?" if _spi(p.speed) is None else f"{p.speed.seconds_per_image:.1f}", escape(p.why + "".join(f" ⚠ {x}" for x in p.warnings)))
         if rec.local:
             c.print(t)
         else:
-            c.print("[yellow]No local model can do this task on this hardware[/yellow] (see --explain).")
+            why = next((n for n in rec.notes if n.startswith("no local model: ")), "")
+            c.print(f"[yellow]No local model[/yellow]: {escape(why[len('no local model: '):])}")
     if req.api:
         t = Table(title="Hosted APIs")
-        for col in ("#", "model", "provider", "$/image", "status", "why"):
+        for col in ("#", "model", "provider", f"$/{unit(w)}", "status", "why"):
             t.add_column(col, overflow="fold")
         for i, p in enumerate(rec.api, 1):
             t.add_row(str(i), escape(p.api.name), p.api.provider, f"{p.cost.usd:.4f}", p.status, escape(p.why))
         if rec.api:
             c.print(t)
         else:
-            c.print("[yellow]No hosted API fits these filters.[/yellow]")
+            why = next((n for n in rec.notes if n.startswith("no hosted API: ")), "")
+            c.print(f"[yellow]No hosted API[/yellow]: {escape(why[len('no hosted API: '):])}")
     for n in rec.notes:
-        c.print(f"Note: {n}")
+        if not n.startswith(("no local model: ", "no hosted API: ")):
+            c.print(f"Note: {escape(n)}")
     if rec.local:
         top = rec.local[0]
-        c.print(f"[bold]Next step:[/bold] {escape(top.command)}")
+        lines = top.steps.lines if top.steps else [top.command]
+        c.print(f"[bold]Next step:[/bold] {escape(lines[0])}")
+        for line in lines[1:]:
+            c.print(f"  then: {escape(line)}")
+        for n in (top.steps.notes if top.steps else ()):
+            c.print(f"  note: {escape(n)}")
     if rec.api:
         from vlmselect.snippet_cli import api_next_step
 
@@ -147,8 +203,8 @@ def print_recommendation(rec, explain: bool, c=None) -> None:
     if explain:
         c.print("\n[bold]Basis of each estimate[/bold]")
         for p in rec.local:
-            c.print(f"- {p.model.id} ({p.quant.id}, {p.runner}, {p.mode}): total {p.mem.total_gib:.2f} GiB = "
-                    + " + ".join(f"{k} {v:.2f}" for k, v in p.mem.parts().items()))
+            c.print(f"- {p.model.id} ({p.quant.id}, {p.runner}, {p.mode}): total {p.mem.total_gib:.2f} GiB: "
+                    + ", ".join(f"{k} {v:.2f}" for k, v in p.mem.parts().items()))
             for k, v in p.mem.basis.items():
                 c.print(f"    {k}: {v}")
             c.print(f"    speed: {p.speed.basis}")
@@ -288,15 +344,32 @@ def print_estimate(d: dict, hw=None, c=None) -> None:
     basis = dict(d["basis"], weights_text=d["basis"].get("weights", ""), weights_vision="")
     for k, v in d["parts_gib"].items():
         c.print(f"  {k:15s} {v:7.2f} GiB   {basis.get(k, '')}".rstrip())
+    pl = d.get("placement")
+    if pl and pl["gpu_indices"]:
+        per = ", ".join(f"GPU#{i} {n:.2f} of {u:.2f} GiB usable"
+                        for i, n, u in zip(pl["gpu_indices"], pl["gpu_need_gib"], pl["gpu_usable_gib"]))
+        c.print(f"  placement: {pl['mode']} ({per}, margin included)"
+                + (f"; {pl['ram_gib']:.2f} GiB in RAM" if pl.get("ram_gib") and pl["mode"] == "offload" else ""))
+    elif pl:
+        c.print(f"  placement: cpu ({pl.get('ram_gib') or 0:.2f} GiB of RAM)")
     if d.get("runtime"):
         c.print(f"  runtime: {d['runtime']['basis']}")
     if d.get("tokens_per_s") is not None:
         c.print(f"  speed: {d['tokens_per_s']:.1f} tok/s, {d['seconds_per_image']:.1f} s/image  ({d.get('speed_basis', '')})")
+    elif d.get("speed_basis"):
+        c.print(f"  speed: {d['speed_basis']}")
     if d.get("fits_up_to"):
         f = d["fits_up_to"]
         c.print(f"  fits up to (one GPU, {f['budget_gib']:.1f} GiB): context {f['context']:,} tokens;"
                 f" {f['images']} image(s); images up to {f['resolution'] or 'none'}")
     for n in d.get("notes", []):
+        c.print(f"  note: {n}")
+    steps = d.get("next_steps") or []
+    if steps:
+        c.print(f"  run: {steps[0]}")
+        for line in steps[1:]:
+            c.print(f"  then: {line}")
+    for n in d.get("command_notes", []):
         c.print(f"  note: {n}")
     if hw is not None:
         from vlmselect import viz

@@ -114,7 +114,7 @@ def save_record(rec: dict) -> Path:
 # ---------------------------------------------------------------- the smoke test
 
 
-def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None = None):
+def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None = None, quant: str | None = None):
     """(catalog spec or None, runner, what to load). `model_id` names the catalog entry of a
     target that is an artifact of it (`pull --smoke` passes the tag or directory it fetched)."""
     from vlmselect.runners.hf import resolve_local
@@ -140,10 +140,22 @@ def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None
         if runner is None:
             runner = "ollama" if spec.runners.get("ollama") else "hf"
         if runner == "ollama":
-            tags = [t["tag"] for t in spec.runners.get("ollama") or []]
+            entries = spec.runners.get("ollama") or []
+            tags = [t["tag"] for t in entries]
             if not tags:
                 raise UsageError(f"{spec.id} has no Ollama tag in the catalog", "try --runner hf")
-            return spec, "ollama", target if target in tags else tags[0]
+            if target in tags:
+                return spec, "ollama", target
+            if quant is not None:  # the tag of that quant, or a refusal: never another quant silently
+                from vlmselect.quant import quant as parse_quant
+
+                want = parse_quant(quant).id
+                hit = next((t["tag"] for t in entries if t.get("quant") == want), None)
+                if hit is None:
+                    raise UsageError(f"{spec.id} has no Ollama tag at {want}",
+                                     "tags: " + ", ".join(f"{t['tag']} ({t.get('quant') or '?'})" for t in entries))
+                return spec, "ollama", hit
+            return spec, "ollama", tags[0]
         return spec, "hf", spec.hf_repo
     local = Path(target).expanduser()
     if runner is None:
@@ -193,7 +205,7 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
         spec = _catalog_spec(cat, target, model_id)
         load_target = target
     else:
-        spec, runner, load_target = _resolve(cat, target, runner, model_id)
+        spec, runner, load_target = _resolve(cat, target, runner, model_id, quant)
     card = None
     if image is not None:
         png = read_image(Path(image))
@@ -297,7 +309,7 @@ def _smoke_hf(cat, spec, target: str, quant: str | None, png: bytes, prompt: str
 
     path = hf.resolve_local(target)
     if path is None:
-        raise UsageError(f"{target} is not downloaded", f"run `vlmselect pull {spec.id if spec else target} --runner hf` first")
+        raise UsageError(f"{target} is not downloaded", _download_hint(cat, spec, target))
     needs_code = spec.trust_remote_code if spec else bool(hf.read_config(path).get("auto_map"))
     if needs_code and not trust_remote_code:
         raise UsageError(f"{spec.hf_repo if spec else target} runs its own Python code when loaded",
@@ -333,6 +345,22 @@ def _smoke_hf(cat, spec, target: str, quant: str | None, png: bytes, prompt: str
             "torch_allocated_gib": round(gen.torch_allocated_gib, 3) if gen.torch_allocated_gib is not None else None,
             "ram_delta_gib": round(hf.os_rss_gib() - rss_before, 3),
             "vram_estimated_gib": _estimate(est_spec, est_runner_quant, "transformers", png, max_new_tokens)}
+
+
+def _download_hint(cat, spec, target: str) -> str:
+    """A download step that will be accepted: `vlmselect pull` for catalog models, else the hub's own CLI."""
+    import shlex
+
+    if spec is None:  # a repo id the catalog may know under its own id
+        spec = next((m for m in cat.models.values() if m.hf_repo == target), None)
+    if spec is not None:
+        return f"run `{shlex.join(['vlmselect', 'pull', spec.id, '--runner', 'hf'])}` first"
+    from vlmselect.commands import _REPO
+
+    if _REPO.fullmatch(target):
+        return (f"it is not in the catalog, so `vlmselect pull` cannot fetch it: download it with "
+                f"`{shlex.join(['hf', 'download', target])}` (huggingface_hub's CLI), then run smoke again")
+    return "give a catalog id (`vlmselect models`), an HF repo id or a local directory"
 
 
 def _image_from_png(png: bytes):

@@ -21,6 +21,11 @@ from vlmselect.catalog.fields import NonNegInt, PosInt, PosNum, Size, Strict
 class _VideoPath(Strict):
     max_tokens: PosInt | None = None
     temporal_merge: PosInt | None = None
+    # A fixed cost per frame (LLaVA-Video pools each frame's patch grid): tokens, encoder patches, and
+    # where the rule is read.
+    tokens: PosInt | None = None
+    patches: PosInt | None = None
+    source: str | None = None
 
 
 class _LocalRule(Strict):

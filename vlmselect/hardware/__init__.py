@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -131,26 +133,69 @@ def _with_preset(g: GpuInfo, lookup) -> GpuInfo:
 def check_size(name: str, value: float | None) -> None:
     """Sizes typed for a card are its marketed GB, which for GPU memory are binary units:
     NVML reports a "24 GB" RTX 3090 as 24576 MiB = 24.0 GiB. So they are taken as GiB."""
-    if value is not None and not value > 0:
+    if value is not None and not (math.isfinite(value) and value > 0):
         raise UsageError(f"{name} must be a positive number of GB, got {value:g}", f"for example {name} 24")
+    if value is not None and value > MAX_SIZE_GIB:
+        raise UsageError(f"{name} {value:g} GB is more than any machine has", f"use at most {MAX_SIZE_GIB} GB")
+
+
+MAX_SIZE_GIB = 65536  # 64 TiB: no single GPU or host holds more
+# A described machine's RAM when --ram is not given: twice its GPU memory, at least 16 GiB. An
+# engineering default [I], said in the output; never the RAM of the machine the command runs on.
+DESCRIBED_RAM_FACTOR = 2.0
+DESCRIBED_RAM_MIN_GIB = 16.0
+_VARIANT = re.compile(r"\b(\d+\s?gb|pcie|sxm\d?|nvl)\b")
+
+
+def ambiguous_gpu(catalog, typed: str, spec) -> list[str]:
+    """The presets a typed name could mean when it leaves out the memory size: '4060 ti' (8 or 16 GB),
+    'a100' (40 or 80 GB). Empty when the name is specific or its variants share one memory size."""
+    def norm(s: str) -> str:
+        return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9]+", " ", s.lower().replace("nvidia", "").replace("geforce", ""))).strip()
+
+    key = norm(typed)
+    if _VARIANT.search(key):
+        return []
+
+    def base(s: str) -> str:
+        return re.sub(r"\s+", " ", _VARIANT.sub(" ", norm(s))).strip()
+
+    same = [g for g in catalog.gpus.values()
+            if key in {base(n) for n in (g.id, g.name, *g.aliases)}]
+    variants = {g.vram_gib for g in same}  # memory decides fit; a form factor of one size is the catalog's call
+    sized = re.search(r"\b\d+\s?gb\b", norm(spec.id)) is not None  # the preset names one memory size of several
+    if len(variants) > 1 or (sized and len(same) >= 1):
+        return sorted(g.id for g in same) or [spec.id]
+    return []
 
 
 def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: float | None = None,
                   ram: float | None = None, cpu_only: bool = False, probe_fn=None, system_fn=None) -> HardwareProfile:
     """The hardware every fit judgement uses: a preset, a manual description, or the probe.
 
-    A described machine (--gpu, --vram, --cpu-only) never probes the GPUs; RAM, CPU and disk
-    still come from this machine (`system_fn`) unless --ram says otherwise.
+    A described machine (--gpu, --vram, --cpu-only) never probes and never reads this machine's
+    RAM: it takes --ram, else the preset's unified memory (Apple), else a stated default
+    (DESCRIBED_RAM_FACTOR x its GPU memory). CPU cores and disk still come from this machine.
     """
     if gpu_count < 1:
         raise UsageError(f"--gpu-count must be at least 1, got {gpu_count}", "for example --gpu-count 2")
+    if gpu_count > 64:
+        raise UsageError(f"--gpu-count {gpu_count} is more GPUs than one machine holds", "use at most 64")
     check_size("--vram", vram)
     check_size("--ram", ram)
     if cpu_only and (gpu or vram):
         raise UsageError("--cpu-only cannot be combined with --gpu or --vram", "drop one of them")
 
     spec = catalog.gpu(gpu) if gpu else None  # an unknown name fails before any probing
+    if spec is not None and vram is None:
+        choices = ambiguous_gpu(catalog, gpu, spec)
+        if choices:
+            which = ("give one of: " + ", ".join(choices) if len(choices) > 1 else
+                     f"the catalog has only {choices[0]}: name it, or give --vram GB for another memory size")
+            raise UsageError(f"--gpu {gpu!r} names a card sold in more than one memory size",
+                             which + " (or add --vram GB)" * (len(choices) > 1))
     described = bool(gpu or vram or cpu_only)
+    notes: list[str] = []
     if not described:
         prof = (probe_fn or (lambda: probe(catalog.gpu_by_name)))()
         if gpu_count > 1 and prof.gpus:
@@ -164,9 +209,18 @@ def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: 
         gpus = []
         if spec:
             total = float(vram) if vram else spec.vram_gib
+            usable_total = total
+            if spec.unified_memory and not vram:
+                # Metal lets the GPU wire only part of unified memory (recommendedMaxWorkingSetSize):
+                # the probe's default share, unless --vram says otherwise.
+                from vlmselect.hardware.fallbacks import APPLE_GPU_SHARE
+
+                usable_total = total * APPLE_GPU_SHARE
+                notes.append(f"{spec.name}: GPU may use {APPLE_GPU_SHARE:.0%} of {total:g} GiB unified memory"
+                             " (Metal recommendedMaxWorkingSetSize default; --vram overrides)")
             for i in range(gpu_count):
                 gpus.append(GpuInfo(
-                    index=i, name=spec.name, vendor=spec.vendor, vram_total_gib=total, vram_free_gib=None,
+                    index=i, name=spec.name, vendor=spec.vendor, vram_total_gib=usable_total, vram_free_gib=None,
                     bandwidth_gbps=spec.bandwidth_gbps, compute_capability=spec.compute_capability,
                     fp16_tflops=spec.fp16_tflops, bf16=spec.bf16, unified_memory=spec.unified_memory,
                 ))
@@ -175,12 +229,28 @@ def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: 
             for i in range(gpu_count):
                 gpus.append(GpuInfo(index=i, name=f"GPU with {vram:g} GB", vram_total_gib=float(vram or 0)))
             source = "manual"
+            notes.append("--vram without --gpu: memory bandwidth unknown, so no speed estimate (give --gpu NAME)")
         prof = HardwareProfile(source=source, gpus=tuple(gpus))
     if described:
-        # The GPUs come from the flags; RAM, CPU and disk from this machine (or --ram).
-        prof = prof.with_(**(system_fn or _system)())
+        sysinfo = dict((system_fn or _system)())
+        if ram is None:
+            if cpu_only:
+                ram_total = sysinfo.get("ram_total_gib")  # the CPU machine is this one unless --ram says otherwise
+                ram_avail = sysinfo.get("ram_available_gib")
+            elif spec is not None and spec.unified_memory:
+                ram_total = ram_avail = float(vram) if vram else spec.vram_gib
+                notes.append(f"RAM: the preset's {ram_total:g} GiB unified memory (--ram overrides)")
+            else:
+                gpu_mem = sum(g.vram_total_gib or 0 for g in prof.gpus)
+                ram_total = ram_avail = max(DESCRIBED_RAM_FACTOR * gpu_mem, DESCRIBED_RAM_MIN_GIB)
+                notes.append(f"RAM assumed {ram_total:g} GiB ({DESCRIBED_RAM_FACTOR:g} x GPU memory, at least "
+                             f"{DESCRIBED_RAM_MIN_GIB:g}); pass --ram for the real figure")
+            sysinfo.update(ram_total_gib=ram_total, ram_available_gib=ram_avail)
+        prof = prof.with_(**sysinfo)
     if ram is not None:
         prof = prof.with_(ram_total_gib=float(ram), ram_available_gib=float(ram))
+    if notes:
+        prof = prof.with_(notes=prof.notes + tuple(notes))
     return prof
 
 
