@@ -230,7 +230,9 @@ def test_commands_are_runnable_shapes(cli):
         words = [w for w in cmd.split() if "=" not in w or w.startswith("-")]  # after any VAR=value prefix
         assert words[0] in ("ollama", "vllm", "llama-server", "vlmselect"), cmd
         if x["runner"] == "ollama":  # the window the estimate assumed goes to the server (runtimes.command_env)
-            assert cmd.startswith("OLLAMA_CONTEXT_LENGTH=") and " ollama run " in cmd, cmd
+            steps = x["next_steps"]
+            assert steps[0].startswith("OLLAMA_CONTEXT_LENGTH=") and steps[0].endswith("ollama serve"), steps
+            assert steps[1].startswith("ollama run "), steps
 
 
 def test_table_output_has_next_step(cli):

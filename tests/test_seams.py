@@ -134,7 +134,9 @@ def test_recommend_places_default_tag_models_on_ollama(cli):
     for mid in ("qwen2.5-vl-7b", "qwen2.5-vl-3b", "qwen3-vl-2b", "qwen3-vl-4b", "gemma-3-4b", "gemma-3n-e4b",
                 "mistral-small-3.1-24b", "mistral-small-3.2-24b"):
         assert mid in placed, (mid, [e for e in d["excluded"] if e["id"] == mid])
-    assert placed["qwen2.5-vl-7b"]["quant"] == "q4_k_m" and placed["qwen2.5-vl-7b"]["command"] == "ollama run qwen2.5vl:7b"
+    assert placed["qwen2.5-vl-7b"]["quant"] == "q4_k_m" and placed["qwen2.5-vl-7b"]["next_steps"][-1] == "ollama run qwen2.5vl:7b"
+    # The server is started with the window the estimate sized (runtimes.command_env).
+    assert placed["qwen2.5-vl-7b"]["command"].startswith("OLLAMA_CONTEXT_LENGTH=")
 
 
 def test_pull_chooses_as_recommend_does(cli, ollama_srv):

@@ -127,7 +127,7 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
     d["unplaced"] = None if pick is not None else (
         "no artifact" if why_not and why_not.startswith("no ") else "unsupported" if why_not else "too big")
     if runner == "ollama":
-        _ollama_default_window(d, notes, m, rt, mem, hw)
+        _ollama_default_window(d, notes, m, q, w, rt, mem, hw)
     if mem.context_tokens > m.context_max:
         notes.append(f"needs {mem.context_tokens} tokens of context; {m.id} takes at most {m.context_max}")
     room = max([usable_vram(g) for g in gpus] or [usable_ram(hw)])
@@ -171,7 +171,7 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
     return d
 
 
-def _ollama_default_window(d: dict, notes: list, m, rt, mem, hw) -> None:
+def _ollama_default_window(d: dict, notes: list, m, q, w, rt, mem, hw) -> None:
     """What `ollama run` would allocate with no window set: Ollama's default depends on its version
     and, from 0.15.5, on the machine's total VRAM (runtimes default_context). The printed command sets
     OLLAMA_CONTEXT_LENGTH to the estimate's window, so this is what that setting avoids."""
@@ -182,9 +182,14 @@ def _ollama_default_window(d: dict, notes: list, m, rt, mem, hw) -> None:
     window = mem.context_tokens // max(rt.parallel, 1)
     d["ollama_default_context"] = {"tokens": default, "total_vram_gib": round(vram, 1), "version": rt.version}
     if default > window:
+        from vlmselect.memory import estimate_memory
+
+        # The same workload in Ollama's default window: the text share grows by the difference.
+        big = estimate_memory(m, q, "ollama", w._replace(context=w.context + default - window))
+        d["ollama_default_context"]["total_gib"] = round(big.total_gib, 2)
         notes.append(f"Ollama {rt.version} defaults to a {default:,}-token window on {vram:.0f} GiB of VRAM, more"
-                     f" than the {window:,} this estimate assumes: start it with OLLAMA_CONTEXT_LENGTH={window}"
-                     " (as the printed command does) or expect more memory")
+                     f" than the {window:,} this estimate assumes ({big.total_gib:.1f} GiB instead of"
+                     f" {mem.total_gib:.1f}): start it with OLLAMA_CONTEXT_LENGTH={window} as the printed command does")
     elif default < window:
         notes.append(f"Ollama {rt.version} defaults to a {default:,}-token window here, fewer than the {window:,}"
                      f" this workload needs (it would cut the prompt): set OLLAMA_CONTEXT_LENGTH={window}")

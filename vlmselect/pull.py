@@ -84,7 +84,7 @@ def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, 
     best = None
     if q is None and runners:
         best = best_for_model(cat, hw, req, m.id, runners)
-    elif runners:
+    elif runners and q is not None:
         options = [p for p in alternatives(cat, hw, req, m.id)
                    if p.runner in runners and p.quant.fmt == q.fmt and p.quant.bits == q.bits]
         best = options[0] if options else None

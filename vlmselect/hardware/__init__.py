@@ -188,7 +188,7 @@ def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: 
 
     spec = catalog.gpu(gpu) if gpu else None  # an unknown name fails before any probing
     if spec is not None and vram is None:
-        choices = ambiguous_gpu(catalog, gpu, spec)
+        choices = ambiguous_gpu(catalog, gpu or "", spec)
         if choices:
             which = ("give one of: " + ", ".join(choices) if len(choices) > 1 else
                      f"the catalog has only {choices[0]}: name it, or give --vram GB for another memory size")
