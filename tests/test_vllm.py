@@ -90,7 +90,7 @@ def _recommended_vllm_lines(cli) -> list[str]:
                     "--top", "5", "--json")
             assert r.code == 0, r.err
             for pick in r.json().get("local", []):
-                for line in [pick.get("command", "")] + list(pick.get("then") or []):
+                for line in [pick.get("command", "")] + list(pick.get("next_steps") or pick.get("then") or []):
                     if line.startswith("vllm serve") or " vllm serve " in f" {line}":
                         lines.add(line)
     return sorted(lines)

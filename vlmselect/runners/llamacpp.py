@@ -21,9 +21,9 @@ INSTALL_HINT = ("install llama.cpp (https://github.com/ggml-org/llama.cpp: a rel
                 "or build it with cmake) so that `llama-server` is on PATH, or set VLMSELECT_LLAMA_SERVER to its path")
 DEFAULT_PORT = 8080  # llama-server's own default (tools/server/README.md)
 READY_TIMEOUT_S = 120.0
-# Buffer sizes are logged at INFO, which llama-server only prints from verbosity 3 up (common/log.h:
-# LOG_LEVEL_INFO); `-lv 3` keeps the per-token DEBUG lines of `-v` out of the log.
-LOG_VERBOSITY = "3"
+# llama-server prints its buffer sizes only from log verbosity 4 up (measured: `-lv 3` omits them;
+# shared/reference/runtimes.md); `-lv 4` still keeps the per-token lines of `-v` out of the log.
+LOG_VERBOSITY = "4"
 
 
 def find_server() -> str | None:
@@ -80,8 +80,9 @@ def start(binary: str, model: Path, mmproj: Path | None, *, ctx: int, ngl: int, 
 
 # `<function>: <device> <kind> buffer size = <MiB> MiB` (src/llama-model.cpp, llama-kv-cache.cpp,
 # llama-context.cpp and tools/mtmd/clip.cpp print them this way), and clip's `model size: <MiB> MiB`.
-_BUF = re.compile(r"^(?:\S+\s+)?(\w+):\s+(\S+)\s+(model|KV|compute|output)\s+buffer size =\s*([\d.]+) MiB", re.M)
-_CLIP_MODEL = re.compile(r"clip_model_loader: model size:\s*([\d.]+) MiB")
+# Lines carry a timestamp and level first ("0.00.055.059 I load_tensors: ...").
+_BUF = re.compile(r"(\w+):\s+(\S+)\s+(model|KV|compute|output)\s+buffer size =\s*([\d.]+) MiB")
+_CLIP_MODEL = re.compile(r"\w+: model size:\s*([\d.]+) MiB")
 _N_CTX = re.compile(r"llama_context: n_ctx\s*=\s*(\d+)")
 _FA = re.compile(r"llama_context: flash_attn\s*=\s*(\w+)")
 _TEXT_FUNCS = ("load_tensors", "llama_kv_cache", "sched_reserve", "llama_context", "llama_model_load")
@@ -93,12 +94,13 @@ def parse_memory(log: str) -> dict:
     context re-reserves its compute buffer after warm-up)."""
     text: dict[tuple, float] = {}
     clip: dict[tuple, float] = {}
-    for fn, dev, kind, mib in _BUF.findall(log):
+    for n, (fn, dev, kind, mib) in enumerate(_BUF.findall(log)):
         target = text if fn.startswith(_TEXT_FUNCS) else clip
-        target[(fn, dev, kind)] = float(mib)
+        # Each KV cache is allocated once (a sliding-window model has two): all of them count.
+        target[(fn, dev, kind, n if kind == "KV" else 0)] = float(mib)
 
     def total(d, kind):
-        vals = [v for (_, _, k), v in d.items() if k == kind]
+        vals = [v for (_, _, k, _), v in d.items() if k == kind]
         return round(sum(vals), 2) if vals else None
 
     out = {"model_mib": total(text, "model"), "kv_mib": total(text, "KV"), "compute_mib": total(text, "compute"),
