@@ -8,7 +8,6 @@ output tokens/s and latency percentiles. The record is saved, and `plan` prefers
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import re
@@ -18,8 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vlmselect.errors import RuntimeFailure, UsageError
-
-TIMEOUT_S = 300.0
 
 
 @dataclass
@@ -62,23 +59,6 @@ class BenchResult:
         return asdict(self)
 
 
-def base_url(server: str) -> str:
-    """http://host:port[/v1] -> http://host:port/v1, refusing anything that is not an http(s) URL."""
-    s = server.strip().rstrip("/")
-    if not re.match(r"^https?://[A-Za-z0-9.\-\[\]:]+(/.*)?$", s):
-        raise UsageError(f"--server must be an http(s) URL, got {server!r}", "for example --server http://127.0.0.1:8000")
-    return s if s.endswith("/v1") else s + "/v1"
-
-
-def served_model(client, url: str) -> str:
-    r = client.get(f"{url}/models")
-    r.raise_for_status()
-    data = r.json().get("data") or []
-    if not data:
-        raise RuntimeFailure(f"{url}/models lists no model", "pass --model NAME")
-    return str(data[0]["id"])
-
-
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -87,47 +67,23 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(v[k], 4)
 
 
-def one_request(client, url: str, model: str, png: bytes, prompt: str, max_tokens: int, score) -> Reply:
-    body = {"model": model, "max_tokens": max_tokens, "temperature": 0, "stream": True,
-            "stream_options": {"include_usage": True},
-            "messages": [{"role": "user", "content": [
-                {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(png).decode()}},
-                {"type": "text", "text": prompt}]}]}
+def one_request(base: str, model: str, png: bytes, prompt: str, max_tokens: int, score) -> Reply:
+    """One streamed request through the runners' OpenAI-compatible client; a failure is a failed Reply."""
+    from vlmselect.runners.openai_compat import chat
+
     start = time.perf_counter()
-    ttft, text, tokens, chunks = None, [], None, 0
     try:
-        with client.stream("POST", f"{url}/chat/completions", json=body) as r:
-            if r.status_code >= 400:
-                r.read()
-                return Reply(False, time.perf_counter() - start, error=f"HTTP {r.status_code}: {r.text[:200]}")
-            for line in r.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                payload = line[5:].strip()
-                if payload == "[DONE]":
-                    break
-                event = json.loads(payload)
-                if event.get("usage"):
-                    tokens = event["usage"].get("completion_tokens")
-                for choice in event.get("choices") or []:
-                    piece = (choice.get("delta") or {}).get("content")
-                    if piece:
-                        if ttft is None:
-                            ttft = time.perf_counter() - start
-                        text.append(piece)
-                        chunks += 1
-    except Exception as exc:  # transport errors of any kind: a failed request, counted as such
-        return Reply(False, time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}"[:200])
-    answer = "".join(text)
-    return Reply(True, time.perf_counter() - start, ttft, tokens if tokens is not None else chunks,
-                 bool(score(answer)["passed"]))
+        r = chat(base, model, prompt, png, max_tokens)
+    except RuntimeFailure as exc:
+        return Reply(False, time.perf_counter() - start, error=exc.message[:200])
+    return Reply(True, r.latency_s, r.ttft_s, r.completion_tokens or 0, bool(score(r.answer)["passed"]))
 
 
-def run_level(client, url: str, model: str, png: bytes, prompt: str, max_tokens: int, concurrency: int,
+def run_level(base: str, model: str, png: bytes, prompt: str, max_tokens: int, concurrency: int,
               requests: int, score) -> Level:
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        replies = list(pool.map(lambda _: one_request(client, url, model, png, prompt, max_tokens, score),
+        replies = list(pool.map(lambda _: one_request(base, model, png, prompt, max_tokens, score),
                                 range(requests)))
     wall = time.perf_counter() - start
     good = [r for r in replies if r.ok]
@@ -140,28 +96,20 @@ def run_level(client, url: str, model: str, png: bytes, prompt: str, max_tokens:
 
 def bench(server: str, model: str | None, levels: list[int], requests: int | None, max_tokens: int,
           gpu: str | None = None, catalog_id: str | None = None, save: bool = True) -> BenchResult:
-    import httpx
-
+    from vlmselect.runners.openai_compat import check_url, served_model
     from vlmselect.smoke import CARD_PROMPT, make_card, score_card
 
     if not levels or any(c < 1 or c > 4096 for c in levels):
         raise UsageError("--concurrency takes numbers from 1 to 4096", "for example --concurrency 1,4,16")
-    url = base_url(server)
+    base = check_url(server)
     card = make_card()
-    out = []
-    try:
-        with httpx.Client(timeout=httpx.Timeout(TIMEOUT_S, connect=10.0),
-                          limits=httpx.Limits(max_connections=max(levels) + 4)) as client:
-            name = model or served_model(client, url)
-            for c in levels:
-                out.append(run_level(client, url, name, card.png, CARD_PROMPT, max_tokens, c,
-                                     requests or max(2 * c, 4), lambda a: score_card(a, card)))
-    except httpx.HTTPError as exc:
-        raise RuntimeFailure(f"cannot reach {url}: {exc}", "start the server first, or check --server") from None
+    name = model or served_model(base)
+    out = [run_level(base, name, card.png, CARD_PROMPT, max_tokens, c, requests or max(2 * c, 4),
+                     lambda a: score_card(a, card)) for c in levels]
     if all(lv.ok == 0 for lv in out):
-        raise RuntimeFailure(f"every request to {url} failed: {'; '.join(out[0].errors)}",
-                             "check the model name (--model) and that the server takes images")
-    res = BenchResult(url, name, out, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), gpu, catalog_id)
+        raise RuntimeFailure(f"every request to {base} failed: {'; '.join(out[0].errors)}",
+                             "start the server first, check the model name (--model) and that it takes images")
+    res = BenchResult(base, name, out, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), gpu, catalog_id)
     if save:
         res.record = str(save_bench(res))
     return res

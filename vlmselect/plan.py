@@ -305,7 +305,7 @@ def local_candidates(cat: Catalog, task: TaskSpec | None, model_id: str | None) 
         if not m.runners.get("vllm"):
             raise UsageError(f"{m.id} has no vLLM support in the catalog", "plan another model, or a --task")
         return [m]
-    return [m for m in cat.models.values() if m.runners.get("vllm") and not capable(m, task)]
+    return [m for m in cat.models.values() if m.runners.get("vllm") and (task is None or not capable(m, task))]
 
 
 def make_plans(cat: Catalog, hw: HardwareProfile, task: TaskSpec | None, model_id: str | None, w: Workload,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from vlmselect.render import console, r2
 
 
-def _duration(hours: float | None) -> str | None:
+def _duration(hours: float | None) -> str:
     if hours is None:
-        return None
+        return ""
     s = hours * 3600
     if s < 120:
         return f"{s:.0f} s"
@@ -75,7 +75,7 @@ def print_plan(d: dict, explain: bool) -> None:
                 "job time", "$ / 1k images local"):
         t.add_column(col)
     for p in d["plans"]:
-        job = _duration(p["hours"]) if p["hours"] is not None else "-"
+        job = _duration(p["hours"]) or "-"
         if v["images"] and p["hours_available"] is not None and p["replicas_available"] != p["replicas"]:
             job += f" ({_duration(p['hours_available'])} on {p['replicas_available']})"
         usd = f"${p['local_usd_per_image'] * 1000:.4f}" if p["local_usd_per_image"] is not None else "unknown"
