@@ -87,6 +87,10 @@ def test_break_even_volume_with_an_owned_gpu(cli):
              "--power-price", "0.3")
     p = d["plans"][0]
     assert "0.3/kWh" in p["cost_basis"]
+    # The purchase spread over five years of full use (IRS Pub. 946), per GPU-second of each image.
+    gpu_s = p["gpus_per_replica"] / (p["images_per_hour_per_replica"] / 3600)
+    assert p["amortised_usd_per_image"] == pytest.approx(p["local_usd_per_image"] + 1000 / (5 * 8766) * gpu_s / 3600,
+                                                         rel=0.01)
     for a in d["api"]:
         cheapest = a["batch_usd_per_image"] or a["usd_per_image"]
         if cheapest > p["local_usd_per_image"]:

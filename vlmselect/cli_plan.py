@@ -22,7 +22,8 @@ def plan(
     nodes: Annotated[int, typer.Option("--nodes", help="Machines, each with --gpu-count GPUs.", rich_help_panel="Hardware")] = 1,
     power_price: Annotated[Optional[float], typer.Option("--power-price", help="Electricity, USD per kWh.")] = None,
     gpu_hour_price: Annotated[Optional[float], typer.Option("--gpu-hour-price", help="Rented GPU, USD per GPU-hour.")] = None,
-    gpu_price: Annotated[Optional[float], typer.Option("--gpu-price", help="Owned GPU, purchase USD per GPU (break-even volume).")] = None,
+    gpu_price: Annotated[Optional[float], typer.Option("--gpu-price", help="Owned GPU, purchase USD per GPU (amortised cost, break-even volume).")] = None,
+    amortize_years: Annotated[float, typer.Option("--amortize-years", help="Years to spread --gpu-price over (default 5: IRS Pub. 946).")] = 5.0,
     write_pipeline: Annotated[Optional[Path], typer.Option("--write-pipeline", help="Write a resumable Ray Data batch script for the top plan.")] = None,
     top: Annotated[int, typer.Option("--top", help="How many plans to show.")] = 3,
     explain: Annotated[bool, typer.Option("--explain", help="Show the basis of each number and the throughput curve.")] = False,
@@ -50,6 +51,8 @@ def plan(
     for flag, v in (("--power-price", power_price), ("--gpu-hour-price", gpu_hour_price), ("--gpu-price", gpu_price)):
         if v is not None and not (0 <= v < 1e9):
             raise UsageError(f"{flag} must be 0 or more, got {v}", f"for example {flag} 0.15")
+    if not 0 < amortize_years <= 50:
+        raise UsageError(f"--amortize-years must be above 0 and at most 50, got {amortize_years}", "for example --amortize-years 3")
     if nodes < 1 or top < 1:
         raise UsageError("--nodes and --top must be at least 1", "for example --nodes 2")
     cat = _catalog(catalog)
@@ -60,7 +63,7 @@ def plan(
     hw = _hardware(cat, gpu, gpu_count, vram, ram, False)
     vol = P.Volume(images=volume, within_s=P.parse_duration(within) if within else None, rate_per_s=rate)
     costs = P.Costs(power_price_usd_kwh=P.DEFAULT_POWER_PRICE if power_price is None else power_price,
-                    gpu_hour_price_usd=gpu_hour_price, gpu_price_usd=gpu_price)
+                    gpu_hour_price_usd=gpu_hour_price, gpu_price_usd=gpu_price, amortize_years=amortize_years)
     plans, apis, skipped = P.make_plans(cat, hw, t, model, wl, vol, nodes, costs, top)
     if not plans and not apis:
         raise UsageError("nothing to plan: no model with vLLM support fits, and no API does the task",

@@ -48,6 +48,9 @@ DEFAULT_POWER_PRICE = 0.127
 POWER_PRICE_SOURCE = ("EIA all-sector U.S. average 2023, 12.7 c/kWh, via "
                       "https://datasetsearch.research.google.com/search?query=energy+prices+us (aggregator)")
 
+HOURS_PER_YEAR = 8766  # 365.25 days
+AMORTIZE_SOURCE = "IRS Publication 946, MACRS: computers and peripheral equipment are 5-year property, https://www.irs.gov/publications/p946"
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|wk)?\s*$", re.I)
 _UNIT_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400, "day": 86400,
            "days": 86400, "w": 604800, "wk": 604800}
@@ -74,6 +77,7 @@ class Costs:
     power_price_usd_kwh: float = DEFAULT_POWER_PRICE
     gpu_hour_price_usd: float | None = None  # rented GPUs: per GPU-hour
     gpu_price_usd: float | None = None  # owned GPUs: purchase price per GPU, for the break-even volume
+    amortize_years: float = 5.0  # IRS Publication 946 (MACRS): computers are 5-year property
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ class Plan:
     local_usd_per_image: float | None
     energy_kwh_per_image: float | None
     cost_basis: str
+    amortised_usd_per_image: float | None = None  # energy + the purchase spread over its life at full use
     quality: float = 0.0
     why: str = ""
     apis: list[ApiLine] = field(default_factory=list)
@@ -280,7 +285,13 @@ def scale(r: Replica, g: GpuInfo, vol: Volume, gpus_per_node: int, nodes: int, c
         basis += f" + ${costs.gpu_hour_price_usd:g} per GPU-hour"
     elif costs.gpu_price_usd is None:
         basis += "; hardware not counted (pass --gpu-hour-price, or --gpu-price for the break-even volume)"
-    return Plan(r, need, gpus, nodes_needed, available, hours, hours_avail, meets, usd, kwh, basis)
+    amortised = None
+    if costs.gpu_price_usd is not None:
+        per_gpu_hour = costs.gpu_price_usd / (costs.amortize_years * HOURS_PER_YEAR)
+        amortised = (usd or 0.0) + per_gpu_hour * gpu_s_per_image / 3600
+        basis += (f"; amortised: ${costs.gpu_price_usd:g} per GPU over {costs.amortize_years:g} years of full use"
+                  f" = ${per_gpu_hour:.4f} per GPU-hour ({AMORTIZE_SOURCE}; idle hours raise it)")
+    return Plan(r, need, gpus, nodes_needed, available, hours, hours_avail, meets, usd, kwh, basis, amortised)
 
 
 def _use_measurement(r: Replica, g: GpuInfo) -> None:
