@@ -60,7 +60,7 @@ def test_sliding_window_kv_full_layers_exact_and_window_layers_bounded(reports):
     shape = SHAPES["swa"]
     spec = spec_for(shape)
     per_cell_layer = 2 * shape.kv_heads * shape.head_dim * 2
-    for (name, ctx, ub, fa), rep in reports.items():
+    for (name, ctx, ub, _fa), rep in reports.items():
         if name != "swa":
             continue
         caches = rep["kv_caches"]
