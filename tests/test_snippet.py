@@ -439,3 +439,26 @@ def test_vllm_snippet_against_a_real_vllm_server(cli, catalog, tiny_llava, tmp_p
         run_snippet(d["code"], "python", tmp_path, clean_env(VLLM_URL=f"http://127.0.0.1:{port}/v1"))
         log = srv.log()
     assert "POST /v1/chat/completions" in log and "200" in log
+
+
+@pytest.mark.slow
+def test_llamacpp_snippet_against_a_real_llama_server(cli, catalog, tmp_path):
+    """The printed llama.cpp snippet, unmodified, against the real llama-server serving a tiny random
+    GGUF with a LLaVA-style mmproj (tests/tiny_gguf.py): it must send the image and get an answer."""
+    import engines
+    from tiny_gguf import write_tiny_vlm
+
+    from vlmselect.runners import llamacpp, openai_compat
+    from vlmselect.runners.server import free_port
+
+    binary = engines.llama_server()
+    model, mmproj = write_tiny_vlm(tmp_path / "gguf")
+    make_image(tmp_path / "image.jpg", 64, 64)
+    d = snippet_json(cli, "qwen2.5-vl-7b", "--runner", "llama.cpp", "--resolution", "64x64", "--max-new-tokens", "8",
+                     "--gpu", "RTX 3090")
+    port = free_port()
+    with llamacpp.start(binary, model, mmproj, ctx=512, ngl=0, port=port) as srv:
+        openai_compat.wait_ready(f"http://127.0.0.1:{port}", 120, alive=srv.alive, what="llama-server")
+        run_snippet(d["code"], "python", tmp_path, clean_env(LLAMA_SERVER_URL=f"http://127.0.0.1:{port}/v1"))
+        log = srv.log()
+    assert "image decoded" in log and "new prompt" in log  # llama-server encoded the image the snippet sent
