@@ -36,7 +36,7 @@ class FitsUpTo(NamedTuple):
         return "it fits " + ", ".join(parts) + f" (each with the rest as asked) within {self.budget_gib:.1f} GiB"
 
 
-def _largest(lo: int, hi: int, ok) -> int | None:
+def largest(lo: int, hi: int, ok) -> int | None:
     """Largest x in [lo, hi] with ok(x), for ok monotone (true then false); None if ok(lo) fails."""
     if not ok(lo):
         return None
@@ -65,8 +65,8 @@ def fits_up_to(m: ModelSpec, q: Quant, runner: str, w: Workload, budget_gib: flo
     def fits(wl: Workload) -> bool:
         return estimate_memory(m, q, runner, wl).total_gib <= budget_gib
 
-    ctx = _largest(1, max(m.context_max or 0, w.context, 1), lambda c: fits(w._replace(context=c))) or 0
-    imgs = _largest(0, MAX_IMAGES, lambda n: fits(w._replace(images=n))) or 0
+    ctx = largest(1, max(m.context_max or 0, w.context, 1), lambda c: fits(w._replace(context=c))) or 0
+    imgs = largest(0, MAX_IMAGES, lambda n: fits(w._replace(images=n))) or 0
     aspect = w.height / w.width if w.width else 1.0
     images = max(w.images, 1)
 
@@ -74,7 +74,7 @@ def fits_up_to(m: ModelSpec, q: Quant, runner: str, w: Workload, budget_gib: flo
         width = side if aspect <= 1 else max(int(side / aspect), 1)
         return w._replace(images=images, width=width, height=max(int(width * aspect), 1))
 
-    side = _largest(MIN_SIDE, MAX_SIDE, lambda s: fits(at(s)))
+    side = largest(MIN_SIDE, MAX_SIDE, lambda s: fits(at(s)))
     res = None
     if side is not None:
         best = at(side)

@@ -70,17 +70,13 @@ def plan_frames(item, w: Workload, runner: str | None = None, quant=None, hw=Non
         p = place(m, quant, runner, hw, wl)
         return p is not None and (p.fits or not hw.usable_gpus)
 
-    lo, hi = 0, cap  # largest n in 1..cap with ok(n): memory and context grow with n
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid - 1
-    n = max(lo, 1)
+    from vlmselect.fits import largest
+
+    found = largest(1, cap, ok)  # memory and context grow with n
+    n = found or 1
     per = estimate_memory(m, quant, runner, w._replace(images=1, width=fw, height=fh, video=True)).image_tokens
     where = "this GPU" if hw is not None and hw.usable_gpus else "memory"
-    if lo == 0:
+    if found is None:
         return FramePlan(1, fw, fh, per, f"{why}; even one frame does not fit {where}: see `vlmselect estimate`")
-    limit = f" of the {want} asked for fit" if lo == cap else f" (more would not fit {where} or the {m.context_max}-token context)"
+    limit = f" of the {want} asked for fit" if n == cap else f" (more would not fit {where} or the {m.context_max}-token context)"
     return FramePlan(n, fw, fh, per, f"{why}; {n} frames{limit}")
