@@ -227,6 +227,19 @@ def test_more_images_than_the_model_takes(cli):
     assert "takes at most 1 image" in ex["llama-3.2-11b-vision"]["reason"]
 
 
+
+# Single-image models by a primary source (catalog comments cite it): Nougat's official inference takes one page
+# image per decoded sequence; transformers' Florence2Processor refuses a number of images different from the texts.
+@pytest.mark.parametrize("model_id", ["nougat", "florence-2-large"])
+def test_ocr_with_four_images_excludes_single_image_models(cli, model_id):
+    d = rec(cli, "--task", "ocr", "--images", "4", "--gpu", "3090")
+    assert model_id not in {x["id"] for x in d["local"]}
+    ex = {e["id"]: e["reason"] for e in d["excluded"]}
+    assert "takes at most 1 image" in ex[model_id] and "4 images" in ex[model_id]
+    # With the one image it takes, the image limit is no reason to drop it.
+    one = {e["id"]: e["reason"] for e in rec(cli, "--task", "ocr", "--images", "1", "--gpu", "3090")["excluded"]}
+    assert "image(s) per request" not in one.get(model_id, "")
+
 def test_llava_video_frames_by_its_pooled_rule(cli):
     # 8 frames x 196 tokens (27x27 SigLIP patches pooled 2x2, bilinear) fit its 32k context.
     d = rec(cli, "--task", "action-recognition", "--gpu", "3090", "--as-of", "2024-11-01", "--top", "20")
