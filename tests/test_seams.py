@@ -111,6 +111,40 @@ def test_one_fit_margin_not_stacked_on_allocator_slack(catalog):
     assert need_gib(cpp) == pytest.approx(cpp.total_gib * 1.05)
 
 
+
+@pytest.mark.parametrize("model_id,quant,runner", [("qwen2-vl-7b", "bf16", "transformers"),
+                                                   ("qwen2-vl-7b", "q4_k_m", "llama.cpp")])
+def test_picture_and_what_fits_use_placements_margin_at_the_boundary(catalog, model_id, quant, runner):
+    # A GPU with exactly what placement asks for: placement says it fits, so the bar must show it
+    # filled to the brim (no "over"), with placement's margin for this runner, and "what fits" must
+    # still admit the workload as asked. A flat 5 % on transformers (whose estimate already holds
+    # allocator slack) would draw it over the card.
+    from vlmselect import viz
+    from vlmselect.fits import gpu_budget_gib
+    from vlmselect.memory import estimate_memory
+    from vlmselect.placement import fit_margin, need_gib, place
+    from vlmselect.quant import QUANTS
+
+    m, q, w = catalog.models[model_id], QUANTS[quant], Workload()
+    mem = estimate_memory(m, q, runner, w)
+    g = _gpu(0, "RTX 3090", 24.0, need_gib(mem), 936.0, "8.6")
+    pl = place(m, q, runner, _hw(g), w)
+    assert pl is not None and pl.mode == "gpu"
+    (bar,) = viz.bars_for(viz.split_parts(mem.parts(), mem.kv_image_gib), pl.mode, 1, pl.gpu_share, pl.usable_gib,
+                          [g.name], 60.0, True, runner=runner)
+    assert bar.margin == fit_margin(runner)
+    # mem.parts() is rounded for display: agreement to a hundredth of a GiB
+    assert bar.need_gib == pytest.approx(pl.gpu_need_gib[0], abs=0.01)
+    assert bar.need_gib - bar.used_gib == pytest.approx(pl.gpu_need_gib[0] - mem.total_gib, abs=0.01)
+    status = " ".join(t for line in viz.bar_lines(bar, 100, False) for t, _ in line)
+    assert "GiB usable, 0.00 spare: fits" in status and " over:" not in status, status
+    assert mem.total_gib <= gpu_budget_gib(g, runner) + 1e-9
+    if runner == "transformers":
+        assert bar.margin < 0.05  # the allocator slack is not counted twice
+    # A hair less memory and placement no longer puts it on the GPU whole.
+    tight = place(m, q, runner, _hw(_gpu(0, "RTX 3090", 24.0, need_gib(mem) * 0.99, 936.0, "8.6")), w)
+    assert tight is None or tight.mode != "gpu"
+
 # ---------------------------------------------------------------- Ollama default tags: the README example works
 
 
@@ -226,6 +260,19 @@ def test_more_images_than_the_model_takes(cli):
     assert "llama-3.2-11b-vision" not in {x["id"] for x in d["local"]}
     assert "takes at most 1 image" in ex["llama-3.2-11b-vision"]["reason"]
 
+
+
+# Single-image models by a primary source (catalog comments cite it): Nougat's official inference takes one page
+# image per decoded sequence; transformers' Florence2Processor refuses a number of images different from the texts.
+@pytest.mark.parametrize("model_id", ["nougat", "florence-2-large"])
+def test_ocr_with_four_images_excludes_single_image_models(cli, model_id):
+    d = rec(cli, "--task", "ocr", "--images", "4", "--gpu", "3090")
+    assert model_id not in {x["id"] for x in d["local"]}
+    ex = {e["id"]: e["reason"] for e in d["excluded"]}
+    assert "takes at most 1 image" in ex[model_id] and "4 images" in ex[model_id]
+    # With the one image it takes, the image limit is no reason to drop it.
+    one = {e["id"]: e["reason"] for e in rec(cli, "--task", "ocr", "--images", "1", "--gpu", "3090")["excluded"]}
+    assert "image(s) per request" not in one.get(model_id, "")
 
 def test_llava_video_frames_by_its_pooled_rule(cli):
     # 8 frames x 196 tokens (27x27 SigLIP patches pooled 2x2, bilinear) fit its 32k context.

@@ -49,13 +49,12 @@ def largest(lo: int, hi: int, ok) -> int | None:
     return lo
 
 
-def gpu_budget_gib(g) -> float:
-    """What one GPU offers a model under the fit rule: usable memory less the fit margin."""
-    try:  # the fit rule lives in placement.py once recommend.py is split; recommend.py before
-        from vlmselect.placement import FIT_MARGIN, usable_vram
-    except ImportError:
-        from vlmselect.recommend import FIT_MARGIN, usable_vram
-    return usable_vram(g) / (1 + FIT_MARGIN)
+def gpu_budget_gib(g, runner: str) -> float:
+    """What one GPU offers a model on `runner` under the fit rule: usable memory less placement's
+    margin for that runner (smaller on transformers, whose estimate already counts allocator slack)."""
+    from vlmselect.placement import fit_margin, usable_vram
+
+    return usable_vram(g) / (1 + fit_margin(runner))
 
 
 def fits_up_to(m: ModelSpec, q: Quant, runner: str, w: Workload, budget_gib: float) -> FitsUpTo:

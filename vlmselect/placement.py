@@ -181,11 +181,15 @@ def quant_options(m: ModelSpec, runner: str, hw: HardwareProfile) -> list[Quant]
     return [q for q, why in quant_reasons(m, runner, hw) if why is None]
 
 
-def _margin(runner: str) -> float:
+def fit_margin(runner: str) -> float:
     """The one fit margin: FIT_MARGIN over the estimate, less any allocator slack the estimate
-    already counts (transformers' caching allocator), so the two are never stacked."""
+    already counts (transformers' caching allocator), so the two are never stacked. The memory
+    picture (viz) and "what fits" (fits) read this too, so all three agree."""
     slack = TORCH_FRAGMENTATION if runner == "transformers" else 0.0
     return max(FIT_MARGIN - slack, 0.0)
+
+
+_margin = fit_margin  # the name filters.py and catalog_views.py import
 
 
 def need_gib(mem: MemoryEstimate) -> float:

@@ -13,7 +13,7 @@ import io
 import math
 from typing import NamedTuple
 
-from vlmselect.placement import FIT_MARGIN
+from vlmselect.placement import FIT_MARGIN, fit_margin
 
 MAX_WIDTH = 80  # the picture never grows past a classic terminal
 
@@ -36,6 +36,9 @@ SEGS = (
     Seg("overhead", "overhead", "=", "O", "yellow"),
 )
 MARGIN = Seg("margin", "margin", "+", "+", "red")
+# MemoryEstimate.parts() rounds each of its 5 parts to 1e-3 GiB: a model placement fits to the brim
+# may sum a few thousandths over its card here, which is rounding, not "over".
+PARTS_ROUNDING_GIB = 5 * 0.0005 * (1 + FIT_MARGIN)
 FREE = Seg("free", "free", "·", ".", "grey42")
 SEG = {s.key: s for s in (*SEGS, MARGIN, FREE)}
 
@@ -48,6 +51,7 @@ class Bar(NamedTuple):
     capacity_gib: float | None  # usable memory there; None when the machine is unknown
     need_gib: float  # parts + the fit margin where recommend applies one
     verdict: str  # from the estimate's own placement, never re-judged here
+    margin: float = FIT_MARGIN  # the fraction placement.fit_margin() keeps for this runner
 
     @property
     def used_gib(self) -> float:
@@ -70,7 +74,7 @@ def _scaled(parts: dict, keys: tuple, f: float) -> dict:
 
 
 def device_loads(parts: dict, mode: str | None, gpus_used: int, gpu_share: float | None,
-                 margin: float = FIT_MARGIN) -> list[tuple[str, dict, float]]:
+                 margin: float) -> list[tuple[str, dict, float]]:
     """[(device kind, parts there, need there)] by recommend.place()'s rule: one GPU holds all;
     k GPUs each hold 1/k of weights and KV plus their own compute and overhead; offload keeps
     vision, compute and overhead on the GPU and puts the rest of text weights and KV in RAM."""
@@ -85,7 +89,8 @@ def device_loads(parts: dict, mode: str | None, gpus_used: int, gpu_share: float
         on_gpu, in_ram = _scaled(parts, moved, s), _scaled(parts, moved, 1 - s)
         for k in fixed:
             in_ram[k] = 0.0
-        gpu_need = sum(on_gpu[k] for k in fixed) * (1 + margin) + sum(on_gpu[k] for k in moved)
+        # placement keeps the margin on everything the GPU holds, offloaded layers' GPU share included
+        gpu_need = sum(on_gpu.values()) * (1 + margin)
         return [("gpu", on_gpu, gpu_need), ("ram", in_ram, sum(in_ram.values()))]
     if mode == "cpu":
         return [("ram", dict(parts), sum(parts.values()) * (1 + margin))]
@@ -100,20 +105,23 @@ def _verdict(mode: str | None, fits: bool, unplaced: str | None = None) -> str:
 
 
 def bars_for(parts: dict, mode: str | None, gpus_used: int, gpu_share: float | None, usable_gib: float | None,
-             gpu_names: list[str], ram_usable_gib: float | None, fits: bool, unplaced: str | None = None) -> list[Bar]:
-    """The bars of one placement: a GPU's usable memory is `usable_gib` (the placement's own)."""
+             gpu_names: list[str], ram_usable_gib: float | None, fits: bool, unplaced: str | None = None,
+             runner: str = "") -> list[Bar]:
+    """The bars of one placement: a GPU's usable memory is `usable_gib` (the placement's own), the
+    margin placement's for `runner`."""
     verdict = _verdict(mode, fits, unplaced)
+    margin = fit_margin(runner)
     out = []
     gi = 0
     ram = ram_usable_gib if ram_usable_gib and ram_usable_gib > 0 else None
-    for kind, p, need in device_loads(parts, mode, gpus_used, gpu_share):
+    for kind, p, need in device_loads(parts, mode, gpus_used, gpu_share, margin):
         if kind == "gpu" and gpu_names:
             name = gpu_names[gi] if gi < len(gpu_names) else "GPU"
-            out.append(Bar(f"GPU {gi} {name}", p, usable_gib, need, verdict))
+            out.append(Bar(f"GPU {gi} {name}", p, usable_gib, need, verdict, margin))
             gi += 1
         else:  # RAM: offloaded layers, a CPU placement, or no GPU at all
             cap = usable_gib if mode == "cpu" else ram
-            out.append(Bar("system RAM" + ("" if gpu_names else " (no GPU)"), p, cap, need, verdict))
+            out.append(Bar("system RAM" + ("" if gpu_names else " (no GPU)"), p, cap, need, verdict, margin))
     return out
 
 
@@ -124,7 +132,7 @@ def bars_from_estimate(d: dict, hw) -> list[Bar]:
     names = [g.name for g in hw.usable_gpus]
     return bars_for(split_parts(d["parts_gib"], d.get("kv_image_gib", 0.0)), d.get("mode"), d.get("gpus_used") or 1,
                     d.get("gpu_share"), d.get("usable_gib"), names, usable_ram(hw), bool(d.get("fits")),
-                    d.get("unplaced"))
+                    d.get("unplaced"), d.get("runner") or "")
 
 
 def bars_from_pick(p, hw) -> list[Bar]:
@@ -133,7 +141,7 @@ def bars_from_pick(p, hw) -> list[Bar]:
 
     names = [g.name for g in hw.usable_gpus]
     return bars_for(split_parts(p.mem.parts(), p.mem.kv_image_gib), p.mode, p.gpus_used, p.placement.gpu_share,
-                    p.usable_gib, names, usable_ram(hw), p.fits)
+                    p.usable_gib, names, usable_ram(hw), p.fits, runner=p.runner)
 
 
 # ---------------------------------------------------------------- cells
@@ -202,13 +210,13 @@ def bar_lines(b: Bar, width: int, unicode: bool) -> list[list[tuple[str, str]]]:
     vals = [b.parts.get(k, 0.0) for k in keys] + [margin, free]
     n = cells(vals, scale, inner)
     fill = [SEG[k] for k in keys] + [MARGIN, FREE]
-    cap_col = round(cap / scale * inner) if cap is not None and cap < b.need_gib else None
+    cap_col = round(cap / scale * inner) if cap is not None and cap + PARTS_ROUNDING_GIB < b.need_gib else None
     runs = fill_runs([(s.uni if unicode else s.ascii, s.style, k) for s, k in zip(fill, n)], inner, cap_col, unicode)
     bar = [("[", "bold"), *runs, ("]", "bold")]
     if cap is None:
         status = f"{_fmt(used)} GiB; usable memory unknown"
-    elif b.need_gib <= cap + 1e-6:
-        status = f"needs {_fmt(b.need_gib)} of {_fmt(cap)} GiB usable, {_fmt(cap - b.need_gib)} spare: {b.verdict}"
+    elif b.need_gib <= cap + PARTS_ROUNDING_GIB:
+        status = f"needs {_fmt(b.need_gib)} of {_fmt(cap)} GiB usable, {_fmt(max(cap - b.need_gib, 0.0))} spare: {b.verdict}"
     else:
         status = f"needs {_fmt(b.need_gib)}, {_fmt(cap)} GiB usable, {_fmt(b.need_gib - cap)} over: {b.verdict}"
     head = f"{b.title}{' ·' if unicode else ':'} {status}"
@@ -220,7 +228,7 @@ def bar_lines(b: Bar, width: int, unicode: bool) -> list[list[tuple[str, str]]]:
     for s, v in items:
         if v < 0.005 and s.key not in ("free",):
             continue  # a part this device does not hold (RAM holds no vision tower when offloading)
-        name = f"margin {FIT_MARGIN:.0%}" if s.key == "margin" else s.label
+        name = f"margin {b.margin:.0%}" if s.key == "margin" else s.label
         label = f" {s.uni if unicode else s.ascii} {name} {_fmt(v)} "
         if cur + len(label) + 4 > width:
             lines.append(legend)
@@ -306,7 +314,8 @@ def print_sweep(console, data: dict, unicode: bool | None = None) -> None:
     caps = [r["usable_gib"] for r in rows if r.get("usable_gib") is not None]
     cap = caps[0] if caps else None
     per_gpu = [(r, split_parts(r["parts_gib"], r.get("kv_image_gib") or 0.0)) for r in rows]
-    scale = max([r["total_gib"] * (1 + FIT_MARGIN) for r in rows] + [cap or 0.0])
+    margin = fit_margin(data.get("runner") or "")
+    scale = max([r["total_gib"] * (1 + margin) for r in rows] + [cap or 0.0])
     if cap and scale > 2 * cap:
         scale = 2 * cap  # keep the region around the card readable; longer rows end in an arrow
     hdr = f"{data['id']} at {data['quant']} on {data['runner']}: memory vs {data['sweep']}"
@@ -346,7 +355,7 @@ def print_sweep(console, data: dict, unicode: bool | None = None) -> None:
         where = f"{gpus[0]}" if gpus else "system RAM"
         console.print(_text([("┃" if uni else "|", "bold red"), (f" {_fmt(cap)} GiB usable on {where}"[: width - 1], "")],
                             color))
-    console.print(_text([(f"GiB: estimate without the {FIT_MARGIN:.0%} margin; verdict: `estimate` at that value"[: width],
+    console.print(_text([(f"GiB: estimate without the {margin:.0%} margin; verdict: `estimate` at that value"[: width],
                           "dim")], color))
 
 
