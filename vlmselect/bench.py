@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -116,20 +115,15 @@ def bench(server: str, model: str | None, levels: list[int], requests: int | Non
 
 
 def bench_dir() -> Path:
-    from vlmselect.paths import user_dir
+    from vlmselect.smoke import data_dir
 
-    return user_dir("data") / "bench"
+    return data_dir() / "bench"
 
 
 def save_bench(res: BenchResult) -> Path:
-    d = bench_dir()
-    d.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", res.model)[-80:]
-    path = d / f"{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}-{safe}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(res.to_json(), indent=2), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    from vlmselect.smoke import save_record
+
+    return save_record(res.to_json(), kind="bench", name=res.model)
 
 
 def measured_rate(model_ids: set[str], gpu: str | None, concurrency: int) -> tuple[float, dict] | None:

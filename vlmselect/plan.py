@@ -27,7 +27,8 @@ from vlmselect.errors import UsageError
 from vlmselect.hardware.types import GpuInfo, HardwareProfile
 from vlmselect.memory import GIB, MemoryEstimate, Workload, estimate_memory
 from vlmselect.quant import Quant
-from vlmselect.speed import ETA_COMPUTE, ETA_MEM, T_STEP_S, TP_EFFICIENCY, filled_tokens
+from vlmselect.speed import (ETA_COMPUTE, ETA_MEM, T_STEP_S, TP_EFFICIENCY, active_text_b, kv_filled_bytes,
+                             weights_per_token)
 
 # vLLM's defaults, each where vLLM sets it.
 VLLM_GPU_MEMORY_UTILIZATION = 0.9  # vllm/config/cache.py CacheConfig.gpu_memory_utilization (v0.6 .. v0.11)
@@ -142,22 +143,16 @@ def _max_num_seqs(g: GpuInfo) -> int:
     return VLLM_MAX_NUM_SEQS_LARGE if big else VLLM_MAX_NUM_SEQS_SMALL
 
 
-def _active_text_b(m: ModelSpec) -> float:
-    return m.params_active_b or (m.params_text_b or m.params_total_b - (m.params_vision_b or 0))
-
-
 def throughput(m: ModelSpec, mem: MemoryEstimate, w: Workload, g: GpuInfo, tp: int, batch: int) -> tuple[float, float, float]:
     """(requests/s, prefill s per request, decode step s) with `batch` requests in flight."""
     tflops = (g.fp16_tflops or 20.0) * 1e12 * ETA_COMPUTE * tp
     bw = (g.bandwidth_gbps or 100.0) * 1e9 * ETA_MEM * (1 + (tp - 1) * TP_EFFICIENCY)
-    active = _active_text_b(m) * 1e9
+    active = active_text_b(m) * 1e9
     prompt = w.context + mem.image_tokens * w.images
     prefill = (2 * active * prompt + 2 * (m.params_vision_b or 0) * 1e9 * mem.encoder_patches * w.images) / tflops
-    text_b = m.params_text_b or (m.params_total_b - (m.params_vision_b or 0))
-    share = min(1.0, _active_text_b(m) / max(text_b, 1e-9)) if m.is_moe else 1.0  # MoE: active experts only
-    weights_read = mem.weights_text_gib * GIB * share
-    kv_seq = mem.kv_cache_gib * GIB * min(1.0, filled_tokens(mem, w) / max(mem.context_tokens, 1))
-    step = max((weights_read + batch * kv_seq) / bw, 2 * active * batch / tflops) + T_STEP_S["vllm"]
+    # The estimator's own per-step reads: weights once (active experts only for MoE), each sequence's KV.
+    reads = weights_per_token(m, mem) + batch * kv_filled_bytes(mem, w)
+    step = max(reads / bw, 2 * active * batch / tflops) + T_STEP_S["vllm"]
     rate = batch / (batch * prefill + w.max_new_tokens * step)
     return rate, prefill, step
 

@@ -99,11 +99,12 @@ def data_dir() -> Path:
     return user_dir("data")
 
 
-def save_record(rec: dict) -> Path:
-    d = data_dir() / "smoke"
+def save_record(rec: dict, kind: str = "smoke", name: str | None = None) -> Path:
+    """A record in the user data dir's `kind` folder (smoke, bench), named by UTC time and `name`."""
+    d = data_dir() / kind
     d.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", rec["id"])[-80:]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name or rec["id"])[-80:]
     path = d / f"{stamp}-{safe}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(rec, indent=2, default=str), encoding="utf-8")

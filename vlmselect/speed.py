@@ -93,11 +93,16 @@ def _host_step_s(m: ModelSpec, q: Quant, runner: str) -> float:
     return HOST_S_PER_LAYER.get(key, HOST_S_PER_LAYER["fp"]) * m.arch.layers
 
 
-def _kv_filled_bytes(mem: MemoryEstimate, w: Workload, prompt: int | None = None) -> float:
+def kv_filled_bytes(mem: MemoryEstimate, w: Workload, prompt: int | None = None) -> float:
     return mem.kv_cache_gib * GIB * min(1.0, filled_tokens(mem, w, prompt) / max(mem.context_tokens, 1))
 
 
-def _weights_per_token(m: ModelSpec, mem: MemoryEstimate) -> float:
+def active_text_b(m: ModelSpec) -> float:
+    """Parameters (billions) of the language model that every token passes through."""
+    return m.params_active_b or (m.params_text_b or m.params_total_b - (m.params_vision_b or 0))
+
+
+def weights_per_token(m: ModelSpec, mem: MemoryEstimate) -> float:
     """Weights read per decoded token (active experts only for MoE)."""
     text = mem.weights_text_gib * GIB
     if m.is_moe:
@@ -113,11 +118,11 @@ def estimate_speed(
     """`prompt_tokens`: text tokens the request carries (default: min(--context, 256))."""
     placement = placement or Placement("gpu")
     runner = mem.runner
-    weights = _weights_per_token(m, mem) * DEQUANT_PENALTY.get(q.fmt, 1.0)
+    weights = weights_per_token(m, mem) * DEQUANT_PENALTY.get(q.fmt, 1.0)
     if m.is_moe:
         weights /= MOE_EFFICIENCY
     # generate() re-copies and attends the whole cache each step: a multiple of its bytes.
-    kv = _kv_filled_bytes(mem, w, prompt_tokens) * (TRANSFORMERS_KV_PASSES if runner == "transformers" else 1.0)
+    kv = kv_filled_bytes(mem, w, prompt_tokens) * (TRANSFORMERS_KV_PASSES if runner == "transformers" else 1.0)
     per_token = weights + kv
     host = _host_step_s(m, q, runner)
     t_step = T_STEP_S.get(runner, 0.0) + (OLLAMA_ENGINE_S_PER_LAYER * m.arch.layers if runner == "ollama" else 0.0)
@@ -145,10 +150,10 @@ def estimate_speed(
                  + f"; prefill at {ETA_COMPUTE} x {tflops or 20.0:g} TFLOPS")
     tokens_per_s = 1.0 / decode_t
 
-    active_text_b = m.params_active_b or (m.params_text_b or m.params_total_b - (m.params_vision_b or 0))
+    active_b = active_text_b(m)
     vision_s = 2 * (m.params_vision_b or 0.0) * 1e9 * mem.encoder_patches * w.images / flops
     prompt = (min(w.context, SPEED_PROMPT_TOKENS) if prompt_tokens is None else prompt_tokens) + mem.image_tokens * w.images
-    prefill_s = 2 * active_text_b * 1e9 * prompt / flops
+    prefill_s = 2 * active_b * 1e9 * prompt / flops
     decode_s = w.max_new_tokens / tokens_per_s
     return SpeedEstimate(
         tokens_per_s=tokens_per_s, seconds_per_image=(vision_s + prefill_s + decode_s) / max(w.images, 1),
