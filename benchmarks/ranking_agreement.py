@@ -1,8 +1,8 @@
 """Agreement of vlmselect's quality ranking with independent leaderboards it did not see.
 
 For every board in tests/data/independent_boards.yaml (a frozen copy of the boards, with
-sources) and each task it speaks to, the quality model is fitted WITHOUT that board (and
-without other runs of the same benchmark by the same people), then every pair of catalog
+sources) and each task it speaks to, the quality model is fitted WITHOUT that board's numbers (and
+without other runs of the same benchmark by the same organisation), then every pair of catalog
 models the board orders is checked: does the fit order it the same way? Prints pairwise
 agreement and Kendall tau-a per board and task, and the pooled agreement.
 
