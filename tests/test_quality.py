@@ -191,33 +191,44 @@ def test_api_documents_ordered_by_evidence_not_price(cli, catalog, task):
 # ---------------------------------------------------------------- properties
 
 
-@pytest.mark.parametrize("task", ["ocr", "general", "video"])
-def test_quality_order_is_non_increasing_in_the_bound_except_inside_ties(cli, task):
+@pytest.mark.parametrize(("task", "gpu"), [("ocr", "RTX 4090"), ("general", "RTX 4090"), ("video", "RTX 4090"),
+                                         ("academic-pdf", "H100"), ("general", "H100"), ("invoice", "RTX 3060")])
+def test_quality_order_is_non_increasing_in_the_bound_except_inside_ties(cli, task, gpu):
     from vlmselect.ranking import TIE
 
-    d = rec(cli, "--task", task, "--priority", "quality", "--gpu", "RTX 4090", "--top", "60")
+    d = rec(cli, "--task", task, "--priority", "quality", "--gpu", gpu, "--top", "60")
     for rows in (d["local"], d["api"]):
         lows = [x["quality_interval"][0] for x in rows]
         for k in range(1, len(rows)):
             if lows[k] > lows[k - 1] + 1e-9:  # an inversion is only allowed inside one statistical tie
                 assert rows[k]["tie"] and rows[k - 1]["tie"], (rows[k - 1]["id"], rows[k]["id"])
                 assert lows[k] - lows[k - 1] < TIE + 0.001
+        # and never across ties: every pick's bound is at least any later tie group's best minus TIE
+        for k in range(len(rows)):
+            assert all(lows[j] < lows[k] + TIE + 0.001 for j in range(k + 1, len(rows))), rows[k]["id"]
         for x in rows:
             lo, hi = x["quality_interval"]
             assert lo <= x["quality"] <= hi
 
 
-def test_adding_an_unrelated_model_never_reorders_two_others(catalog, boards):
+@pytest.mark.parametrize("task", ["ocr", "academic-pdf", "general", "video"])
+def test_adding_an_unrelated_model_never_reorders_two_others(catalog, boards, task):
     items = {**catalog.models, **catalog.apis}
-    task = catalog.tasks["ocr"]
-    before = Q.task_qualities(items, boards, task)
-    # A new model with a number on a benchmark nobody else has: it compares with no one.
-    stranger = catalog.models["qwen2-vl-7b"]._replace(
-        id="stranger-vl", family="stranger", benchmarks={"ocrbench_v9": 999.0},
-        benchmark_meta={"ocrbench_v9": {"by": "vendor", "mode": "plain", "date": "2025-01"}})
-    after = Q.task_qualities({**items, "stranger-vl": stranger}, boards, task)
+    before = Q.task_qualities(items, boards, catalog.tasks[task])
+    # Two newcomers of a family of their own: one with a number on a benchmark nobody else has,
+    # one alone on an independent board of its own (a pool of one compares with no one).
+    base = catalog.models["qwen2-vl-7b"]
+    stranger = base._replace(id="stranger-vl", family="stranger", benchmarks={"ocrbench_v9": 999.0},
+                             benchmark_meta={"ocrbench_v9": {"by": "vendor", "mode": "plain", "date": "2025-01"}})
+    loner = base._replace(id="loner-vl", family="loner", benchmarks={}, benchmark_meta={})
+    board = dict(boards[0], id="loner-board", benchmark="lonerbench", tasks=[task], scores={"loner-vl": 50.0},
+                 vendor_runs=[], metric_kind="")
+    after = Q.task_qualities({**items, "stranger-vl": stranger, "loner-vl": loner}, [*boards, board],
+                             catalog.tasks[task])
     order = lambda q: sorted(items, key=lambda i: -q[i].theta)  # noqa: E731
     assert order(before) == order(after)
+    for i in items:  # not just the order: nobody else's estimate or interval moves
+        assert after[i].theta == pytest.approx(before[i].theta, abs=1e-6) and after[i].se == pytest.approx(before[i].se, abs=1e-6)
 
 
 def test_no_evidence_gets_a_wide_prior_not_a_constant(catalog, boards):
