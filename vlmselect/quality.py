@@ -10,8 +10,9 @@ CI between two rows of one evaluator's runs, VENDOR_TAU across sources; for aren
 rating's own win probability. Pairs are weighted: both independent 1.0, any vendor-reported
 number VENDOR_WEIGHT (a weaker prior, not a vote of equal standing), a thinking /
 chain-of-thought run half again; each pool contributes at most ~POOL_CAP comparisons per model,
-so a long table does not drown a short one. A board that lists a task makes its benchmark
-evidence for that task even where the task's own weights do not name it.
+so a long table does not drown a short one, and a model counts once per pool (its independent
+run before its makers' number). A board that lists a task makes its benchmark evidence for
+that task even where the task's own weights do not name it.
 
 Every model and API also plays PRIOR_GAMES drawn games against its prior: a ridge regression
 of fitted abilities on size (log2 params, general VLMs only), kind (document specialist: own
@@ -150,13 +151,20 @@ def _tau(board: dict | None, scale: float) -> float:
 
 def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, float, float]]:
     """(i, j, weight, share of i winning) for every comparable pair."""
-    pools: dict[str, list] = {}
+    # One row per model per pool: its independent run before its makers' number, the latest run
+    # first (Ai2 print olmOCR 2's 82.4 in two READMEs: one result, not two votes).
+    best: dict[tuple[str, str], tuple] = {}
     for iid, evs in evidence.items():
         for ev, rel in evs:
-            pools.setdefault(ev.pool, []).append((iid, ev, rel))
+            k = (ev.pool, iid)
+            if k not in best or (ev.independent, ev.date) > (best[k][1].independent, best[k][1].date):
+                best[k] = (iid, ev, rel)
+    pools: dict[str, list] = {}
+    for (pool, _), row in best.items():
+        pools.setdefault(pool, []).append(row)
     out = []
     for rows in pools.values():
-        n = len({r[0] for r in rows})
+        n = len(rows)
         if n < 2:
             continue
         bs = [boards[r[1].board] for r in rows if r[1].board in boards]
@@ -168,8 +176,6 @@ def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, floa
         for a in range(len(rows)):
             for b in range(a + 1, len(rows)):
                 (i, ei, ri), (j, ej, rj) = rows[a], rows[b]
-                if i == j:
-                    continue
                 bi, bj = boards.get(ei.board), boards.get(ej.board)
                 same_run = bool(bi and bj and (bi is bj or _org(ei.by) == _org(ej.by)))  # one evaluator's harness
                 tau = max(_tau(bi, scale), _tau(bj, scale)) if same_run else VENDOR_TAU
@@ -326,7 +332,7 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
 
 # ---------------------------------------------------------------- per catalog, cached
 
-CACHE_VERSION = 3  # bump when the fit or its constants change
+CACHE_VERSION = 4  # bump when the fit or its constants change
 _MEMO: dict[str, dict] = {}  # this process's fits (the same catalog is ranked many times in one test run)
 
 
