@@ -74,7 +74,8 @@ def test_published_study_headlines():
 def test_the_penalty_is_shown_with_its_source():
     q = QUANTS["q4_k_m"]
     assert quant_why(q) == "q4_k_m: quality x0.994 (llama.cpp LLaMA-3-8B scoreboard, text)"
-    assert "tools/perplexity/README.md" in quant_note(q) and "mean Δp" in quant_note(q)
+    assert "tools/perplexity/README.md" in quant_note(q) and "right token's probability (-0.596 %" in quant_note(q)
+    assert all((quant_note(x) + quant_why(x)).isascii() for x in QUANTS.values())  # printable on any terminal
     assert "stand-in" in quant_why(QUANTS["nf4"])
     assert quant_why(QUANTS["bf16"]) == quant_note(QUANTS["bf16"]) == ""
 

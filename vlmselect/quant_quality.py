@@ -121,8 +121,9 @@ def _vlm(fmt: str, label: str) -> Factor:
 
 def _gguf(fmt: str) -> Factor:
     dp = LLAMA_CPP_MEAN_DP[fmt]
-    return Factor(round(1 + dp / 100, 3), f"1 + mean Δp ({dp:+.3f} %) on llama.cpp's LLaMA-3-8B scoreboard (text;"
-                                          " the mmproj keeps the vision tower 16-bit)", LLAMA_CPP_PPL,
+    return Factor(round(1 + dp / 100, 3), f"1 + the mean change of the right token's probability ({dp:+.3f} %,"
+                                          " 'Mean dp') on llama.cpp's LLaMA-3-8B scoreboard (text; the mmproj keeps"
+                                          " the vision tower 16-bit)", LLAMA_CPP_PPL,
                   short="llama.cpp LLaMA-3-8B scoreboard, text")
 
 
