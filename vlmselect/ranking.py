@@ -90,7 +90,7 @@ def quant_why(q) -> str:
 def explain_lines(q, quant=None) -> list[str]:
     """The quality breakdown `--explain` prints for one pick."""
     lines = [f"{q.estimate:.2f} (80 % interval {q.low:.2f}-{q.high:.2f}; P(beats the task's median "
-             f"evidenced model)); prior from family/size/generation {q.prior:.2f}; evidence, strongest first:"]
+             f"evidenced model)); prior from family/size/kind/generation {q.prior:.2f}; evidence, strongest first:"]
     if not q.evidence:
         lines.append("no evidence for this task: the prior alone")
     for e in q.evidence:
