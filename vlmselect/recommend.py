@@ -194,8 +194,8 @@ def _why(p: LocalPick, task: TaskSpec | None) -> str:
         bits.append("runs on the CPU")
     if p.q is not None and task is not None:
         bits.append(p.q.summary())
-    if ranking.quant_note(p.quant):
-        bits.append(ranking.quant_note(p.quant).split(" (")[0])
+    if ranking.quant_why(p.quant):
+        bits.append(ranking.quant_why(p.quant))
     if p.speed.basis.startswith("measured"):
         bits.append(f"{p.speed.tokens_per_s:.0f} tok/s {p.speed.basis}")
     if task is not None and task.video and p.model.cap("video") == 1:
