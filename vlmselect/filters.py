@@ -93,7 +93,8 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
             blocked.append(why)
             kinds.add("as-of")
             continue
-        for q, why in quant_reasons(m, runner, hw):
+        reasons = quant_reasons(m, runner, hw)
+        for q, why in reasons:
             if why is not None:
                 continue
             pl = place(m, q, runner, hw, w)
@@ -105,10 +106,10 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
                 continue
             if pl is None and (smallest is None or mem.total_gib < smallest.total_gib):
                 smallest, smallest_q = mem, q
-        if not any(why is None for _, why in quant_reasons(m, runner, hw)):
-            reasons = sorted({why for _, why in quant_reasons(m, runner, hw) if why})
-            hard = [r for r in reasons if not r.startswith("no ")]
-            blocked.append(f"{runner}: " + "; ".join((hard or reasons)[:2]))
+        if not any(why is None for _, why in reasons):
+            whys = sorted({why for _, why in reasons if why})
+            hard = [r for r in whys if not r.startswith("no ")]
+            blocked.append(f"{runner}: " + "; ".join((hard or whys)[:2]))
             kinds.add("hardware" if hard else "artifact")
     if smallest is not None:
         return Excluded(m.id, memory_reason(smallest, hw, m, smallest_q, w), "memory")

@@ -7,6 +7,7 @@ the Q3_K_S row that appears in both: bpw = 3.6429 x size_G / 3.41.
 """
 
 
+import functools
 from typing import NamedTuple
 
 from vlmselect.quant_quality import factor
@@ -85,6 +86,7 @@ def quant(name: str) -> Quant:
     return QUANTS[key]
 
 
-def quants_for(runner: str) -> list[Quant]:
+@functools.lru_cache(maxsize=None)  # a constant per runner, asked for every model
+def quants_for(runner: str) -> tuple[Quant, ...]:
     fmts = RUNNER_FORMATS[runner]
-    return [QUANTS[q] for q in PREFERENCE if QUANTS[q].fmt in fmts]
+    return tuple(QUANTS[q] for q in PREFERENCE if QUANTS[q].fmt in fmts)
