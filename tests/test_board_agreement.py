@@ -1,10 +1,12 @@
 """The quality ranking against the chart and general-multimodal boards it did not see (issue 9, items 2 and 6).
 
 Each board is a frozen copy in tests/data/independent_boards.yaml with its source: the CharXiv authors' own
-reasoning runs (charxiv.github.io, 2025-04) and TIGER-Lab's MEGA-Bench overall scores (2024-12). The fit is
+reasoning runs (charxiv.github.io, 2025-04), TIGER-Lab's MEGA-Bench overall scores (2024-12) and the Ref-Adv
+authors' grounding runs (ref-adv.github.io, 2026-02; Acc@0.5 on Ref-Adv-s). The fit is
 made without the board (vlmselect.agreement.leave_one_out); chance is 0.5.
 Measured on this catalog (benchmarks/ranking_agreement.py, 2026-11-30): CharXiv 0.86 of 190 pairs for charts,
-0.82 for reasoning; MEGA-Bench 0.89 of 45 pairs for general. The thresholds leave room for catalog changes
+0.82 for reasoning; MEGA-Bench 0.89 of 45 pairs for general; Ref-Adv-s direct runs 0.89 of 45 pairs
+for grounding (0.94 of 36 for its thinking runs). The thresholds leave room for catalog changes
 and stay far above chance (with 45 pairs the sd of chance agreement is about 0.075, with 190 about 0.036).
 """
 
@@ -35,6 +37,7 @@ def frozen():
 @pytest.mark.parametrize(("board", "task", "pairs", "least"), [
     ("charxiv-reasoning-princeton-2025-04", "charts", 190, 0.75),
     ("megabench-tiger-2024-12", "general", 45, 0.75),
+    ("refadv-s-direct-neu-2026-02", "grounding", 45, 0.75),
 ])
 def test_held_out_board_agrees_with_the_fit(catalog, boards, frozen, board, task, pairs, least):
     a = leave_one_out(catalog, boards, frozen[board], catalog.tasks[task])
