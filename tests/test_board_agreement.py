@@ -3,12 +3,14 @@
 Each board is a frozen copy in tests/data/independent_boards.yaml with its source: the CharXiv authors' own
 reasoning runs (charxiv.github.io, 2025-04), TIGER-Lab's MEGA-Bench overall scores (2024-12) and the Ref-Adv
 authors' grounding runs (ref-adv.github.io, 2026-02; Acc@0.5 on Ref-Adv-s) and the Video-MME team's Video-MME-v2
-table (2026-04; Non-Lin Score without subtitles). The fit is
+table (2026-04; Non-Lin Score without subtitles) and the MDPBench authors' document-parsing runs (2026-04).
+The fit is
 made without the board (vlmselect.agreement.leave_one_out); chance is 0.5.
 Measured on this catalog (benchmarks/ranking_agreement.py, 2026-11-30): CharXiv 0.86 of 190 pairs for charts,
 0.82 for reasoning; MEGA-Bench 0.89 of 45 pairs for general; Ref-Adv-s direct runs 0.89 of 45 pairs
 for grounding (0.94 of 36 for its thinking runs); Video-MME-v2 Instruct rows 0.87 of 15 pairs for video
-(0.62 of 21 for its commercial + Thinking rows, not asserted: 21 pairs cannot tell 0.62 from chance). The thresholds leave room for catalog changes
+(0.62 of 21 for its commercial + Thinking rows, not asserted: 21 pairs cannot tell 0.62 from chance);
+MDPBench 0.75 of 119 pairs for ocr. The thresholds leave room for catalog changes
 and stay far above chance (with 45 pairs the sd of chance agreement is about 0.075, with 190 about 0.036).
 """
 
@@ -41,6 +43,7 @@ def frozen():
     ("megabench-tiger-2024-12", "general", 45, 0.75),
     ("refadv-s-direct-neu-2026-02", "grounding", 45, 0.75),
     ("videomme-v2-instruct-videomme-2026-04", "video", 15, 0.70),
+    ("mdpbench-hust-2026-04", "ocr", 119, 0.65),  # 16 models, one tie (68.3)
 ])
 def test_held_out_board_agrees_with_the_fit(catalog, boards, frozen, board, task, pairs, least):
     a = leave_one_out(catalog, boards, frozen[board], catalog.tasks[task])

@@ -42,6 +42,7 @@ BENCH_NAMES = {
     "mmmu": "MMMU", "mmstar": "MMStar", "docvqa": "DocVQA", "infovqa": "InfoVQA", "textvqa": "TextVQA",
     "chartqa": "ChartQA", "ai2d": "AI2D", "realworldqa": "RealWorldQA", "mathvista": "MathVista",
     "videomme": "Video-MME", "refcoco": "RefCOCO", "vision_arena": "vision arena",
+    "charxiv": "CharXiv", "megabench": "MEGA-Bench", "refadv": "Ref-Adv", "mdpbench": "MDPBench",  # boards.yaml
 }
 
 
