@@ -68,3 +68,15 @@ def test_every_board_names_its_source_date_and_harness(boards):
         assert b["source"].startswith("https://") and b["harness"] and b["by"], b["id"]
         assert len(b["date"]) == 10 and b["date"][:2] == "20", b["id"]
         assert b["scores"], b["id"]
+
+
+def test_a_thinking_board_is_evidence_in_thinking_mode(catalog, boards):
+    # Ref-Adv-s prints Qwen3-VL-8B-Thinking only with chain of thought: its board says `mode: thinking`, and the
+    # evidence carries that mode (weighted like any thinking run, and named so in `why`).
+    ev = Q.gather({**catalog.models, **catalog.apis}, boards, catalog.tasks["grounding"])
+    (run,) = [e for e, _ in ev["qwen3-vl-8b-thinking"] if e.board == "refadv-s-reasoning-neu-2026-02"]
+    assert run.mode == "thinking" and "thinking mode" in run.label()
+    (plain,) = [e for e, _ in ev["qwen3-vl-8b"] if e.board == "refadv-s-direct-neu-2026-02"]
+    assert plain.mode == "plain"
+    bad = [dict(b, mode="sleepy") for b in boards[:1]]
+    assert any("mode must be one of" in p for p in Q.validate_boards(bad))

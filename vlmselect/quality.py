@@ -117,6 +117,8 @@ def validate_boards(data: Any) -> list[str]:
             problems.append(f"{where}: date must be a date")
         if not str(b.get("source", "")).startswith("http"):
             problems.append(f"{where}: source must be a URL")
+        if b.get("mode", "plain") not in MODE_WEIGHT:  # a board whose every row is a thinking run says so
+            problems.append(f"{where}: mode must be one of {', '.join(MODE_WEIGHT)}")
         for k, v in list((b.get("scores") or {}).items()) + list((b.get("unmatched") or {}).items()):
             if not isinstance(v, (int, float)) or isinstance(v, bool):
                 problems.append(f"{where}: score of {k} must be a number")
@@ -180,7 +182,7 @@ def gather(items: dict, boards: list[dict], task, as_of: dt.date | None = None) 
         for iid, score in b["scores"].items():
             if iid in out:
                 out[iid].append((Evidence(b["id"], b["benchmark"], float(score), iid not in (b.get("vendor_runs") or ()),
-                                          "plain", b["date"], b["source"], b["id"], b.get("by", "")), rel))
+                                          b.get("mode", "plain"), b["date"], b["source"], b["id"], b.get("by", "")), rel))
     return out
 
 
