@@ -6,12 +6,12 @@ authors' grounding runs (ref-adv.github.io, 2026-02; Acc@0.5 on Ref-Adv-s) and t
 table (2026-04; Non-Lin Score without subtitles) and the MDPBench authors' document-parsing runs (2026-04).
 The fit is
 made without the board (vlmselect.agreement.leave_one_out); chance is 0.5.
-Measured on this catalog (benchmarks/ranking_agreement.py, 2026-11-30): CharXiv 0.86 of 190 pairs for charts,
-0.82 for reasoning; MEGA-Bench 0.89 of 45 pairs for general; Ref-Adv-s direct runs 0.89 of 45 pairs
-for grounding (0.94 of 36 for its thinking runs); Video-MME-v2 Instruct rows 0.87 of 15 pairs for video
-(0.62 of 21 for its commercial + Thinking rows, not asserted: 21 pairs cannot tell 0.62 from chance);
-MDPBench 0.75 of 119 pairs for ocr. The thresholds leave room for catalog changes
-and stay far above chance (with 45 pairs the sd of chance agreement is about 0.075, with 190 about 0.036).
+Measured on this catalog (benchmarks/ranking_agreement.py, 2026-11-30, after merging the pooled-benchmark
+quality model): CharXiv 0.87 of 190 pairs for charts (0.83 for reasoning); MEGA-Bench 0.89 of 45 for general;
+Ref-Adv-s direct runs 0.89 of 45 for grounding (thinking runs 0.94 of 36); Video-MME-v2 Instruct rows 0.80 of
+15 for video (commercial + Thinking rows 0.71 of 21, not asserted); MDPBench 0.66 of 119 for ocr.
+Thresholds sit below the measurements and above chance: with n pairs the sd of chance agreement is about
+0.5 / sqrt(n) (0.036 at 190, 0.075 at 45, 0.046 at 119, 0.13 at 15: the video check is a weak guard).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def frozen():
     ("charxiv-reasoning-princeton-2025-04", "charts", 190, 0.75),
     ("megabench-tiger-2024-12", "general", 45, 0.75),
     ("refadv-s-direct-neu-2026-02", "grounding", 45, 0.75),
-    ("videomme-v2-instruct-videomme-2026-04", "video", 15, 0.70),
-    ("mdpbench-hust-2026-04", "ocr", 119, 0.65),  # 16 models, one tie (68.3)
+    ("videomme-v2-instruct-videomme-2026-04", "video", 15, 0.65),
+    ("mdpbench-hust-2026-04", "ocr", 119, 0.60),  # 16 models, one tie (68.3)
 ])
 def test_held_out_board_agrees_with_the_fit(catalog, boards, frozen, board, task, pairs, least):
     a = leave_one_out(catalog, boards, frozen[board], catalog.tasks[task])
