@@ -48,7 +48,7 @@ BENCH_NAMES = {
     "mmmu": "MMMU", "mmstar": "MMStar", "docvqa": "DocVQA", "infovqa": "InfoVQA", "textvqa": "TextVQA",
     "chartqa": "ChartQA", "ai2d": "AI2D", "realworldqa": "RealWorldQA", "mathvista": "MathVista",
     "videomme": "Video-MME", "refcoco": "RefCOCO", "vision_arena": "vision arena",
-    "charxiv": "CharXiv", "megabench": "MEGA-Bench", "refadv": "Ref-Adv", "mdpbench": "MDPBench",  # boards.yaml
+    "charxiv": "CharXiv", "megabench": "MEGA-Bench", "refadv_s": "Ref-Adv-s", "mdpbench": "MDPBench",  # boards.yaml
 }
 
 
