@@ -48,6 +48,7 @@ BENCH_NAMES = {
     "mmmu": "MMMU", "mmstar": "MMStar", "docvqa": "DocVQA", "infovqa": "InfoVQA", "textvqa": "TextVQA",
     "chartqa": "ChartQA", "ai2d": "AI2D", "realworldqa": "RealWorldQA", "mathvista": "MathVista",
     "videomme": "Video-MME", "refcoco": "RefCOCO", "vision_arena": "vision arena",
+    "charxiv": "CharXiv", "megabench": "MEGA-Bench", "refadv_s": "Ref-Adv-s", "mdpbench": "MDPBench",  # boards.yaml
 }
 
 
@@ -134,11 +135,12 @@ def gather(items: dict, boards: list[dict], task, as_of: dt.date | None = None) 
         # One pool per benchmark variant: a board's rows meet the same benchmark's other runs (another
         # board of it, the makers' own numbers) at the cross-source noise; arena ratings are relative
         # to their own snapshot, so each arena board stays a pool of its own.
-        pool = b["id"] if b.get("metric_kind") == "arena" else f"{b['benchmark']}|plain"
+        mode = b.get("mode", "plain")  # a board whose every row is a thinking run says so
+        pool = b["id"] if b.get("metric_kind") == "arena" else f"{b['benchmark']}|{mode}"
         for iid, score in b["scores"].items():
             if iid in out:
                 out[iid].append((Evidence(pool, b["benchmark"], float(score), iid not in (b.get("vendor_runs") or ()),
-                                          "plain", b["date"], b["source"], b["id"], b.get("by", "")), rel))
+                                          mode, b["date"], b["source"], b["id"], b.get("by", "")), rel))
     return out
 
 

@@ -51,7 +51,7 @@ class Benchmark(Strict):
     score: NonNegNum
     source: Url
     by: Literal["vendor", "independent"] | None = None
-    mode: Literal["plain", "thinking", "cot"] | None = None
+    mode: Literal["plain", "thinking", "cot", "unknown"] | None = None  # unknown: never pooled with a stated mode
     split: NonEmpty | None = None
     version: NonEmpty | None = None
     harness: NonEmpty | None = None
