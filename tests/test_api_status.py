@@ -77,3 +77,12 @@ def test_status_sources_are_the_providers_own_pages_or_flagged(catalog):
             continue
         if urlparse(src).netloc not in PROVIDER_HOSTS:
             assert any(u.startswith("status") for u in a.unverified), a.id
+
+
+def test_gpt5_line_is_deprecated_today_and_retires_on_december_11(catalog):
+    """OpenAI deprecations page: "Dec 11, 2026 | gpt-5, gpt-5-2025-08-07 | Deprecated | ... | Jun 11, 2026" (notice
+    date last), and the same row for gpt-5-mini and gpt-5-nano."""
+    for mid in ("gpt-5", "gpt-5-mini", "gpt-5-nano"):
+        a = catalog.model(mid)
+        assert (a.deprecated, a.retired) == (dt.date(2026, 6, 11), dt.date(2026, 12, 11)), mid
+        assert a.status(RETIRES) == "deprecated" and a.status(dt.date(2026, 12, 11)) == "retired", mid

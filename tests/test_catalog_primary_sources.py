@@ -91,3 +91,20 @@ def test_every_gpu_cites_its_vendor_or_flags_the_aggregator(raw_gpus):
             assert g["read_via"] in g.get("sources", [g["read_via"]]), gid
     vendor = [gid for gid, g in raw_gpus.items() if any(h in g["source"] for h in VENDOR_HOSTS)]
     assert len(vendor) >= 30  # 15 Apple chips, 14 NVIDIA data-center parts, MI300X
+
+
+def test_rtx_4090_matches_the_ada_whitepaper(catalog, raw_gpus):
+    """NVIDIA Ada GPU Architecture whitepaper, Appendix A (RTX 4090): 1008 GB/sec; Peak FP16 Tensor TFLOPS with FP16
+    Accumulate 330.3 dense, with FP32 Accumulate 165.2 dense. The scrape's 330 was a rounding."""
+    g = catalog.gpus["rtx-4090"]
+    assert (g.bandwidth_gbps, g.fp16_tflops) == (1008, 330.3)
+    assert raw_gpus["rtx-4090"]["fp16_tflops_fp32acc"] == 165.2
+    assert "nvidia-ada-gpu-architecture" in g.source
+
+
+def test_rtx_5090_fp32_accumulate_rate_is_the_blackwell_whitepapers(raw_gpus):
+    """NVIDIA RTX Blackwell whitepaper Table 3: Peak BF16 Tensor TFLOPS with FP32 Accumulate 209.5/419 (dense/sparse),
+    half the FP16-accumulate rate as on every GeForce card."""
+    g = raw_gpus["rtx-5090"]
+    assert g["fp16_tflops_fp32acc"] == 209.5
+    assert g["fp16_tflops_fp32acc"] * 2 == g["fp16_tflops"]
