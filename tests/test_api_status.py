@@ -45,7 +45,7 @@ def test_the_snippet_of_a_retired_api_says_it_is_retired(catalog):
     before = make_snippet(catalog, api, None, w, None, today=dt.date(2026, 11, 29))
     assert any(n.startswith("deprecated since 2026-09-30; retires 2026-11-30") for n in before.notes)
     on = make_snippet(catalog, api, None, w, None, today=RETIRES)
-    assert on.notes[0] == "RETIRED on 2026-11-30: the provider rejects requests to claude-sonnet-4-5-20250929"
+    assert on.notes[0] == "RETIRED: retired on 2026-11-30; the provider rejects requests to claude-sonnet-4-5-20250929"
     active = make_snippet(catalog, catalog.model("claude-opus-4.6"), None, w, None, today=RETIRES)
     assert not any("RETIRED" in n or "deprecated" in n for n in active.notes)
 
@@ -86,3 +86,12 @@ def test_gpt5_line_is_deprecated_today_and_retires_on_december_11(catalog):
         a = catalog.model(mid)
         assert (a.deprecated, a.retired) == (dt.date(2026, 6, 11), dt.date(2026, 12, 11)), mid
         assert a.status(RETIRES) == "deprecated" and a.status(dt.date(2026, 12, 11)) == "retired", mid
+
+
+def test_a_retired_successor_is_not_offered_as_the_way_out(cli):
+    """Claude 3.5 Sonnet (retired 2025-10-22) names Sonnet 4.5 as its successor, and Sonnet 4.5 retired on
+    2026-11-30: from that day the exclusion must not send users to it."""
+    before = {e["id"]: e["reason"] for e in _recommend(cli, "2026-11-29")["excluded"]}
+    assert before["claude-3.5-sonnet"] == "retired on 2025-10-22; successor: claude-sonnet-4.5"
+    on = {e["id"]: e["reason"] for e in _recommend(cli, RETIRES.isoformat())["excluded"]}
+    assert on["claude-3.5-sonnet"] == "retired on 2025-10-22; successor claude-sonnet-4.5 retired on 2026-11-30 too"

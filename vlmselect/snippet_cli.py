@@ -17,7 +17,7 @@ def make_snippet(cat: Catalog, item, task: TaskSpec | None, w: Workload, hw, run
 
             raise UsageError(f"{item.id} is a hosted API: --quant is for local models", "drop --quant")
         sn = build(item, task, w, runner, lang, image, low_detail=low_detail, video=video)
-        return sn._replace(notes=(*_status_notes(item, today), *sn.notes))
+        return sn._replace(notes=(*_status_notes(item, today, cat.apis), *sn.notes))
     from vlmselect.quant import QUANTS
     from vlmselect.quant import quant as parse_quant
 
@@ -37,16 +37,19 @@ def make_snippet(cat: Catalog, item, task: TaskSpec | None, w: Workload, hw, run
                  server_command=server, low_detail=low_detail, video=video, hw=hw)
 
 
-def _status_notes(api: ApiSpec, today=None) -> tuple[str, ...]:
+def _status_notes(api: ApiSpec, today=None, apis: dict | None = None) -> tuple[str, ...]:
     """The snippet of a retired API would fail at the provider: say so, with the successor, rather than print it
     as if it worked (recommend already leaves retired APIs out)."""
     import datetime as dt
+
+    from vlmselect.filters import retired_reason
 
     on = today or dt.date.today()
     status = api.status(on)
     succ = f"; successor: {api.successor}" if api.successor else ""
     if status == "retired":
-        return (f"RETIRED on {api.retired}: the provider rejects requests to {api.api_model or api.id}{succ}",)
+        why = retired_reason(api, apis or {}, on)
+        return (f"RETIRED: {why}; the provider rejects requests to {api.api_model or api.id}",)
     if status == "deprecated":
         return (f"deprecated since {api.deprecated}; retires {api.retired or 'on a date not announced'}{succ}",)
     return ()
