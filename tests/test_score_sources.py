@@ -107,3 +107,30 @@ def test_internvl35_2026_entries_match_the_report_tables(catalog, mid):
     m = catalog.models[mid]
     for key, score in zip(INTERNVL35_KEYS, INTERNVL35_TABLES[mid]):
         assert m.benchmarks[key] == score, (mid, key)
+
+
+def test_repoint_changes_only_the_matching_scores_and_keeps_notes_valid_yaml():
+    import importlib.util
+
+    import yaml
+
+    spec = importlib.util.spec_from_file_location(
+        "repoint", Path(__file__).resolve().parents[1] / "scripts" / "repoint_score_sources.py")
+    mod = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(mod)
+    text = (
+        "- id: m-1b\n  benchmarks:\n    ocrbench:\n      score: 795\n      source: https://arxiv.org/abs/1\n"
+        "      note: Table 4, row m 1B: 795; read via a conversion\n        (id 5)\n"
+        "    mmstar:\n      score: 51.9\n      source: https://arxiv.org/abs/1\n      note: Table 6\n"
+        "- id: other\n  benchmarks:\n    ocrbench:\n      score: 700\n      source: https://arxiv.org/abs/1\n"
+        "      note: untouched\n"
+    )
+    out, changed, noted = mod.repoint(text, r"m-.*", "https://arxiv.org/abs/1", "https://arxiv.org/html/1",
+                                      "checked: same value", {"ocrbench"})
+    assert (changed, noted) == (1, 1)
+    d = {e["id"]: e["benchmarks"] for e in yaml.safe_load(out)}
+    assert d["m-1b"]["ocrbench"]["source"] == "https://arxiv.org/html/1"
+    assert d["m-1b"]["ocrbench"]["note"] == "Table 4, row m 1B: 795; read via a conversion (id 5); checked: same value"
+    assert d["m-1b"]["mmstar"]["source"] == "https://arxiv.org/abs/1" and d["m-1b"]["mmstar"]["note"] == "Table 6"
+    assert d["other"]["ocrbench"] == {"score": 700, "source": "https://arxiv.org/abs/1", "note": "untouched"}
