@@ -108,3 +108,11 @@ def test_rtx_5090_fp32_accumulate_rate_is_the_blackwell_whitepapers(raw_gpus):
     g = raw_gpus["rtx-5090"]
     assert g["fp16_tflops_fp32acc"] == 209.5
     assert g["fp16_tflops_fp32acc"] * 2 == g["fp16_tflops"]
+
+
+def test_l4_matches_nvidias_l4_page(catalog):
+    """NVIDIA L4 page: "FP16 Tensor Core 242 teraFLOPS*" (* with sparsity, one-half lower without), "GPU memory
+    24GB", "300GB/s", "72W"."""
+    g = catalog.gpus["l4"]
+    assert (g.vram_gib, g.bandwidth_gbps, g.fp16_tflops, g.tdp_w) == (24, 300, 242 / 2, 72)
+    assert g.source == "https://www.nvidia.com/en-us/data-center/l4/"
