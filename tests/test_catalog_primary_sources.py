@@ -84,9 +84,12 @@ def test_every_gpu_cites_its_vendor_or_flags_the_aggregator(raw_gpus):
     copy names that copy in `read_via`, never as `source`."""
     for gid, g in raw_gpus.items():
         src = g["source"]
-        if any(h in src for h in AGGREGATOR_HOSTS):
-            assert any("source:" in u for u in g.get("unverified", [])), gid
-        elif g.get("read_via"):
+        flagged = any("source:" in u for u in g.get("unverified", []))
+        if any(h in src for h in AGGREGATOR_HOSTS) or not any(h in src for h in VENDOR_HOSTS):
+            assert flagged, gid  # anything but the vendor's own page is said to be so
+        else:
+            assert not flagged, gid
+        if g.get("read_via"):
             assert any(h in src for h in VENDOR_HOSTS), gid
             assert g["read_via"] in g.get("sources", [g["read_via"]]), gid
     vendor = [gid for gid, g in raw_gpus.items() if any(h in g["source"] for h in VENDOR_HOSTS)]
