@@ -138,3 +138,17 @@ def memory_reason(mem: MemoryEstimate, hw: HardwareProfile, m: ModelSpec | None 
         if up.context:
             shorter = f"; it fits this GPU with context up to {up.context:,} tokens"
     return f"{head}; {where} ({what_it_takes(mem, best)}){shorter}"
+
+
+def retired_reason(api: ApiSpec, apis: dict[str, ApiSpec], on: dt.date) -> str:
+    """'retired on D; successor: X', following the successor chain past successors that are retired too, so a
+    retired API is never the suggested way out (Claude 3.5 Sonnet's successor, Sonnet 4.5, retired 2026-11-30)."""
+    text = f"retired on {api.retired}"
+    seen, nxt = {api.id}, api.successor
+    while nxt and nxt in apis and nxt not in seen and apis[nxt].status(on) == "retired":
+        text += f"; successor {nxt} retired on {apis[nxt].retired} too"
+        seen.add(nxt)
+        nxt = apis[nxt].successor
+    if nxt and nxt not in seen:
+        text += f"; successor: {nxt}"
+    return text

@@ -251,8 +251,7 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
         for a in catalog.apis.values():
             reason = _filter(a, req)
             if reason is None and a.status(on) == "retired":
-                reason = Excluded(a.id, f"retired on {a.retired}" + (f"; successor: {a.successor}" if a.successor else ""),
-                                  "retired")
+                reason = Excluded(a.id, filters.retired_reason(a, catalog.apis, on), "retired")
             cost = api_cost(a, req.workload)
             if reason is None and req.max_cost_per_image is not None and cost.usd > req.max_cost_per_image:
                 reason = Excluded(a.id, f"${cost.usd:.4f} per {cost.per} is over --max-cost-per-image"
