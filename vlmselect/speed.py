@@ -105,8 +105,9 @@ def active_text_b(m: ModelSpec) -> float:
 def weights_per_token(m: ModelSpec, mem: MemoryEstimate) -> float:
     """Weights read per decoded token (active experts only for MoE)."""
     text = mem.weights_text_gib * GIB
-    if m.is_moe:
-        text *= m.params_active_b / max(m.params_total_b - (m.params_vision_b or 0), m.params_active_b)
+    active = m.params_active_b
+    if active is not None and m.is_moe:
+        text *= active / max(m.params_total_b - (m.params_vision_b or 0), active)
     return text
 
 

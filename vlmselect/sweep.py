@@ -34,7 +34,8 @@ def _default(dim: str, context_max: int) -> list[int]:
 
 
 def _doubling(lo: int, hi: int, factor: float = 2.0) -> list[int]:
-    out, v = [], float(lo)
+    out: list[int] = []
+    v = float(lo)
     while v < hi and len(out) < MAX_POINTS - 1:
         out.append(int(round(v)))
         v *= factor

@@ -56,25 +56,28 @@ def plan_frames(item, w: Workload, runner: str | None = None, quant=None, hw=Non
         n = max(1, min(want, room // max(per, 1)))
         return FramePlan(n, fw, fh, per, f"{why}; {n} x {per} tokens within the context")
     m: ModelSpec = item
+    if runner is None:  # a caller's bug: a local model's memory depends on the runner it is placed on
+        raise ValueError(f"plan_frames({m.id}): a local model needs its runner")
+    rnr: str = runner
     cap = min(want, getattr(m, "max_images", None) or want)
 
     def ok(n: int) -> bool:
         wl = w._replace(images=n, width=fw, height=fh, video=True)
-        mem = estimate_memory(m, quant, runner, wl)
+        mem = estimate_memory(m, quant, rnr, wl)
         if mem.context_tokens > m.context_max:
             return False
         if hw is None:
             return True
         from vlmselect.placement import place
 
-        p = place(m, quant, runner, hw, wl)
+        p = place(m, quant, rnr, hw, wl)
         return p is not None and (p.fits or not hw.usable_gpus)
 
     from vlmselect.fits import largest
 
     found = largest(1, cap, ok)  # memory and context grow with n
     n = found or 1
-    per = estimate_memory(m, quant, runner, w._replace(images=1, width=fw, height=fh, video=True)).image_tokens
+    per = estimate_memory(m, quant, rnr, w._replace(images=1, width=fw, height=fh, video=True)).image_tokens
     where = "this GPU" if hw is not None and hw.usable_gpus else "memory"
     if found is None:
         return FramePlan(1, fw, fh, per, f"{why}; even one frame does not fit {where}: see `vlmselect estimate`")
