@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import engines
 import pytest
-from engine_reports import GGUF_ALIGN, MIB, gguf_tensor_bytes, llama_report, spec_for
+from engine_reports import GGUF_ALIGN, gguf_tensor_bytes, llama_report, spec_for
 from tiny_gguf import TextShape, VisionShape, write_mmproj, write_text_model
 
 from vlmselect.memory import Workload, estimate_memory, kv_cache_bytes
 from vlmselect.quant import QUANTS
+from vlmselect.units import MIB
 
 PRINT_MIB = 0.0051  # llama.cpp prints sizes as %.2f MiB: half the last digit (+ float slack)
 SHAPES = {

@@ -6,7 +6,8 @@ import pytest
 
 from vlmselect.catalog import gb_to_gib
 from vlmselect.imagetokens import model_image_tokens
-from vlmselect.memory import GIB, Workload, estimate_memory, kv_cache_bytes, weights_only_gib
+from vlmselect.memory import Workload, estimate_memory, kv_cache_bytes, weights_only_gib
+from vlmselect.units import GIB
 from vlmselect.quant import QUANTS
 
 README = "https://github.com/ollama/ollama/blob/v0.6.5/README.md#model-library"

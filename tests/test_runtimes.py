@@ -6,7 +6,8 @@ import pytest
 
 from vlmselect import runtimes as rtm
 from vlmselect.errors import UsageError
-from vlmselect.memory import GIB, MIB, Workload, estimate_memory
+from vlmselect.memory import Workload, estimate_memory
+from vlmselect.units import GIB, MIB
 from vlmselect.quant import QUANTS
 from vlmselect.runtimes import RuntimeOptions, resolve
 

@@ -5,7 +5,11 @@ Used by tests/test_quality.py and benchmarks/ranking_agreement.py, so both repor
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import datetime as dt
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from vlmselect.catalog import Catalog, TaskSpec
 
 
 class Agreement(NamedTuple):
@@ -21,7 +25,7 @@ class Agreement(NamedTuple):
         return self.agree / self.pairs if self.pairs else float("nan")
 
 
-def compare(board: dict, fitted: dict[str, float], task: str) -> Agreement:
+def compare(board: dict[str, Any], fitted: dict[str, float], task: str) -> Agreement:
     """Pairwise agreement between `board`'s scores and `fitted` (higher = better) on their common ids."""
     hi = board.get("higher_is_better", True)
     ids = [i for i in board["scores"] if i in fitted]
@@ -38,7 +42,8 @@ def compare(board: dict, fitted: dict[str, float], task: str) -> Agreement:
     return Agreement(board["id"], task, len(ids), pairs, agree, tau)
 
 
-def leave_one_out(catalog, boards: list[dict], board: dict, task, as_of=None) -> Agreement:
+def leave_one_out(catalog: Catalog, boards: list[dict[str, Any]], board: dict[str, Any], task: TaskSpec,
+                  as_of: dt.date | None = None) -> Agreement:
     """Fit `task` without `board` (and without any other board of the same benchmark run by the
     same people), then compare the fitted abilities with `board`."""
     from vlmselect.quality import task_qualities

@@ -33,7 +33,7 @@ class UnsafeValue(ValueError):
     """A catalog value that is not what its field allows: no command is printed for it."""
 
 
-def checked(value: object, pattern: re.Pattern, what: str) -> str:
+def checked(value: object, pattern: re.Pattern[str], what: str) -> str:
     s = str(value)
     if not pattern.fullmatch(s) or ".." in s:
         raise UnsafeValue(f"{what} {s!r} is not a valid {what}")

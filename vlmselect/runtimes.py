@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from vlmselect.runtime_behaviours import BEHAVIOURS, Behaviour
 
@@ -61,7 +61,7 @@ class Runtime(NamedTuple):
         return version_key(self.version) >= version_key(v)
 
 
-def version_key(v: str) -> tuple:
+def version_key(v: str) -> tuple[int, ...]:
     """Comparable key: 'b6343' -> (6343,), '0.13.4' -> (0, 13, 4), '4.45.0.dev0' -> (4, 45, 0)."""
     nums = re.findall(r"\d+", v.split("+")[0].split(".dev")[0])
     return tuple(int(n) for n in nums) or (0,)
@@ -257,12 +257,12 @@ VIT_LIVE_BUFFERS = 8  # width-sized bf16 buffers live per patch in a flash-atten
 WORST_CASE_SIDE = 4096  # px: the "maximum feature size" dummy image of rules without a pixel cap [I]
 
 
-def vllm_caps_pixels(rule: dict) -> bool:
+def vllm_caps_pixels(rule: dict[str, Any]) -> bool:
     """Families whose vLLM processor takes --mm-processor-kwargs max_pixels (Qwen2/2.5/3-VL)."""
     return rule.get("rule") == "qwen2-vl"
 
 
-def command_flags(rt: Runtime, rule: dict, width: int, height: int, images: int) -> list[str]:
+def command_flags(rt: Runtime, rule: dict[str, Any], width: int, height: int, images: int) -> list[str]:
     """Flags that make the runtime allocate what the estimate assumed (shown in the printed command)."""
     if rt.runner == "llama.cpp":
         out = ["-fa", "on" if rt.flash_attention else "off"]
@@ -280,7 +280,7 @@ def command_flags(rt: Runtime, rule: dict, width: int, height: int, images: int)
     return []
 
 
-def command_env(rt: Runtime, window: int | None = None) -> dict:
+def command_env(rt: Runtime, window: int | None = None) -> dict[str, Any]:
     """Environment for `ollama serve` that matches the estimate (Ollama takes these from the server's env):
     the window per slot the estimate assumed, since Ollama's own default depends on version and card."""
     if rt.runner != "ollama":

@@ -12,8 +12,6 @@ from pathlib import Path
 from vlmselect.catalog import ModelSpec
 from vlmselect.errors import RuntimeFailure, UsageError
 
-MIB = 2**20
-
 
 def gguf_paths(spec: ModelSpec | None, target: str, quant: str | None) -> tuple[Path, Path | None, str | None]:
     """(model GGUF, mmproj, quant) from a catalog entry's downloaded files, or a local .gguf file

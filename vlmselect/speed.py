@@ -21,8 +21,9 @@ prints the errors on them and on the held-out rows.
 from typing import NamedTuple
 
 from vlmselect.catalog import ModelSpec
-from vlmselect.memory import GIB, MemoryEstimate, Workload
+from vlmselect.memory import MemoryEstimate, Workload
 from vlmselect.quant import Quant
+from vlmselect.units import GIB
 
 ETA_MEM = 0.8  # share of peak bandwidth a decode step reaches [calibrated on the seed's 3090 rows]
 ETA_COMPUTE = 0.35  # share of dense FP16 tensor TFLOPS reached by prefill / ViT matmuls [I]
