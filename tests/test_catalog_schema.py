@@ -154,7 +154,8 @@ def test_benchmark_provenance_is_checked(tmp_path, field, value):
 # ---------------------------------------------------------------- hostile files
 
 
-def test_alias_bomb_is_refused_before_it_expands(tmp_path, cli):
+def test_alias_bomb_is_refused_before_it_expands(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("VLMSELECT_CACHE_DIR", str(tmp_path / "cache"))  # its own: checked below for no entry
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     bomb = "\n".join(lines) + "\nmodels: *a8\n"  # ~800 bytes, 10^9 nodes once expanded
