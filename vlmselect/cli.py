@@ -36,7 +36,7 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
     version: Annotated[bool, typer.Option("--version", help="Print the version.", is_eager=True,
                                           callback=_print_version)] = False,
-):
+) -> None:
     _state["catalog"] = list(catalog or [])
 
 
@@ -58,7 +58,7 @@ def recommend(
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
     runner_version: RunnerVersionOpt = None, flash_attention: FlashOpt = None, kv_cache: KvCacheOpt = "f16",
-):
+) -> None:
     """Recommend local models and hosted APIs for a task on this (or a described) machine."""
     from vlmselect import render
     from vlmselect.recommend import PRIORITIES, Request, recommend as run
@@ -116,14 +116,15 @@ def estimate(
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
     runner_version: RunnerVersionOpt = None, flash_attention: FlashOpt = None, kv_cache: KvCacheOpt = "f16",
-):
+) -> None:
     """Estimate memory (and speed, when a GPU is known) of one model at one quant, with a picture of what fills each card."""
     from vlmselect import render
+    from vlmselect.catalog import ModelSpec
     from vlmselect.catalog_views import estimate_one
 
     cat = _catalog(catalog)
     m = cat.model(model)
-    if m.kind != "local":
+    if not isinstance(m, ModelSpec):
         raise UsageError(f"{m.id} is a hosted API: it has no local memory footprint", "try `vlmselect show " + m.id + "`")
     rnr = _runner(runner)
     t = cat.task(task) if task else None

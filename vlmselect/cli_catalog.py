@@ -17,31 +17,34 @@ def models(
     task: Annotated[Optional[str], typer.Option("--task", "-t", help="Only models that can do this task, best first.")] = None,
     json_out: JsonOpt = False,
     catalog: CatalogOpt = None,
-):
+) -> None:
     """List the catalog: local models with estimated VRAM, and hosted APIs."""
     from vlmselect import render
+    from vlmselect.catalog import ApiSpec, ModelSpec
     from vlmselect.catalog_views import model_vram, models_for_task
     from vlmselect.cost import api_cost
     from vlmselect.memory import Workload
 
     cat = _catalog(catalog)
-    items = models_for_task(cat, cat.task(task)) if task else [*cat.models.values(), *cat.apis.values()]
+    items: list[ModelSpec | ApiSpec] = (models_for_task(cat, cat.task(task)) if task
+                                        else [*cat.models.values(), *cat.apis.values()])
     if json_out:
-        render.print_json([render.model_row_json(m, model_vram(m) if m.kind == "local" else None) for m in items])
+        render.print_json([render.model_row_json(m, model_vram(m) if isinstance(m, ModelSpec) else None) for m in items])
         return
-    rows = [(m, model_vram(m) if m.kind == "local" else None, api_cost(m, Workload()).usd if m.kind == "api" else None)
+    rows = [(m, model_vram(m) if isinstance(m, ModelSpec) else None, api_cost(m, Workload()).usd if isinstance(m, ApiSpec) else None)
             for m in items]
     render.print_models(rows, task)
 
 
-def show(model: Annotated[str, typer.Argument(help="Model id or name.")], json_out: JsonOpt = False, catalog: CatalogOpt = None):
+def show(model: Annotated[str, typer.Argument(help="Model id or name.")], json_out: JsonOpt = False, catalog: CatalogOpt = None) -> None:
     """Show one model or API with every fact and its sources."""
     from vlmselect import render
+    from vlmselect.catalog import ModelSpec
     from vlmselect.catalog_views import model_vram
 
     cat = _catalog(catalog)
     m = cat.model(model)
-    vram = model_vram(m) if m.kind == "local" else None
+    vram = model_vram(m) if isinstance(m, ModelSpec) else None
     if json_out:
         render.print_json(render.show_json(m, vram))
     else:
@@ -62,7 +65,7 @@ def snippet(
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
-):
+) -> None:
     """Print the shortest code that sends one image to a model or API, with advice on the image size."""
     from vlmselect import render
     from vlmselect.snippet_cli import make_snippet
@@ -83,7 +86,7 @@ def snippet(
 
 
 def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML file or a folder of them.")],
-                     json_out: JsonOpt = False):
+                     json_out: JsonOpt = False) -> None:
     """Validate catalog files: every problem with its file, line, id and field."""
     from vlmselect.catalog import validate_path
 
@@ -102,7 +105,7 @@ def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML f
     typer.echo(f"{path}: {count} entries, all valid")
 
 
-def catalog_stats(json_out: JsonOpt = False, catalog: CatalogOpt = None):
+def catalog_stats(json_out: JsonOpt = False, catalog: CatalogOpt = None) -> None:
     """How current the catalog is: as-of date, counts, newest release per family, open questions."""
     from vlmselect import render
     from vlmselect.catalog_stats import catalog_stats as stats

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from vlmselect.errors import UsageError
+
+if TYPE_CHECKING:  # for the annotations only: each helper imports what it uses when called
+    from rich.console import Console
+
+    from vlmselect.catalog import Catalog
+    from vlmselect.hardware.types import HardwareProfile
+    from vlmselect.memory import Workload
+    from vlmselect.runtimes import RuntimeOptions
 
 _state: dict[str, list[Path]] = {"catalog": []}
 
@@ -34,14 +43,14 @@ KvCacheOpt = Annotated[str, typer.Option("--kv-cache", help="f16 | q8_0 | q4_0 |
 SvgOpt = Annotated[Optional[Path], typer.Option("--svg", help="Also write the picture to this SVG file.")]
 
 
-def _catalog(extra: list[Path] | None = None):
+def _catalog(extra: list[Path] | None = None) -> Catalog:
     from vlmselect.catalog import load_catalog
 
     return load_catalog(list(_state["catalog"]) + list(extra or []))
 
 
 def _workload(context: int, images: int | None, resolution: str, max_new_tokens: int, default_images: int = 1,
-              video: bool = False):
+              video: bool = False) -> Workload:
     from vlmselect.memory import Workload
 
     m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", resolution)
@@ -60,7 +69,7 @@ def _workload(context: int, images: int | None, resolution: str, max_new_tokens:
                     width=w, height=h, max_new_tokens=max_new_tokens, video=video)
 
 
-def _runtime(runner: str | None, version: str | None, flash: str | None, kv_cache: str):
+def _runtime(runner: str | None, version: str | None, flash: str | None, kv_cache: str) -> RuntimeOptions:
     """Runtime options, checked against the runner when one is named (exit 2 on a bad value)."""
     from vlmselect.runtimes import KV_CACHE_TYPES, RuntimeOptions, resolve
 
@@ -77,7 +86,8 @@ def _runtime(runner: str | None, version: str | None, flash: str | None, kv_cach
     return opts
 
 
-def _hardware(cat, gpu, gpu_count, vram, ram, cpu_only):
+def _hardware(cat: Catalog, gpu: str | None, gpu_count: int, vram: float | None, ram: float | None,
+              cpu_only: bool) -> HardwareProfile:
     from vlmselect.hardware import build_profile
 
     return build_profile(cat, gpu=gpu, gpu_count=gpu_count, vram=vram, ram=ram, cpu_only=cpu_only)
@@ -92,7 +102,7 @@ def _date(value: str | None, flag: str) -> dt.date | None:
         raise UsageError(f"{flag} must be a date YYYY-MM-DD, got {value!r}", f"for example {flag} 2024-11-01") from None
 
 
-def _choice(value: str | None, choices, flag: str) -> str | None:
+def _choice(value: str | None, choices: Sequence[str], flag: str) -> str | None:
     if value is None:
         return None
     v = value.lower()
@@ -110,7 +120,7 @@ def _runner(value: str | None) -> str | None:
     return parse_runner(value).value if value is not None else None
 
 
-def _svg(path: Path, title: str, draw, width: int = 80) -> None:
+def _svg(path: Path, title: str, draw: Callable[[Console], None], width: int = 80) -> None:
     """Draw once more on a colour console that records, and save that as SVG."""
     from vlmselect import viz
 
