@@ -96,7 +96,8 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
             blocked.append(why)
             kinds.add("as-of")
             continue
-        for q, why in quant_reasons(m, runner, hw):
+        reasons = quant_reasons(m, runner, hw)
+        for q, why in reasons:
             if why is not None:
                 continue
             pl = place(m, q, runner, hw, w)
@@ -108,10 +109,10 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
                 continue
             if pl is None and (smallest is None or mem.total_gib < smallest.total_gib):
                 smallest, smallest_q = mem, q
-        if not any(why is None for _, why in quant_reasons(m, runner, hw)):
-            reasons = sorted({why for _, why in quant_reasons(m, runner, hw) if why})
-            hard = [r for r in reasons if not r.startswith("no ")]
-            blocked.append(f"{runner}: " + "; ".join((hard or reasons)[:2]))
+        if not any(why is None for _, why in reasons):
+            whys = sorted({why for _, why in reasons if why})
+            hard = [r for r in whys if not r.startswith("no ")]
+            blocked.append(f"{runner}: " + "; ".join((hard or whys)[:2]))
             kinds.add("hardware" if hard else "artifact")
     if smallest is not None:
         return Excluded(m.id, memory_reason(smallest, hw, m, smallest_q, w), "memory")
@@ -140,3 +141,17 @@ def memory_reason(mem: MemoryEstimate, hw: HardwareProfile, m: ModelSpec | None 
         if up.context:
             shorter = f"; it fits this GPU with context up to {up.context:,} tokens"
     return f"{head}; {where} ({what_it_takes(mem, best)}){shorter}"
+
+
+def retired_reason(api: ApiSpec, apis: dict[str, ApiSpec], on: dt.date) -> str:
+    """'retired on D; successor: X', following the successor chain past successors that are retired too, so a
+    retired API is never the suggested way out (Claude 3.5 Sonnet's successor, Sonnet 4.5, retired 2026-11-30)."""
+    text = f"retired on {api.retired}"
+    seen, nxt = {api.id}, api.successor
+    while nxt and nxt in apis and nxt not in seen and apis[nxt].status(on) == "retired":
+        text += f"; successor {nxt} retired on {apis[nxt].retired} too"
+        seen.add(nxt)
+        nxt = apis[nxt].successor
+    if nxt and nxt not in seen:
+        text += f"; successor: {nxt}"
+    return text

@@ -209,8 +209,9 @@ def _torch_activation_bytes(m: ModelSpec, ctx: int) -> float:
 # ---------------------------------------------------------------- the estimate
 
 
-def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv_bytes: float) -> tuple[int, float, str]:
-    """(window tokens, KV bytes, basis)."""
+def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv_bytes: float,
+        explain: bool = True) -> tuple[int, float, str]:
+    """(window tokens, KV bytes, basis); without `explain` the basis is left empty."""
     a = m.arch
     if m.image_tokens["rule"] == "cross-attention":
         ctx = w.context + w.max_new_tokens
@@ -235,6 +236,8 @@ def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv
             slots = f", Ollama's window {per_slot}" + (f" x {rt.parallel} parallel slots" if rt.parallel > 1 else "")
     window = rtm.swa_cells(rt, cells, a.sliding_window, rt.parallel) if a.sliding_window else None
     kv = kv_cache_bytes(m, cells, kv_bytes, cross_tokens=cross, window_cells=window)
+    if not explain:
+        return cells, kv, ""
     basis = (f"2 x {a.layers} layers x {a.kv_heads} kv heads x {a.head_dim} x {cells} cells x {kv_bytes:g} B"
              f" ({rt.kv_cache}; {w.context} text + {w.images} x {per_image} image + {w.max_new_tokens} new"
              + (f", rounded up to {cells} by llama-server" if cells != ctx and rt.runner == "llama.cpp" else "")
@@ -256,7 +259,7 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
     ctx, kv, kv_basis = _kv(m, w, rt, per_image, patches, kv_b)
     # The image tokens' share of the cache: what it would shrink by without them (sliding-window
     # layers and llama-server's rounding make this less than proportional).
-    kv_img = kv - _kv(m, w._replace(images=0), rt, per_image, patches, kv_b)[1] if w.images else 0.0
+    kv_img = kv - _kv(m, w._replace(images=0), rt, per_image, patches, kv_b, explain=False)[1] if w.images else 0.0
 
     text_gib, vision_gib, w_basis, published = _weights(m, q, runner)
     has_vision = w.images > 0

@@ -260,7 +260,9 @@ def model_row_json(m, vram: dict | None) -> dict:
                   "price_per_mtok": {"input": m.input_per_mtok, "output": m.output_per_mtok},
                   "price_as_of": str(m.price_as_of) if m.price_as_of else None, "price_source": m.price_source,
                   "status": {"now": m.status(dt.date.today()), "deprecated": m.deprecated and str(m.deprecated),
-                             "retired": m.retired and str(m.retired), "successor": m.successor}})
+                             "retired": m.retired and str(m.retired), "successor": m.successor,
+                             "source": (m.facts.get("status") or {}).get("source"),
+                             "read": (m.facts.get("status") or {}).get("as_of")}})
         if m.seed:
             d["seed"] = m.seed
     return d
