@@ -1,0 +1,44 @@
+"""Models issue 10 still lacked, each checked against a fact published apart from the catalog entry.
+
+The published numbers are written here with the page or file they come from, so a wrong catalog edit fails instead
+of being restated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+
+def test_mistral_small_4_architecture_adds_up_to_the_published_count(catalog):
+    """Card (mistralai/Mistral-Small-4-119B-2603): "119B parameters, with 6.5B activated per token", 128 experts,
+    4 active; Hugging Face's safetensors count for the repo: 119.4B. The catalog's layers, width and vocabulary,
+    with the MLA and expert sizes of transformers' Mistral4Config (checkpoint mistralai/Mistral-Small-4-119B-2603:
+    q_lora_rank 1024, kv_lora_rank 256, qk 64 + 64, v 128, 128 experts of 2048 + 1 shared, top-4), must give it."""
+    m = catalog.model("mistral-small-4-119b")
+    a = m.arch
+    q = a.hidden * 1024 + 1024 * a.heads * (64 + 64)
+    kv = a.hidden * (256 + 64) + 256 * a.heads * (64 + 128)
+    o = a.heads * 128 * a.hidden
+    expert = 3 * a.hidden * 2048
+    per_layer = q + kv + o + 128 * expert + expert + 128 * a.hidden
+    text = a.layers * per_layer + 2 * a.vocab * a.hidden  # untied input and output embeddings
+    assert m.facts["arch"]["tied_embeddings"] is False
+    assert (text + m.params_vision_b * 1e9) / 1e9 == pytest.approx(119.4, rel=0.002)
+    assert m.params_total_b == pytest.approx(119.4)
+    active = a.layers * (q + kv + o + 4 * expert + expert) + 2 * a.vocab * a.hidden
+    assert active / 1e9 == pytest.approx(6.5, rel=0.05)
+    # The MLA cache: latent 256 + RoPE key 64 per token and layer, as 2 x kv_heads x head_dim.
+    assert 2 * a.kv_heads * a.head_dim == 256 + 64
+    assert m.context_max == 256 * 1024  # card: "256k context length"
+
+
+def test_mistral_small_4_vision_matches_the_ministral_3_tower(catalog):
+    """Both wrap a Pixtral tower in transformers' Mistral3 projector; Ministral 3 3B's split was checked against its
+    official BF16 mmproj (841501856 B). The towers are equal, the projectors differ only in the text width."""
+    small4, mini = catalog.model("mistral-small-4-119b"), catalog.model("ministral-3-3b")
+    tower = mini.params_vision_b - mini.facts["params"]["projector_b"]
+    proj = small4.facts["params"]["projector_b"]
+    assert small4.params_vision_b - proj == pytest.approx(tower, abs=0.003)
+    assert proj * 1e9 == pytest.approx(1024 + 4 * 1024 * 1024 + 1024 * 4096 + 4096 * 4096, rel=0.01)
