@@ -42,3 +42,18 @@ def test_mistral_small_4_vision_matches_the_ministral_3_tower(catalog):
     proj = small4.facts["params"]["projector_b"]
     assert small4.params_vision_b - proj == pytest.approx(tower, abs=0.003)
     assert proj * 1e9 == pytest.approx(1024 + 4 * 1024 * 1024 + 1024 * 4096 + 4096 * 4096, rel=0.01)
+
+
+def test_gemma_3n_e2b_geometry_and_ollama_tag(catalog):
+    # E2B text geometry as quoted from the official config in three ports (notes): 30 layers, 8 heads, 2 KV heads
+    # of 256, hidden 2048, vocab 262400, every 5th layer global, the rest sliding 512, 32K context.
+    m = catalog.model("gemma-3n-e2b")
+    a = m.arch
+    assert (a.layers, a.heads, a.kv_heads, a.head_dim, a.hidden, a.vocab) == (30, 8, 2, 256, 2048, 262400)
+    assert (a.sliding_window, a.sliding_layers, m.context_max) == (512, 30 - 30 // 5, 32768)
+    # ollama.com/library/gemma3n:e2b: 5.6GB, Q4_K_M.
+    tag = next(t for t in m.runners["ollama"] if t["tag"] == "gemma3n:e2b")
+    assert (tag["quant"], tag["size_gb"]) == ("q4_k_m", 5.6)
+    # The E2B is the smaller of the pair: fewer layers than the E4B, same head geometry.
+    e4b = catalog.model("gemma-3n-e4b")
+    assert a.layers < e4b.arch.layers and (a.kv_heads, a.head_dim) == (e4b.arch.kv_heads, e4b.arch.head_dim)
