@@ -57,3 +57,36 @@ def test_gemma_3n_e2b_geometry_and_ollama_tag(catalog):
     # The E2B is the smaller of the pair: fewer layers than the E4B, same head geometry.
     e4b = catalog.model("gemma-3n-e4b")
     assert a.layers < e4b.arch.layers and (a.kv_heads, a.head_dim) == (e4b.arch.kv_heads, e4b.arch.head_dim)
+
+
+def _official_deepseek_vl2_tokens(cols: int, rows: int) -> int:
+    """processing_deepseek_vl_v2.py (deepseek-ai/DeepSeek-VL2): h = w = ceil((384 // 14) / 2); global view
+    h * (w + 1), one separator, local views (rows * h) * (cols * w + 1)."""
+    h = w = math.ceil((384 // 14) / 2)
+    return h * (w + 1) + 1 + (rows * h) * (cols * w + 1)
+
+
+# The tile rule never under-counts; it is tight from 2 x 2 tiles up. A one-tile image (421 official tokens) is
+# costed as a 2 x 2 grid: the rule's at-least-two-tiles floor is what keeps it an upper bound (notes).
+@pytest.mark.parametrize("w, h, grid, slack", [(384, 384, (1, 1), 2.6), (384, 768, (1, 2), 1.05),
+                                               (768, 768, (2, 2), 1.05), (1152, 1152, (3, 3), 1.05)])
+def test_deepseek_vl2_image_tokens_bound_the_official_processor(catalog, w, h, grid, slack):
+    from vlmselect.imagetokens import model_image_tokens
+
+    m = catalog.model("deepseek-vl2-small")
+    official = _official_deepseek_vl2_tokens(*grid)
+    estimated = model_image_tokens(m.image_tokens, w, h).tokens
+    assert official <= estimated <= slack * official
+
+
+def test_deepseek_vl2_small_matches_its_readme(catalog):
+    # README: "vl2-small, 16.1B-MoE in total"; introduction: 2.8B activated; sequence length 4096; DeepSeek Model
+    # License, "supports commercial use"; released 2024-12-13.
+    m = catalog.model("deepseek-vl2-small")
+    assert (m.params_total_b, m.facts["params"]["active_b"], m.context_max) == (16.1, 2.8, 4096)
+    assert m.license == "deepseek" and m.commercial is True
+    # DeepSeekMoE-16B (config_16B.json / DeepSeek-Coder-V2-Lite-Base config.json): 27 layers, width 2048, 16 heads,
+    # MLA latent 512 + RoPE key 64 per token and layer.
+    a = m.arch
+    assert (a.layers, a.hidden, a.heads) == (27, 2048, 16)
+    assert 2 * a.kv_heads * a.head_dim == 512 + 64
