@@ -90,3 +90,45 @@ def test_deepseek_vl2_small_matches_its_readme(catalog):
     a = m.arch
     assert (a.layers, a.hidden, a.heads) == (27, 2048, 16)
     assert 2 * a.kv_heads * a.head_dim == 512 + 64
+
+
+def _qwen35_text_params(a, ffn_total_per_layer: float, dn_key_heads: int, dn_value_heads: int, tied: bool) -> float:
+    """Gated attention (q with output gate, k, v, o) on every 4th layer, Gated DeltaNet (qkv, z, a/b, conv 4, out)
+    on the rest, the FFN given per layer, and the embeddings."""
+    attention = a.hidden * a.head_dim * (2 * a.heads + 2 * a.kv_heads + a.heads)
+    kd, vd = dn_key_heads * 128, dn_value_heads * 128
+    deltanet = a.hidden * (2 * kd + vd) + a.hidden * vd + 2 * a.hidden * dn_value_heads + (2 * kd + vd) * 4 + vd * a.hidden
+    full = a.layers - a.sliding_layers
+    embeddings = a.vocab * a.hidden * (1 if tied else 2)
+    return full * attention + a.sliding_layers * deltanet + a.layers * ffn_total_per_layer + embeddings
+
+
+def test_qwen35_122b_adds_up_to_the_published_gguf_count_and_disk_size(catalog):
+    # A llama.cpp text GGUF of the model reports 122.11B parameters (llmgarage.ai); the BF16 repo is about 250 GB on
+    # disk (olka-fi/Qwen3.5-122B-A10B-MXFP4 card). Experts: 256 of 1024 + 1 shared, a router per layer.
+    m = catalog.model("qwen3.5-122b-a10b")
+    a = m.arch
+    assert (a.layers, a.sliding_layers) == (48, 36)  # 12 x (3 DeltaNet + 1 attention)
+    moe = 257 * 3 * a.hidden * 1024 + 256 * a.hidden + a.hidden
+    text = _qwen35_text_params(a, moe, 16, 64, tied=False)
+    assert text / 1e9 == pytest.approx(122.11, abs=0.02)
+    assert m.params_text_b == pytest.approx(122.11, abs=0.01)
+    assert m.params_total_b * 2 == pytest.approx(250, rel=0.03)  # BF16 bytes, MTP layer aside
+    # Active per token: 8 routed + 1 shared experts, everything else dense: the name's A10B.
+    active = _qwen35_text_params(a, 9 * 3 * a.hidden * 1024 + 256 * a.hidden, 16, 64, tied=False)
+    assert active / 1e9 == pytest.approx(m.facts["params"]["active_b"], rel=0.05)
+
+
+def test_qwen35_2b_layout_matches_its_model_overview(catalog):
+    # Card Model Overview as restated (awesomeagents.ai): 24 layers = 6 x (3 x Gated DeltaNet + 1 x Gated
+    # Attention), hidden 2048, 8 Q / 2 KV heads of 256, vocab 248320.
+    m = catalog.model("qwen3.5-2b")
+    a = m.arch
+    assert (a.layers, a.sliding_layers, a.hidden, a.heads, a.kv_heads, a.head_dim) == (24, 18, 2048, 8, 2, 256)
+    # The same attention and DeltaNet geometry as the 0.8B, whose Megatron recipe was read: the same recurrent-state
+    # window in per-token KV units.
+    small = catalog.model("qwen3.5-0.8b")
+    assert (a.kv_heads, a.head_dim, a.sliding_window) == (small.arch.kv_heads, small.arch.head_dim, small.arch.sliding_window)
+    # text_b counts the larger, untied case while tie_word_embeddings is unknown.
+    assert "arch.tied_embeddings" in m.facts["unknown"]
+    assert m.params_text_b * 1e9 == pytest.approx(_qwen35_text_params(a, 3 * a.hidden * 6144, 16, 16, tied=False), rel=0.01)
