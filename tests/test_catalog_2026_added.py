@@ -132,3 +132,23 @@ def test_qwen35_2b_layout_matches_its_model_overview(catalog):
     # text_b counts the larger, untied case while tie_word_embeddings is unknown.
     assert "arch.tied_embeddings" in m.facts["unknown"]
     assert m.params_text_b * 1e9 == pytest.approx(_qwen35_text_params(a, 3 * a.hidden * 6144, 16, 16, tied=False), rel=0.01)
+
+
+def test_mistral_large_3_fp8_needs_the_h200_node_its_card_names(cli):
+    """Card: FP8 "on a single node of B200s or H200s", NVFP4 on "a single node of H100s or A100s"; vLLM's recipe
+    serves the FP8 repo with tensor parallel 8 on 8 x H200. The catalog's 675B must reproduce both sides."""
+    on_h200 = cli("estimate", "mistral-large-3-675b", "--gpu", "h200", "--gpu-count", "8",
+                  "--quant", "fp8", "--runner", "vllm", "--json").json()
+    on_h100 = cli("estimate", "mistral-large-3-675b", "--gpu", "h100-sxm", "--gpu-count", "8",
+                  "--quant", "fp8", "--runner", "vllm", "--json").json()
+    assert on_h200["fits"] is True and on_h100["fits"] is False
+    assert 600 < on_h200["total_gib"] < 700
+
+
+def test_mistral_large_3_split_and_mla_cache(catalog):
+    # Card: 673B language model + 2.5B vision encoder = 675B; 41B active (39B in the language model).
+    m = catalog.model("mistral-large-3-675b")
+    assert (m.params_text_b, m.params_vision_b, m.params_total_b) == (673, 2.5, 675)
+    assert m.facts["params"]["active_b"] == 41
+    # DeepSeek-V3 layout (deepseek-ai/DeepSeek-V3 config.json: 61 layers, kv_lora_rank 512, qk_rope_head_dim 64).
+    assert m.arch.layers == 61 and 2 * m.arch.kv_heads * m.arch.head_dim == 512 + 64
