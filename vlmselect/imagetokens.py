@@ -5,6 +5,7 @@ shared/reference/vram-estimation.md section 3). Local rules return an `ImageCost
 that memory, speed and cost share one count.
 """
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -41,6 +42,7 @@ def _qwen(rule: dict, w: int, h: int, cap_tokens: int | None) -> ImageCost:
     return ImageCost(tokens, tokens * 4, tokens * 4)  # 2x2 patch merge: four encoder patches per token
 
 
+@functools.lru_cache(maxsize=64)  # pure, and recommend asks the same few shapes for every InternVL-style model
 def _closest_grid(w: int, h: int, tile: int, min_tiles: int, max_tiles: int) -> tuple[int, int]:
     """InternVL's find_closest_aspect_ratio over grids with min..max tiles."""
     aspect = w / h

@@ -163,9 +163,9 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
     frames = filters.video_note(m, req.workload)
     if frames:
         warnings.append(frames)
-    steps = next_steps(m, pl, req.workload)
+    # `why` and the next steps are written by _finish, only for the picks that are shown.
     pick = LocalPick(model=m, placement=pl, quality=quality.estimate * q.quality, score=0.0, why="",
-                     command=steps.command, warnings=tuple(warnings), steps=steps,
+                     command="", warnings=tuple(warnings),
                      quality_low=quality.low * q.quality, quality_high=quality.high * q.quality, q=quality)
     return pick._replace(score=ranking.local_key(pick, req.priority))
 
@@ -241,8 +241,9 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
                 excluded.append(filters.no_fit(m, hw, req.workload, able, req.as_of))
                 continue
             local.append(pick)
-        local = [_tied(p) for p in ranking.order(local, req.priority, ranking.local_key,
-                                                   lambda p: (_remote_code(p), p.speed.seconds_per_image))]
+        ranked = ranking.order(local, req.priority, ranking.local_key,
+                               lambda p: (_remote_code(p), p.speed.seconds_per_image))
+        local = [_tied(_finish(p, req)) for p in ranked[: req.top]]
 
     apis: list[ApiPick] = []
     if req.api:
@@ -300,8 +301,12 @@ def _emptied_by(excluded: list, ids: set) -> str:
     return "excluded " + ", ".join(f"{n} by {FILTER_NAMES.get(k, k)}" for k, n in parts) + " (--explain lists each)"
 
 
-def _with_why(p: LocalPick, task: TaskSpec | None) -> LocalPick:
-    return p._replace(why=_why(p, task))
+def _finish(p: LocalPick, req: Request) -> LocalPick:
+    """What a shown pick carries beyond its rank: `why` and the commands to run it. Written only
+    for the picks that are shown (building commands for all ~300 placements was a third of
+    recommend's time)."""
+    steps = next_steps(p.model, p.placement, req.workload)
+    return p._replace(why=_why(p, req.task), command=steps.command, steps=steps)
 
 
 def _filter(item: ModelSpec | ApiSpec, req: Request) -> Excluded | None:
@@ -336,7 +341,7 @@ def _qualities(catalog: Catalog, req: Request) -> dict:
 def _best(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, quality: Quality) -> LocalPick | None:
     """The one pick for a model: the same for recommend, estimate and pull."""
     options = _options(m, runners, hw, req, quality, req.priority in ("balanced", "quality"))
-    return _with_why(_choose(options, req.priority), req.task) if options else None
+    return _choose(options, req.priority) if options else None
 
 
 def best_for_model(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: str,
@@ -344,7 +349,8 @@ def best_for_model(catalog: Catalog, hw: HardwareProfile, req: Request, model_id
     """What `recommend` would pick for this model (for `pull` and `estimate`)."""
     m = catalog.models[model_id]
     runners = runners or ([req.runner] if req.runner else runners_for(m))
-    return _best(m, runners, hw, req, _qualities(catalog, req)[model_id])
+    pick = _best(m, runners, hw, req, _qualities(catalog, req)[model_id])
+    return _finish(pick, req) if pick else None
 
 
 def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: str) -> list[LocalPick]:
@@ -352,7 +358,7 @@ def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: 
     m = catalog.models[model_id]
     quality = _qualities(catalog, req)[model_id]
     runners = [req.runner] if req.runner else runners_for(m)
-    out = [_with_why(p, req.task) for p in _options(m, runners, hw, req, quality, prune=False)]
+    out = [_finish(p, req) for p in _options(m, runners, hw, req, quality, prune=False)]
     return sorted(out, key=lambda p: (p.fits, p.quant.id not in LOW_QUALITY, p.quant.bits, p.score), reverse=True)
 
 

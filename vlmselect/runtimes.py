@@ -174,6 +174,7 @@ class Runtime(NamedTuple):
         return version_key(self.version) >= version_key(v)
 
 
+@functools.lru_cache(maxsize=256)  # recommend compares the same few versions ~1000 times
 def version_key(v: str) -> tuple:
     """Comparable key: 'b6343' -> (6343,), '0.13.4' -> (0, 13, 4), '4.45.0.dev0' -> (4, 45, 0)."""
     nums = re.findall(r"\d+", v.split("+")[0].split(".dev")[0])
