@@ -152,3 +152,18 @@ def test_mistral_large_3_split_and_mla_cache(catalog):
     assert m.facts["params"]["active_b"] == 41
     # DeepSeek-V3 layout (deepseek-ai/DeepSeek-V3 config.json: 61 layers, kv_lora_rank 512, qk_rope_head_dim 64).
     assert m.arch.layers == 61 and 2 * m.arch.kv_heads * m.arch.head_dim == 512 + 64
+
+
+def test_keye_vl_15_split_matches_its_named_parts(catalog):
+    """Keye-VL-1.5 = SigLIP-400M-384-14 + projector + Qwen3-8B. Qwen3-8B's card: 8.2B parameters (config: 36 layers,
+    4096 wide, 32 / 8 heads of 128, FFN 12288, vocab 151936, untied); google/siglip-so400m-patch14-384's vision
+    config: 27 layers, width 1152, MLP 4304, patch 14, 384 px (about 0.4B)."""
+    m = catalog.model("keye-vl-1.5-8b")
+    a = m.arch
+    assert (a.layers, a.hidden, a.heads, a.kv_heads, a.head_dim, a.vocab) == (36, 4096, 32, 8, 128, 151936)
+    assert m.params_text_b == pytest.approx(8.2, abs=0.05)
+    siglip = 27 * (4 * (1152 * 1152 + 1152) + 2 * 1152 * 4304 + 4304 + 1152 + 4 * 1152) + 3 * 14 * 14 * 1152 + 27 * 27 * 1152
+    assert m.params_vision_b * 1e9 == pytest.approx(siglip, rel=0.01)
+    # No licence was read: commercial use stays unstated, which --commercial treats as unknown.
+    assert m.commercial is None and "license" in m.facts["unknown"]
+    assert m.context_max == 128 * 1024  # card: "up to 128k tokens"
