@@ -167,3 +167,24 @@ def test_keye_vl_15_split_matches_its_named_parts(catalog):
     # No licence was read: commercial use stays unstated, which --commercial treats as unknown.
     assert m.commercial is None and "license" in m.facts["unknown"]
     assert m.context_max == 128 * 1024  # card: "up to 128k tokens"
+
+
+def test_chandra_pair_matches_the_v020_release_notes_and_official_code(catalog):
+    # GitHub release v0.2.0: "a 4B parameter OCR model that scores 85.9% on the olmOCR benchmark ... smaller and more
+    # accurate than Chandra 1 (9B)"; olmOCR overall 83.1 -> 85.9.
+    one, two = catalog.model("chandra"), catalog.model("chandra-ocr-2")
+    assert round(one.params_total_b) == 9 and round(two.params_total_b) in (4, 5)
+    assert (one.benchmarks["olmocr_bench"], two.benchmarks["olmocr_bench"]) == (83.1, 85.9)
+    # A community GGUF of Chandra 2 lists 9.25 GB at 16 bits: two bytes per parameter of the catalogued model.
+    assert two.params_total_b * 2 == pytest.approx(9.25, rel=0.03)
+    # chandra/model/util.py scale_to_fit: pages at most 3072 x 2048 px; Qwen3-VL tokens are 32 x 32 px.
+    assert one.image_tokens["max_tokens"] == 3072 * 2048 // (32 * 32)
+    # MODEL_LICENSE: modified OpenRAIL-M, commercial use only for small startups or with a paid licence.
+    assert one.commercial is False and two.commercial is False
+
+
+def test_commercial_filter_drops_chandra(cli):
+    d = cli("recommend", "--task", "ocr", "--local", "--gpu", "rtx 4090", "--commercial", "--top", "80", "--json").json()
+    assert not {"chandra", "chandra-ocr-2"} & {p["id"] for p in d["local"]}
+    reasons = {e["id"]: e["reason"] for e in d["excluded"]}
+    assert "commercial" in reasons["chandra"]
