@@ -188,3 +188,15 @@ def test_commercial_filter_drops_chandra(cli):
     assert not {"chandra", "chandra-ocr-2"} & {p["id"] for p in d["local"]}
     reasons = {e["id"]: e["reason"] for e in d["excluded"]}
     assert "commercial" in reasons["chandra"]
+
+
+def test_infinity_parser_follows_its_official_cli(catalog, cli):
+    # Infinity-Parser/inference/main.py: --min_pixels 200704, --max_pixels 1806336 (28 x 28 px per token);
+    # vllm_backend.py: limit_mm_per_prompt {"image": 1}.
+    m = catalog.model("infinity-parser-7b")
+    assert (m.image_tokens["min_tokens"], m.image_tokens["max_tokens"]) == (200704 // 784, 1806336 // 784)
+    assert m.facts["max_images"] == 1
+    d = cli("recommend", "--task", "ocr", "--local", "--gpu", "rtx 4090", "--images", "2", "--top", "80",
+            "--json").json()
+    assert "infinity-parser-7b" not in {p["id"] for p in d["local"]}
+    assert "infinity-parser-7b" in {e["id"] for e in d["excluded"]}
