@@ -200,3 +200,15 @@ def test_infinity_parser_follows_its_official_cli(catalog, cli):
             "--json").json()
     assert "infinity-parser-7b" not in {p["id"] for p in d["local"]}
     assert "infinity-parser-7b" in {e["id"] for e in d["excluded"]}
+
+
+def test_paddleocr_vl_16_is_a_drop_in_for_15(catalog):
+    # Card: "The model architecture is fully compatible with PaddleOCR-VL-1.5"; "96.33% on OmniDocBench v1.6";
+    # Apache 2.0. The v1.6 score is its own variant, never mixed with the v1.5 ones.
+    new, old = catalog.model("paddleocr-vl-1.6"), catalog.model("paddleocr-vl-1.5")
+    fields = ("layers", "kv_heads", "head_dim", "hidden", "heads", "vocab")
+    assert [getattr(new.arch, f) for f in fields] == [getattr(old.arch, f) for f in fields]
+    assert new.params_total_b == old.params_total_b == 0.9
+    assert new.benchmarks == {"omnidocbench_v16": 96.33}
+    assert new.license == "apache-2.0" and new.commercial is True
+    assert new.released > old.released
