@@ -212,3 +212,22 @@ def test_paddleocr_vl_16_is_a_drop_in_for_15(catalog):
     assert new.benchmarks == {"omnidocbench_v16": 96.33}
     assert new.license == "apache-2.0" and new.commercial is True
     assert new.released > old.released
+
+
+def test_internvl35_20b_a4b_matches_report_table_1(catalog):
+    """InternVL3.5 report (arXiv 2508.18265) Table 1: GPT-OSS-20B language model 20.9B, InternViT-300M 0.3B, total
+    21.2B, A4B. gpt-oss-20b's config: 32 experts of 2880 (SwiGLU with biases), top-4, attention with biases."""
+    m = catalog.model("internvl3.5-20b-a4b")
+    a = m.arch
+    q_out = a.heads * a.head_dim
+    kv_out = a.kv_heads * a.head_dim
+    attention = a.hidden * (q_out + 2 * kv_out) + (q_out + 2 * kv_out) + q_out * a.hidden + a.hidden + a.heads
+    expert = a.hidden * 2 * 2880 + 2 * 2880 + 2880 * a.hidden + a.hidden
+    router = 32 * a.hidden + 32
+    embeddings = 2 * a.vocab * a.hidden
+    text = a.layers * (attention + 32 * expert + router) + embeddings
+    assert text / 1e9 == pytest.approx(20.9, abs=0.05) and m.params_text_b == 20.9
+    active = a.layers * (attention + 4 * expert + router) + embeddings
+    assert active / 1e9 == pytest.approx(m.facts["params"]["active_b"], rel=0.1)
+    assert m.params_total_b == pytest.approx(m.params_text_b + m.params_vision_b)
+    assert (a.sliding_window, a.sliding_layers) == (128, a.layers // 2)
