@@ -1,16 +1,21 @@
 """Agreement of vlmselect's quality ranking with independent leaderboards it did not see.
 
 For every board in tests/data/independent_boards.yaml (a frozen copy of the boards, with
-sources) and each task it speaks to, the quality model is fitted WITHOUT that board (and
-without other runs of the same benchmark by the same people), then every pair of catalog
+sources) and each task it speaks to, the quality model is fitted WITHOUT that board's numbers (and
+without other runs of the same benchmark by the same organisation), then every pair of catalog
 models the board orders is checked: does the fit order it the same way? Prints pairwise
 agreement and Kendall tau-a per board and task, and the pooled agreement.
 
     .venv/bin/python benchmarks/ranking_agreement.py
+    .venv/bin/python benchmarks/ranking_agreement.py --hold-out olmocr_bench,omnidocbench_v15
+
+`--hold-out B1,B2` also keeps every board of those benchmarks out of each fit (scores dropped,
+declarations kept): how much of the agreement the other independent page-level board carries.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -26,8 +31,11 @@ FROZEN = Path(__file__).resolve().parents[1] / "tests" / "data" / "independent_b
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--hold-out", default="", help="comma-separated benchmarks whose boards no fit sees")
+    out = {x for x in ap.parse_args().hold_out.split(",") if x}
     cat = load_catalog(include_user=False)
-    boards = load_boards()
+    boards = [dict(b, scores={}, vendor_runs=[]) if b["benchmark"] in out else b for b in load_boards()]
     frozen = yaml.safe_load(FROZEN.read_text(encoding="utf-8"))
     total = agree = 0
     print(f"{'board':36s} {'task':14s} {'n':>3s} {'pairs':>5s} {'agree':>6s} {'tau':>6s}")

@@ -96,12 +96,16 @@ def test_frozen_snapshots_match_the_shipped_boards(boards, frozen):
 # ---------------------------------------------------------------- agreement with boards it did not see
 
 # Leave one out: fit without the board (and without other runs of the same benchmark by the same
-# people), then count the pairs of catalog models the board orders that the fit orders alike.
-# Chance is 0.5. Measured on this catalog (benchmarks/ranking_agreement.py, 2026-11-30): pooled
-# 146/247 = 0.59; the 2024 vision arena 0.67-0.80; olmOCR-Bench 0.52-0.71; OmniDocBench v1.5 is the
-# weak spot (0.36-0.46, below chance): vendor OCRBench/DocVQA numbers and model size rank general
-# VLMs (GPT-4o, InternVL3.5-241B) above the document specialists the page-level board puts first.
-POOLED_MIN = 0.55  # pooled over every held-out board and task (chance 0.50; sd of chance ~0.03)
+# organisation), then count the pairs of catalog models the board orders that the fit orders alike.
+# The held-out boards stay only as declarations (benchmark and tasks, no scores). Chance is 0.5.
+# Measured on this catalog (benchmarks/ranking_agreement.py, 2026-11-30), before -> after one
+# benchmark's runs were pooled across sources, the document-specialist prior and page-level weights
+# for `ocr`: pooled 143/247 = 0.58 -> 179/247 = 0.72; OmniDocBench v1.5 0.36-0.46 -> 0.79-0.86;
+# the 2024 vision arena 0.67-0.80 -> 0.67-0.80; olmOCR-Bench (Ai2, 2025-10) 0.52-0.62 -> 0.52-0.67 (ocr 0.62 -> 0.57),
+# where the two page-level boards disagree on GPT-4o (2nd of 7 on olmOCR-Bench, last of 8 on
+# OmniDocBench) and Qwen2-VL-7B's vendor OCRBench/DocVQA still outweigh its 31.5 there.
+POOLED_MIN = 0.65  # pooled over every held-out board and task (chance 0.50; sd of chance ~0.03)
+OMNIDOC_MIN = 0.70  # OmniDocBench v1.5 held out (8 catalog entries, 28 pairs) for ocr / academic-pdf / invoice
 ARENA_MIN = 0.65  # the 2024 vision arena (6 catalog entries, 15 pairs) for general / reasoning
 
 
@@ -121,6 +125,28 @@ def test_general_agrees_with_the_held_out_vision_arena(catalog, boards, frozen, 
     arena = next(b for b in frozen if b["id"] == "lmarena-vision-2024-06")
     a = leave_one_out(catalog, boards, arena, catalog.tasks[task])
     assert a.pairs == 15 and a.share >= ARENA_MIN, a
+
+
+@pytest.mark.parametrize("task", ["ocr", "academic-pdf", "invoice"])
+def test_documents_agree_with_the_held_out_omnidocbench(catalog, boards, frozen, task):
+    # The page-level board the earlier model contradicted (0.36-0.46): without it, the olmOCR-Bench
+    # runs and the makers' own page-level numbers must order its 8 catalog entries mostly alike.
+    board = next(b for b in frozen if b["id"] == "omnidocbench-v15-opendatalab-2025-12")
+    a = leave_one_out(catalog, boards, board, catalog.tasks[task])
+    assert a.pairs == 28 and a.share >= OMNIDOC_MIN, a
+
+
+def test_held_out_boards_leave_no_score_in_the_fit(catalog, boards, frozen):
+    # Holding out Ai2's 2025-10 olmOCR-Bench README also holds out their 2025-11 one (same
+    # organisation, same run of olmOCR 2): neither board's numbers may appear as evidence.
+    board = next(b for b in frozen if b["id"] == "olmocr-bench-ai2-2025-10")
+    from vlmselect.agreement import held_out
+
+    kept = held_out(boards, board)
+    q = Q.task_qualities({**catalog.models, **catalog.apis}, kept, catalog.tasks["ocr"])
+    assert all(e.board not in {"olmocr-bench-ai2-2025-10", "olmocr-bench-ai2-2025-11"}
+               for x in q.values() for e in x.evidence)
+    assert {b["id"] for b in kept} == {b["id"] for b in boards}  # declarations kept, scores dropped
 
 
 def test_olmocr_board_held_out_keeps_olmocr_2_above_qwen2_vl_7b(catalog, boards, frozen):
@@ -165,33 +191,44 @@ def test_api_documents_ordered_by_evidence_not_price(cli, catalog, task):
 # ---------------------------------------------------------------- properties
 
 
-@pytest.mark.parametrize("task", ["ocr", "general", "video"])
-def test_quality_order_is_non_increasing_in_the_bound_except_inside_ties(cli, task):
+@pytest.mark.parametrize(("task", "gpu"), [("ocr", "RTX 4090"), ("general", "RTX 4090"), ("video", "RTX 4090"),
+                                         ("academic-pdf", "H100"), ("general", "H100"), ("invoice", "RTX 3060")])
+def test_quality_order_is_non_increasing_in_the_bound_except_inside_ties(cli, task, gpu):
     from vlmselect.ranking import TIE
 
-    d = rec(cli, "--task", task, "--priority", "quality", "--gpu", "RTX 4090", "--top", "60")
+    d = rec(cli, "--task", task, "--priority", "quality", "--gpu", gpu, "--top", "60")
     for rows in (d["local"], d["api"]):
         lows = [x["quality_interval"][0] for x in rows]
         for k in range(1, len(rows)):
             if lows[k] > lows[k - 1] + 1e-9:  # an inversion is only allowed inside one statistical tie
                 assert rows[k]["tie"] and rows[k - 1]["tie"], (rows[k - 1]["id"], rows[k]["id"])
                 assert lows[k] - lows[k - 1] < TIE + 0.001
+        # and never across ties: every pick's bound is at least any later tie group's best minus TIE
+        for k in range(len(rows)):
+            assert all(lows[j] < lows[k] + TIE + 0.001 for j in range(k + 1, len(rows))), rows[k]["id"]
         for x in rows:
             lo, hi = x["quality_interval"]
             assert lo <= x["quality"] <= hi
 
 
-def test_adding_an_unrelated_model_never_reorders_two_others(catalog, boards):
+@pytest.mark.parametrize("task", ["ocr", "academic-pdf", "general", "video"])
+def test_adding_an_unrelated_model_never_reorders_two_others(catalog, boards, task):
     items = {**catalog.models, **catalog.apis}
-    task = catalog.tasks["ocr"]
-    before = Q.task_qualities(items, boards, task)
-    # A new model with a number on a benchmark nobody else has: it compares with no one.
-    stranger = catalog.models["qwen2-vl-7b"]._replace(
-        id="stranger-vl", family="stranger", benchmarks={"ocrbench_v9": 999.0},
-        benchmark_meta={"ocrbench_v9": {"by": "vendor", "mode": "plain", "date": "2025-01"}})
-    after = Q.task_qualities({**items, "stranger-vl": stranger}, boards, task)
+    before = Q.task_qualities(items, boards, catalog.tasks[task])
+    # Two newcomers of a family of their own: one with a number on a benchmark nobody else has,
+    # one alone on an independent board of its own (a pool of one compares with no one).
+    base = catalog.models["qwen2-vl-7b"]
+    stranger = base._replace(id="stranger-vl", family="stranger", benchmarks={"ocrbench_v9": 999.0},
+                             benchmark_meta={"ocrbench_v9": {"by": "vendor", "mode": "plain", "date": "2025-01"}})
+    loner = base._replace(id="loner-vl", family="loner", benchmarks={}, benchmark_meta={})
+    board = dict(boards[0], id="loner-board", benchmark="lonerbench", tasks=[task], scores={"loner-vl": 50.0},
+                 vendor_runs=[], metric_kind="")
+    after = Q.task_qualities({**items, "stranger-vl": stranger, "loner-vl": loner}, [*boards, board],
+                             catalog.tasks[task])
     order = lambda q: sorted(items, key=lambda i: -q[i].theta)  # noqa: E731
     assert order(before) == order(after)
+    for i in items:  # not just the order: nobody else's estimate or interval moves
+        assert after[i].theta == pytest.approx(before[i].theta, abs=1e-6) and after[i].se == pytest.approx(before[i].se, abs=1e-6)
 
 
 def test_no_evidence_gets_a_wide_prior_not_a_constant(catalog, boards):

@@ -80,10 +80,17 @@ def test_seed_best_quality_api(cli):
 
 
 def test_seed_video_api_is_gemini_native_video(cli):
+    # The seed picks Gemini (native video). Gemini 1.5 Pro leads the Video-MME authors' own runs
+    # (75.0 vs 71.9 for GPT-4o, arXiv 2405.21075) and comes first. Gemini 1.5 Flash has no video
+    # number dated before 2024-11 in the catalog, so GPT-4o's independent 71.9 (sent as frames),
+    # which beats every local model's self-reported Video-MME, may sit between them: the seed's
+    # pick stays within the top 3.
     d = rec(cli, "--task", "video", *SEED, "--priority", "quality")
-    assert api_ids(d, 2) == ["gemini-1.5-flash", "gemini-1.5-pro"] or api_ids(d, 2) == ["gemini-1.5-pro", "gemini-1.5-flash"]
-    assert "native video" in d["api"][0]["why"]
-    assert all("frames" in x["why"] for x in d["api"][2:])
+    top = api_ids(d, 3)
+    assert top[0] == "gemini-1.5-pro" and "gemini-1.5-flash" in top
+    for x in d["api"]:
+        assert ("native video input" in x["why"]) == x["id"].startswith("gemini"), x["why"]
+        assert ("frames" in x["why"]) != x["id"].startswith("gemini"), x["why"]
 
 
 def test_seed_action_recognition_llava_video_if_it_fits(cli):

@@ -136,6 +136,20 @@ def gpu_unsupported(g: GpuInfo, q: Quant, runner: str) -> str | None:
     return None
 
 
+_BLOCKED: dict[tuple, str | None] = {}
+
+
+def _blocked_on_all(gpus: tuple[GpuInfo, ...], q: Quant, runner: str) -> str | None:
+    """Why no GPU here can run `q` on `runner` (the first GPU's reason), or None when one can.
+    Memoised on what gpu_unsupported reads: it depends on the GPUs, not on the model, and
+    recommend asks it for every model."""
+    key = (q, runner, tuple((g.name, g.vendor, g.compute_capability, g.bf16) for g in gpus))
+    if key not in _BLOCKED:
+        blocked = [gpu_unsupported(g, q, runner) for g in gpus]
+        _BLOCKED[key] = blocked[0] if all(blocked) else None
+    return _BLOCKED[key]
+
+
 def artifact_missing(m: ModelSpec, q: Quant, runner: str) -> str | None:
     """Why the catalog has nothing `runner` can load at `q` for `m` (None when it has)."""
     r = m.runners
@@ -155,15 +169,13 @@ def artifact_missing(m: ModelSpec, q: Quant, runner: str) -> str | None:
 
 def quant_reasons(m: ModelSpec, runner: str, hw: HardwareProfile) -> list[tuple[Quant, str | None]]:
     """Every quant of `runner`, best first, with why it cannot run here (None: it can be tried)."""
-    gpus = hw.usable_gpus
+    gpus = tuple(hw.usable_gpus)
     out: list[tuple[Quant, str | None]] = []
     for q in quants_for(runner):
         why = artifact_missing(m, q, runner)
         if why is None:
             if gpus:
-                blocked = [gpu_unsupported(g, q, runner) for g in gpus]
-                if all(blocked):
-                    why = blocked[0]
+                why = _blocked_on_all(gpus, q, runner)
             elif runner == "vllm":
                 why = "vLLM runs on a GPU (this machine has none)"
             elif runner == "transformers" and q.id in ("bf16", "fp16"):

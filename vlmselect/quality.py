@@ -1,19 +1,23 @@
 """Task quality with uncertainty: a Bayesian Bradley-Terry fit over comparable evidence.
 
 Evidence comes in pools whose numbers may be compared with each other and nothing else:
-one benchmark variant in one mode (`mmbench_v11`, plain) from the catalog, or one
-independent leaderboard from catalog/boards.yaml (one harness, one run per row). Inside a
-pool every pair of models becomes a soft paired comparison: the share of a "win" is the
-probability that the score gap is real given the pool's noise (Thurstone), or for arena
-ratings the rating's own win probability. Pairs are weighted: independent runs 1.0, any
-vendor-reported number VENDOR_WEIGHT (a weaker prior, not a vote of equal standing), a
-thinking / chain-of-thought run half again; each pool contributes at most ~POOL_CAP
-comparisons per model, so a long table does not drown a short one.
+one benchmark variant in one mode (`mmbench_v11`, plain, `olmocr_bench`), whoever ran it:
+the makers' own numbers from the catalog and the independent leaderboards of catalog/boards.yaml
+meet in the same pool (an arena board, whose ratings are relative to its snapshot, is a pool of
+its own). Inside a pool every pair of models becomes a soft paired comparison: the share of a
+"win" is the probability that the score gap is real given the noise (Thurstone): the board's own
+CI between two rows of one evaluator's runs, VENDOR_TAU across sources; for arena ratings the
+rating's own win probability. Pairs are weighted: both independent 1.0, any vendor-reported
+number VENDOR_WEIGHT (a weaker prior, not a vote of equal standing), a thinking /
+chain-of-thought run half again; each pool contributes at most ~POOL_CAP comparisons per model,
+so a long table does not drown a short one, and a model counts once per pool (its independent
+run before its makers' number). A board that lists a task makes its benchmark evidence for
+that task even where the task's own weights do not name it.
 
 Every model and API also plays PRIOR_GAMES drawn games against its prior: a ridge regression
-of fitted abilities on size (log2 params), generation (release date), API-or-local and the
-curated capability rating (a weak prior, never evidence), plus its family's shrunken mean
-residual. A model with no evidence therefore gets its family/size/generation prior with a
+of fitted abilities on size (log2 params, general VLMs only), kind (document specialist: own
+intercept, no size slope), generation (release date), API-or-local and the curated capability
+rating (a weak prior, never evidence), plus its family's shrunken mean residual. A model with no evidence therefore gets its family/size/generation prior with a
 wide interval, never a fixed number.
 
 Ability theta (log-strength) becomes quality = P(beats the task's median evidenced model),
@@ -26,7 +30,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
+
+from vlmselect.boards import _org, load_boards, validate_boards  # noqa: F401  (re-exported: tests, catalog loader)
 
 VENDOR_WEIGHT = 0.5  # a vendor-reported pair counts half an independent one
 MODE_WEIGHT = {"plain": 1.0, "thinking": 0.5, "cot": 0.5}  # a mode you may not run counts half
@@ -90,60 +96,6 @@ class Quality(NamedTuple):
         return f"{self.evidence[0].label()}{more}"
 
 
-# ---------------------------------------------------------------- boards
-
-BOARD_FIELDS = {"id": str, "benchmark": str, "version": str, "split": str, "metric": str, "by": str,
-                "harness": str, "source": str, "tasks": list, "scores": dict}
-
-
-def validate_boards(data: Any) -> list[str]:
-    """Problems with a boards.yaml document (empty: fine)."""
-    if not isinstance(data, list):
-        return ["boards.yaml must be a list of boards"]
-    problems, seen = [], set()
-    for i, b in enumerate(data):
-        where = f"board #{i + 1}" + (f" ({b.get('id')})" if isinstance(b, dict) and b.get("id") else "")
-        if not isinstance(b, dict):
-            problems.append(f"{where}: must be a mapping")
-            continue
-        for f, t in BOARD_FIELDS.items():
-            if not isinstance(b.get(f), t):
-                problems.append(f"{where}: {f} must be a {t.__name__}")
-        if b.get("id") in seen:
-            problems.append(f"{where}: duplicate id")
-        seen.add(b.get("id"))
-        if not isinstance(b.get("date"), (dt.date, str)):
-            problems.append(f"{where}: date must be a date")
-        if not str(b.get("source", "")).startswith("http"):
-            problems.append(f"{where}: source must be a URL")
-        for k, v in list((b.get("scores") or {}).items()) + list((b.get("unmatched") or {}).items()):
-            if not isinstance(v, (int, float)) or isinstance(v, bool):
-                problems.append(f"{where}: score of {k} must be a number")
-    return problems
-
-
-def load_boards(path=None) -> list[dict]:
-    """catalog/boards.yaml, validated; cached as JSON beside the catalog cache."""
-    from pathlib import Path
-
-    from vlmselect.errors import UsageError
-
-    if path is None:
-        from vlmselect.catalog import shipped_dir
-
-        path = shipped_dir() / "boards.yaml"
-    path = Path(path)
-    if not path.exists():
-        return []
-    import yaml
-
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    problems = validate_boards(data)
-    if problems:
-        raise UsageError(f"invalid {path}:\n  " + "\n  ".join(problems), "fix the boards above")
-    return [dict(b, date=str(b.get("date", ""))) for b in data]
-
-
 # ---------------------------------------------------------------- evidence per task
 
 
@@ -161,10 +113,13 @@ def gather(items: dict, boards: list[dict], task, as_of: dt.date | None = None) 
     """id -> [(Evidence, relevance)] for one task; nothing dated after `as_of`."""
     cutoff = str(as_of) if as_of else None
     out: dict[str, list] = {i: [] for i in items}
+    # A board that speaks to this task makes its benchmark evidence for it, whoever ran the number:
+    # the makers' own runs of that benchmark join the board's pool (at the vendor weight).
+    board_rel = {b["benchmark"]: 1.0 for b in boards if task.id in b["tasks"] and b.get("metric_kind") != "arena"}
     for iid, it in items.items():
         meta = getattr(it, "benchmark_meta", {}) or {}
         for key, score in it.benchmarks.items():
-            rel = _relevance(key, task)
+            rel = _relevance(key, task) or board_rel.get(key, 0.0)
             m = meta.get(key, {})
             date = m.get("date", str(it.released)[:7])
             if rel <= 0 or (cutoff and date > cutoff):
@@ -176,36 +131,54 @@ def gather(items: dict, boards: list[dict], task, as_of: dt.date | None = None) 
         if task.id not in b["tasks"] or (cutoff and b["date"] > cutoff):
             continue
         rel = _relevance(b["benchmark"], task) or 1.0
+        # One pool per benchmark variant: a board's rows meet the same benchmark's other runs (another
+        # board of it, the makers' own numbers) at the cross-source noise; arena ratings are relative
+        # to their own snapshot, so each arena board stays a pool of its own.
+        pool = b["id"] if b.get("metric_kind") == "arena" else f"{b['benchmark']}|plain"
         for iid, score in b["scores"].items():
             if iid in out:
-                out[iid].append((Evidence(b["id"], b["benchmark"], float(score), iid not in (b.get("vendor_runs") or ()),
+                out[iid].append((Evidence(pool, b["benchmark"], float(score), iid not in (b.get("vendor_runs") or ()),
                                           "plain", b["date"], b["source"], b["id"], b.get("by", "")), rel))
     return out
 
 
+def _tau(board: dict | None, scale: float) -> float:
+    """Noise (points on a 0-100 scale) of a score difference inside one board run."""
+    if board and board.get("ci"):
+        return max(float(board["ci"]) * 100.0 / scale * 0.72, MIN_TAU)  # a 95 % CI -> sd of a difference
+    return VENDOR_TAU
+
+
 def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, float, float]]:
     """(i, j, weight, share of i winning) for every comparable pair."""
-    pools: dict[str, list] = {}
+    # One row per model per pool: its independent run before its makers' number, the latest run
+    # first (Ai2 print olmOCR 2's 82.4 in two READMEs: one result, not two votes).
+    best: dict[tuple[str, str], tuple] = {}
     for iid, evs in evidence.items():
         for ev, rel in evs:
-            pools.setdefault(ev.pool, []).append((iid, ev, rel))
+            k = (ev.pool, iid)
+            if k not in best or (ev.independent, ev.date) > (best[k][1].independent, best[k][1].date):
+                best[k] = (iid, ev, rel)
+    pools: dict[str, list] = {}
+    for (pool, _), row in best.items():
+        pools.setdefault(pool, []).append(row)
     out = []
-    for pool, rows in pools.items():
-        if len(rows) < 2:
+    for rows in pools.values():
+        n = len(rows)
+        if n < 2:
             continue
-        board = boards.get(pool)
-        hi = board.get("higher_is_better", True) if board else not rows[0][1].benchmark.endswith(("_edit", "_edit_en"))
+        bs = [boards[r[1].board] for r in rows if r[1].board in boards]
+        hi = bs[0].get("higher_is_better", True) if bs else not rows[0][1].benchmark.endswith(("_edit", "_edit_en"))
         scores = [r[1].score for r in rows]
         scale = 1000.0 if max(scores) > 100 else 1.0 if max(scores) <= 1.0 else 100.0
-        if board and board.get("ci"):
-            tau = max(float(board["ci"]) * 100.0 / scale * 0.72, MIN_TAU)  # a 95 % CI -> sd of a difference
-        else:
-            tau = VENDOR_TAU
-        arena = bool(board and board.get("metric_kind") == "arena")
-        cap = min(1.0, POOL_CAP / (len(rows) - 1))
+        arena = bool(bs and bs[0].get("metric_kind") == "arena")
+        cap = min(1.0, POOL_CAP / (n - 1))
         for a in range(len(rows)):
             for b in range(a + 1, len(rows)):
                 (i, ei, ri), (j, ej, rj) = rows[a], rows[b]
+                bi, bj = boards.get(ei.board), boards.get(ej.board)
+                same_run = bool(bi and bj and (bi is bj or _org(ei.by) == _org(ej.by)))  # one evaluator's harness
+                tau = max(_tau(bi, scale), _tau(bj, scale)) if same_run else VENDOR_TAU
                 d = (ei.score - ej.score) * (1 if hi else -1)
                 if arena:
                     share = 1.0 / (1.0 + 10 ** (-d / 400.0))
@@ -277,11 +250,22 @@ def _features(it, task) -> list[float]:
     params = getattr(it, "params_total_b", None)
     api = 0.0 if params else 1.0
     years = (it.released - dt.date(2024, 1, 1)).days / 365.25
-    return [1.0, math.log2(params) if params else 0.0, api, years, cap]
+    # Kind: a document specialist (rated for documents, not for general images) gets its own
+    # intercept and no size slope. The slope is learned on general VLMs, where size buys breadth;
+    # a 0.9-3B page parser is small by design, not for want of capacity (issue 9: the size prior
+    # put every general VLM above PaddleOCR-VL and dots.ocr for documents).
+    spec = 1.0 if is_specialist(it) else 0.0
+    return [1.0, math.log2(params) if params and not spec else 0.0, api, years, cap, spec]
+
+
+def is_specialist(it) -> bool:
+    """A document / OCR specialist: rated 2+ for documents and at most 1 for general single images."""
+    c = getattr(it, "capabilities", {}) or {}
+    return bool(c.get("documents", 0) >= 2 and c.get("single_image", 3) <= 1)
 
 
 def _ridge(xs: list[list[float]], ys: list[float], ws: list[float], lam: float = 1.0) -> list[float]:
-    """Weighted ridge regression by the normal equations (5 unknowns: Gauss-Jordan is enough)."""
+    """Weighted ridge regression by the normal equations (6 unknowns: Gauss-Jordan is enough)."""
     k = len(xs[0])
     a = [[lam * (r == c and r > 0) for c in range(k)] + [0.0] for r in range(k)]
     for x, y, w in zip(xs, ys, ws):
@@ -313,16 +297,17 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
     feats = {i: _features(items[i], task) for i in ids}
     # An API's size is unknown: give it the evidenced local models' mean log-size, so the API
     # flag measures a difference from an average model rather than from a 1B one.
-    sizes = [feats[i][1] for i in known if feats[i][2] == 0.0] or [feats[i][1] for i in ids if feats[i][2] == 0.0] or [0.0]
+    general = [i for i in ids if feats[i][2] == 0.0 and not feats[i][5]]
+    sizes = [feats[i][1] for i in known if i in general] or [feats[i][1] for i in general] or [0.0]
     for i in ids:
         if feats[i][2] == 1.0:
             feats[i][1] = sum(sizes) / len(sizes)
     if len(known) >= 3:
         beta = _ridge([feats[i] for i in known], [theta0[i] for i in known], [1.0 / se0[i] ** 2 for i in known])
     else:
-        beta = [0.0] * 5
+        beta = [0.0] * len(feats[ids[0]]) if ids else []
     reg = {i: sum(b * x for b, x in zip(beta, feats[i])) for i in ids}
-    fam_res: dict[str, list] = {}
+    fam_res: dict[str | None, list] = {}
     for i in known:
         fam = getattr(items[i], "family", None) or getattr(items[i], "provider", None)
         if fam:
@@ -347,7 +332,7 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
 
 # ---------------------------------------------------------------- per catalog, cached
 
-CACHE_VERSION = 2  # bump when the fit or its constants change
+CACHE_VERSION = 4  # bump when the fit or its constants change
 _MEMO: dict[str, dict] = {}  # this process's fits (the same catalog is ranked many times in one test run)
 
 
@@ -380,7 +365,7 @@ def for_task(catalog, task, as_of: dt.date | None = None, boards_path=None) -> d
     try:
         data = json.loads(cf.read_text(encoding="utf-8"))
         if data.get("key") == key:
-            _MEMO[key] = {i: Quality(*v[:7], tuple(Evidence(*e) for e in v[7])) for i, v in data["q"].items()}
+            _MEMO[key] = {i: Quality._make([*v[:7], tuple(Evidence(*e) for e in v[7])]) for i, v in data["q"].items()}
             return _MEMO[key]
     except (OSError, ValueError, KeyError, TypeError):
         pass

@@ -9,6 +9,13 @@ the Q3_K_S row that appears in both: bpw = 3.6429 x size_G / 3.41.
 
 from typing import NamedTuple
 
+from vlmselect.quant_quality import factor
+
+
+def _f(fmt: str) -> float:
+    return factor(fmt).value
+
+
 LLAMA_CPP_QUANT_TABLE = "https://github.com/ggml-org/llama.cpp/blob/master/tools/quantize/README.md"
 QUANTIZE_CPP = "https://github.com/ggml-org/llama.cpp/blob/master/tools/quantize/quantize.cpp"
 BNB_DOC = "https://huggingface.co/docs/transformers/main/en/quantization/bitsandbytes"
@@ -18,37 +25,36 @@ class Quant(NamedTuple):
     id: str
     bits: float  # effective bits per quantized weight
     fmt: str  # "fp" | "gguf" | "bnb" | "awq" | "gptq" | "fp8"
-    quality: float  # 1.0 = lossless; rough relative quality used in ranking
+    quality: float  # share of its 16-bit scores kept (vlmselect.quant_quality): multiplies quality in ranking
     group: str  # "fp16" | "q8" | "q4" | "q2" ... the bucket reported by `models`
     basis: str
     vision_16bit: bool = True  # does the vision tower stay 16-bit under this format?
     embeddings_16bit: bool = True  # do embeddings / lm_head stay 16-bit?
 
 
-# Quality factors: relative, from llama.cpp's published perplexity deltas (quantize.cpp,
-# "+ppl @ Llama-3-8B"): near-lossless at 8 bits, noticeable at 3, severe at 2. They only
-# order the options; the ranking says so in its basis.
+# Quality factors: the share of its 16-bit scores a model keeps in each format, from published
+# per-format studies (vlmselect/quant_quality.py names each one; `why` and --explain show it).
 QUANTS: dict[str, Quant] = {
     q.id: q
     for q in (
         Quant("fp32", 32.0, "fp", 1.0, "fp16", "4 bytes per parameter (transformers on a CPU)"),
         Quant("bf16", 16.0, "fp", 1.0, "fp16", "2 bytes per parameter"),
         Quant("fp16", 16.0, "fp", 1.0, "fp16", "2 bytes per parameter"),
-        Quant("fp8", 8.0, "fp8", 0.99, "q8", "1 byte per Linear weight; embeddings and vision 16-bit"),
-        Quant("q8_0", 8.5008, "gguf", 0.99, "q8", f"8.5008 bpw ({LLAMA_CPP_QUANT_TABLE})"),
-        Quant("int8", 8.0, "bnb", 0.98, "q8", f"bitsandbytes LLM.int8: 1 byte per Linear weight ({BNB_DOC})",
+        Quant("fp8", 8.0, "fp8", _f("fp8"), "q8", "1 byte per Linear weight; embeddings and vision 16-bit"),
+        Quant("q8_0", 8.5008, "gguf", _f("q8_0"), "q8", f"8.5008 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+        Quant("int8", 8.0, "bnb", _f("int8"), "q8", f"bitsandbytes LLM.int8: 1 byte per Linear weight ({BNB_DOC})",
               vision_16bit=False),
-        Quant("q6_k", 6.5633, "gguf", 0.985, "q6", f"6.5633 bpw ({LLAMA_CPP_QUANT_TABLE})"),
-        Quant("q5_k_m", 5.7036, "gguf", 0.975, "q5", f"5.7036 bpw ({LLAMA_CPP_QUANT_TABLE})"),
-        Quant("q4_k_m", 4.8944, "gguf", 0.96, "q4", f"4.8944 bpw ({LLAMA_CPP_QUANT_TABLE})"),
-        Quant("q4_0", 4.636, "gguf", 0.94, "q4", f"4.636 bpw, derived: 4.34G vs Q3_K_S 3.41G @ Llama-3-8B ({QUANTIZE_CPP})"),
-        Quant("awq", 4.156, "awq", 0.96, "q4", "int4 + fp16 scale and 4-bit zero per 128-group: 4 + 20/128 bpw"),
-        Quant("gptq", 4.156, "gptq", 0.955, "q4", "int4 + fp16 scale and 4-bit zero per 128-group: 4 + 20/128 bpw"),
-        Quant("nf4", 4.5, "bnb", 0.95, "q4", f"bitsandbytes NF4: 4 bits + fp32 absmax per 64 weights = 4.5 bpw ({BNB_DOC})",
+        Quant("q6_k", 6.5633, "gguf", _f("q6_k"), "q6", f"6.5633 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+        Quant("q5_k_m", 5.7036, "gguf", _f("q5_k_m"), "q5", f"5.7036 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+        Quant("q4_k_m", 4.8944, "gguf", _f("q4_k_m"), "q4", f"4.8944 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+        Quant("q4_0", 4.636, "gguf", _f("q4_0"), "q4", f"4.636 bpw, derived: 4.34G vs Q3_K_S 3.41G @ Llama-3-8B ({QUANTIZE_CPP})"),
+        Quant("awq", 4.156, "awq", _f("awq"), "q4", "int4 + fp16 scale and 4-bit zero per 128-group: 4 + 20/128 bpw"),
+        Quant("gptq", 4.156, "gptq", _f("gptq"), "q4", "int4 + fp16 scale and 4-bit zero per 128-group: 4 + 20/128 bpw"),
+        Quant("nf4", 4.5, "bnb", _f("nf4"), "q4", f"bitsandbytes NF4: 4 bits + fp32 absmax per 64 weights = 4.5 bpw ({BNB_DOC})",
               vision_16bit=False),
-        Quant("q3_k_m", 3.995, "gguf", 0.90, "q3", f"3.995 bpw, derived: 3.74G vs Q3_K_S 3.41G @ Llama-3-8B ({QUANTIZE_CPP})"),
-        Quant("q2_k", 3.1593, "gguf", 0.80, "q2", f"3.1593 bpw ({LLAMA_CPP_QUANT_TABLE})"),
-        Quant("iq2_xxs", 2.3824, "gguf", 0.72, "q2", f"2.3824 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+        Quant("q3_k_m", 3.995, "gguf", _f("q3_k_m"), "q3", f"3.995 bpw, derived: 3.74G vs Q3_K_S 3.41G @ Llama-3-8B ({QUANTIZE_CPP})"),
+        Quant("q2_k", 3.1593, "gguf", _f("q2_k"), "q2", f"3.1593 bpw ({LLAMA_CPP_QUANT_TABLE})"),
+        Quant("iq2_xxs", 2.3824, "gguf", _f("iq2_xxs"), "q2", f"2.3824 bpw ({LLAMA_CPP_QUANT_TABLE})"),
     )
 }
 

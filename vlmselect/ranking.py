@@ -68,16 +68,29 @@ def order(picks: list, priority: str, key, tie_break) -> list:
 
 
 def quant_note(q) -> str:
-    """The quality cost of a quantization, as the ranking applies it."""
+    """The quality cost of a quantization as the ranking applies it, with the published study
+    it comes from (for --explain); "" for a lossless format."""
+    from vlmselect.quant_quality import factor
+
     if q.quality >= 1.0:
         return ""
-    return f"{q.id}: quality x{q.quality:g} (rough factor from llama.cpp perplexity deltas, see vlmselect/quant.py)"
+    f = factor(q.id)
+    return f"{q.id}: quality x{q.quality:g}, {f.basis} <{f.source}>"
+
+
+def quant_why(q) -> str:
+    """The same, short, for `why`: `q4_k_m: quality x0.994 (llama.cpp LLaMA-3-8B scoreboard)`."""
+    from vlmselect.quant_quality import factor
+
+    if q.quality >= 1.0:
+        return ""
+    return f"{q.id}: quality x{q.quality:g} ({factor(q.id).short})"
 
 
 def explain_lines(q, quant=None) -> list[str]:
     """The quality breakdown `--explain` prints for one pick."""
     lines = [f"{q.estimate:.2f} (80 % interval {q.low:.2f}-{q.high:.2f}; P(beats the task's median "
-             f"evidenced model)); prior from family/size/generation {q.prior:.2f}; evidence, strongest first:"]
+             f"evidenced model)); prior from family/size/kind/generation {q.prior:.2f}; evidence, strongest first:"]
     if not q.evidence:
         lines.append("no evidence for this task: the prior alone")
     for e in q.evidence:

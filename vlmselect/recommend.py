@@ -194,8 +194,8 @@ def _why(p: LocalPick, task: TaskSpec | None) -> str:
         bits.append("runs on the CPU")
     if p.q is not None and task is not None:
         bits.append(p.q.summary())
-    if ranking.quant_note(p.quant):
-        bits.append(ranking.quant_note(p.quant).split(" (")[0])
+    if ranking.quant_why(p.quant):
+        bits.append(ranking.quant_why(p.quant))
     if p.speed.basis.startswith("measured"):
         bits.append(f"{p.speed.tokens_per_s:.0f} tok/s {p.speed.basis}")
     if task is not None and task.video and p.model.cap("video") == 1:
@@ -364,14 +364,20 @@ def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: 
 
 def _options(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, quality: Quality,
              prune: bool) -> list[LocalPick]:
-    """Every placement of `m` over runners and quants. With `prune`, a runner stops at its first
-    good fit: quants come best first, and a lower one would lose to it in _choose anyway."""
+    """Every placement of `m` over runners and quants. With `prune` (the priorities under which
+    _choose keeps only the most bits among good GPU fits), a runner stops at its first good fit,
+    and quants with fewer bits than a good fit already found are not tried: they would lose to it
+    in _choose anyway."""
     out = []
+    best_bits = 0.0
     for runner in runners:
         for q in quant_options(m, runner, hw):
+            if prune and q.bits < best_bits:
+                continue
             pick = _evaluate(m, q, runner, hw, req, quality)
             if pick and filters.context_reason(m, pick.mem, req.workload) is None:
                 out.append(pick)
                 if prune and pick.fits and q.id not in LOW_QUALITY:
+                    best_bits = max(best_bits, q.bits)
                     break
     return out

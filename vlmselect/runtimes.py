@@ -241,6 +241,7 @@ def _fa_default(runner: str, version: str, family: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=512)  # pure (detect_version is cached too); recommend asks ~350 times, ~20 distinct
 def resolve(runner: str, opts: RuntimeOptions | None = None, family: str = "", strict: bool = True) -> Runtime:
     """The runtime a placement will meet: version (given, detected, newest known), FA and KV type.
     Not `strict` (recommend trying every runner): a KV type the runner lacks falls back to f16."""

@@ -93,7 +93,7 @@ def model(e: dict[str, Any], origin: str) -> ModelSpec:
         benchmarks=scores, benchmark_sources=srcs, runners=_runners(e.get("runners")), seed=e.get("seed"),
         aliases=tuple(e.get("aliases") or ()), unverified=tuple(e.get("unverified") or ()),
         notes=str(e.get("notes") or ""), origin=origin, params_projector_b=_opt_float(p.get("projector_b")),
-        facts=_plain(e),
+        facts=e,  # JSON-plain already (loader.load_file), shared: nothing writes to it
         max_images=e.get("max_images"), unknown=dict(e.get("unknown") or {}), benchmark_meta=meta,
     )
 
@@ -111,20 +111,9 @@ def api(e: dict[str, Any], origin: str) -> ApiSpec:
         deprecated=as_date(st.get("deprecated")), retired=as_date(st.get("retired")),
         successor=st.get("successor"), seed=e.get("seed"), aliases=tuple(e.get("aliases") or ()),
         unverified=tuple(e.get("unverified") or ()), notes=str(e.get("notes") or ""), origin=origin,
-        facts=_plain(e),
+        facts=e,  # JSON-plain already (loader.load_file), shared: nothing writes to it
         max_images=e.get("max_images"), unknown=dict(e.get("unknown") or {}), benchmark_meta=meta,
     )
-
-
-def _plain(v: Any) -> Any:
-    """A catalog entry with its dates as ISO strings, as JSON (and the load cache) carries them."""
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    return v
 
 
 def gpu(e: dict[str, Any], origin: str) -> GpuSpec:

@@ -178,21 +178,30 @@ def _cached(path: Path) -> Tables | None:
         return None
 
 
-def _store(path: Path, tables: Tables) -> None:
+def _as_json(tables: Tables) -> Tables:
+    """Validated entries as JSON carries them (dates as ISO strings): the shape every load returns,
+    cached or not, so the specs built from them (and `show --json`) never differ."""
+    import json
+
+    return json.loads(json.dumps(tables, default=str))  # type: ignore[no-any-return]
+
+
+def _store(path: Path, tables: Tables) -> Tables:
     """Remember validated entries as JSON (never pickle): parsing YAML is most of a cold start."""
     import json
 
+    plain = _as_json(tables)
     try:
         key = _cache_key(path)
-        body = json.dumps({"key": key, "tables": tables}, default=str)
-        _MEMO[str(path)] = (key, json.loads(body)["tables"])  # the same shape a later run reads back
+        _MEMO[str(path)] = (key, plain)  # the same shape a later run reads back
         cf = _cache_file(path)
         cf.parent.mkdir(parents=True, exist_ok=True)
         tmp = cf.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(body, encoding="utf-8")
+        tmp.write_text(json.dumps({"key": key, "tables": plain}), encoding="utf-8")
         tmp.replace(cf)
     except OSError:
         pass  # a read-only home only costs speed
+    return plain
 
 
 def load_file(path: Path, use_cache: bool = False) -> tuple[Tables, list[str]]:
@@ -227,9 +236,11 @@ def load_file(path: Path, use_cache: bool = False) -> tuple[Tables, list[str]]:
     else:
         problems.add(None, None, None, "name the file models.yaml, apis.yaml, gpus.yaml or tasks.yaml "
                      "(or NAME-models.yaml ...), or make it a mapping with those keys")
-    if use_cache and not problems.items:
-        _store(path, tables)
-    return tables, problems.items
+    if problems.items:
+        return tables, problems.items
+    if use_cache:
+        return _store(path, tables), []
+    return _as_json(tables), []
 
 
 def shipped_dir() -> Path:

@@ -1,0 +1,67 @@
+"""Independent leaderboards (catalog/boards.yaml): their schema check and loader.
+
+A board is one evaluator's run of one benchmark over many models; vlmselect.quality turns its rows
+into paired comparisons. The catalog loader calls `validate_boards` so `catalog validate` reports
+a bad board with the rest of the catalog.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+BOARD_FIELDS = {"id": str, "benchmark": str, "version": str, "split": str, "metric": str, "by": str,
+                "harness": str, "source": str, "tasks": list, "scores": dict}
+
+
+def validate_boards(data: Any) -> list[str]:
+    """Problems with a boards.yaml document (empty: fine)."""
+    if not isinstance(data, list):
+        return ["boards.yaml must be a list of boards"]
+    problems, seen = [], set()
+    for i, b in enumerate(data):
+        where = f"board #{i + 1}" + (f" ({b.get('id')})" if isinstance(b, dict) and b.get("id") else "")
+        if not isinstance(b, dict):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        for f, t in BOARD_FIELDS.items():
+            if not isinstance(b.get(f), t):
+                problems.append(f"{where}: {f} must be a {t.__name__}")
+        if b.get("id") in seen:
+            problems.append(f"{where}: duplicate id")
+        seen.add(b.get("id"))
+        if not isinstance(b.get("date"), (dt.date, str)):
+            problems.append(f"{where}: date must be a date")
+        if not str(b.get("source", "")).startswith("http"):
+            problems.append(f"{where}: source must be a URL")
+        for k, v in list((b.get("scores") or {}).items()) + list((b.get("unmatched") or {}).items()):
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                problems.append(f"{where}: score of {k} must be a number")
+    return problems
+
+
+def load_boards(path=None) -> list[dict]:
+    """catalog/boards.yaml, validated; cached as JSON beside the catalog cache."""
+    from pathlib import Path
+
+    from vlmselect.errors import UsageError
+
+    if path is None:
+        from vlmselect.catalog import shipped_dir
+
+        path = shipped_dir() / "boards.yaml"
+    path = Path(path)
+    if not path.exists():
+        return []
+    import yaml
+
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    problems = validate_boards(data)
+    if problems:
+        raise UsageError(f"invalid {path}:\n  " + "\n  ".join(problems), "fix the boards above")
+    return [dict(b, date=str(b.get("date", ""))) for b in data]
+
+
+def _org(by: str) -> str:
+    """Who ran a board, without the detail: `Allen Institute for AI (Ai2), in-house runs` -> its first clause."""
+    return by.split(",")[0].strip().lower()
