@@ -174,7 +174,7 @@ def test_chandra_pair_matches_the_v020_release_notes_and_official_code(catalog):
     # accurate than Chandra 1 (9B)"; olmOCR overall 83.1 -> 85.9.
     one, two = catalog.model("chandra"), catalog.model("chandra-ocr-2")
     assert round(one.params_total_b) == 9 and round(two.params_total_b) in (4, 5)
-    assert (one.benchmarks["olmocr_bench"], two.benchmarks["olmocr_bench"]) == (83.1, 85.9)
+    assert two.benchmarks["olmocr_bench"] == 85.9 and "83.1" in one.facts["notes"]
     # A community GGUF of Chandra 2 lists 9.25 GB at 16 bits: two bytes per parameter of the catalogued model.
     assert two.params_total_b * 2 == pytest.approx(9.25, rel=0.03)
     # chandra/model/util.py scale_to_fit: pages at most 3072 x 2048 px; Qwen3-VL tokens are 32 x 32 px.
