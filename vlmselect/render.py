@@ -39,7 +39,8 @@ def quality_json(p) -> dict:
     q = p.q
     ev = [] if q is None else [
         {"label": e.label(), "benchmark": e.benchmark, "score": e.score, "by": "independent" if e.independent else "vendor",
-         "run_by": e.by or None, "mode": e.mode, "date": e.date, "board": e.board or None, "source": e.source}
+         "run_by": e.by or None, "mode": e.mode, "date": e.date, "board": e.board or None, "source": e.source,
+         "compared": not e.use}  # false: shown for provenance, moved nothing (a duplicate row, or alone in its pool)
         for e in q.evidence]
     return {"quality": r2(p.quality, 3), "quality_interval": [r2(p.quality_low, 3), r2(p.quality_high, 3)],
             "quality_basis": q.basis if q else None, "quality_prior": r2(q.prior, 3) if q else None,

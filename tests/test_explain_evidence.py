@@ -1,0 +1,55 @@
+"""What `why`, `--explain` and `--json` say about a pick's evidence, read as a user would (issue 9):
+a number that moved nothing in the fit is never presented as the reason for a rank, and an edit
+distance says which way it reads. Each case rests on a published table."""
+
+from __future__ import annotations
+
+from vlmselect import quality as Q
+
+
+def rec(cli, *args):
+    r = cli("recommend", *args, "--json")
+    assert r.code == 0, r.err
+    return r.json()
+
+
+def test_one_result_per_model_and_benchmark_is_marked(catalog):
+    # Ai2 print olmOCR 2's 82.4 in the 2025-10 and the 2025-11 olmOCR-Bench READMEs, and the
+    # catalog holds the model card's own number: one result, so exactly one row is compared and
+    # the others say they are not counted again.
+    q = Q.for_task(catalog, catalog.tasks["ocr"])["olmocr-2-7b"]
+    rows = [e for e in q.evidence if e.benchmark == "olmocr_bench"]
+    assert len(rows) == 3 and {e.score for e in rows} <= {82.3, 82.4}
+    assert sum(not e.use for e in rows) == 1
+    assert all("not counted again" in e.label() for e in rows if e.use)
+    assert "not counted again" not in q.summary()
+
+
+def test_a_number_nobody_shares_is_not_the_reason(cli, catalog):
+    # Llama 4 Maverick's card gives MMMU 73.4 without a split; no other catalog model has an
+    # unsplit MMMU number, so it compares with nothing and the family/size prior decides. `why`
+    # must say that instead of citing 73.4 as if it had placed the model.
+    q = Q.for_task(catalog, catalog.tasks["general"])["llama-4-maverick"]
+    assert [e.benchmark for e in q.evidence] == ["mmmu"] and q.evidence[0].score == 73.4
+    assert q.evidence[0].use == Q.ALONE and q.basis == "prior"
+    d = rec(cli, "--task", "general", "--gpu", "H100", "--gpu-count", "8", "--top", "60")
+    x = next(x for x in d["local"] if x["id"] == "llama-4-maverick")
+    assert "compared with nothing" in x["why"] and "prior" in x["why"]
+    assert x["quality_basis"] == "prior" and x["evidence"][0]["compared"] is False
+
+
+def test_edit_distance_says_lower_is_better(cli):
+    # Google's Gemini 3 Flash table prints OmniDocBench 1.5 as an overall edit distance (0.121),
+    # where lower is better; without saying so it reads as a failing score.
+    d = rec(cli, "--task", "ocr", "--api", "--top", "40")
+    x = next(x for x in d["api"] if x["id"] == "gemini-3-flash")
+    e = next(e for e in x["evidence"] if e["benchmark"] == "omnidocbench_v15_edit")
+    assert e["score"] == 0.121 and "lower is better" in e["label"]
+    assert "lower is better" in x["why"]
+
+
+def test_every_evidence_row_in_json_says_whether_it_was_compared(cli):
+    d = rec(cli, "--task", "ocr", "--gpu", "RTX 4090", "--top", "20")
+    rows = [e for x in d["local"] + d["api"] for e in x["evidence"]]
+    assert rows and all(isinstance(e["compared"], bool) for e in rows)
+    assert any(e["compared"] for e in rows) and any(not e["compared"] for e in rows)
