@@ -53,3 +53,21 @@ def test_every_evidence_row_in_json_says_whether_it_was_compared(cli):
     rows = [e for x in d["local"] + d["api"] for e in x["evidence"]]
     assert rows and all(isinstance(e["compared"], bool) for e in rows)
     assert any(e["compared"] for e in rows) and any(not e["compared"] for e in rows)
+
+
+def test_no_bitsandbytes_offload_is_offered(cli, catalog):
+    # transformers' bitsandbytes guide (LLM.int8 > Offloading): "The weights dispatched to the CPU are
+    # stored in float32 and aren't converted to 8-bit". An nf4 / int8 pick "offloaded" with its RAM
+    # part at 4.5 / 8 bits (InternVL3.5-241B nf4 on one H100 was first under `quality`, 57 GiB of
+    # RAM that would really be ~400 GiB) is not a placement anyone can run.
+    from vlmselect.hardware import build_profile
+    from vlmselect.memory import Workload
+    from vlmselect.placement import place
+    from vlmselect.quant import QUANTS
+
+    hw = build_profile(catalog, gpu="H100", ram=1024)  # RAM is not what stops it
+    m = catalog.models["internvl3.5-241b-a28b"]
+    assert place(m, QUANTS["nf4"], "transformers", hw, Workload()) is None
+    for task, gpu in (("general", "H100"), ("video", "H100"), ("reasoning", "RTX 3060"), ("charts", "RTX 4090")):
+        d = rec(cli, "--task", task, "--gpu", gpu, "--priority", "quality", "--top", "30")
+        assert not [x["id"] for x in d["local"] if x["mode"] == "offload" and x["quant"] in ("nf4", "int8")]

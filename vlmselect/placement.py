@@ -281,7 +281,11 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload)
             best, needs = max(fits, key=lambda sn: _rank_gpus(sn[0]))
             return _placed(m, q, runner, hw, w, mem, "multi-gpu", best, 1.0, needs)
     g = max(gpus, key=usable_vram)
-    if runner in ("ollama", "llama.cpp", "transformers") and not g.unified_memory:
+    # bitsandbytes does not offload quantized: "The weights dispatched to the CPU are stored in
+    # float32 and aren't converted to 8-bit" (transformers docs/source/en/quantization/bitsandbytes.md,
+    # LLM.int8 > Offloading; llm_int8_enable_fp32_cpu_offload, the same flag for 4-bit), so the RAM
+    # part would cost 4 bytes per weight, not 0.5-1: no bnb offload placement (GGUF offloads quantized).
+    if runner in ("ollama", "llama.cpp", "transformers") and not g.unified_memory and q.fmt != "bnb":
         # Offload: what does not fit stays in system RAM and runs from there. The same margin
         # applies to the part on the GPU, so a placement here always leaves some weights in RAM.
         movable = mem.weights_text_gib + mem.kv_cache_gib
