@@ -367,16 +367,19 @@ def _options(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request
     _choose keeps only the most bits among good GPU fits), a runner stops at its first good fit,
     and quants with fewer bits than a good fit already found are not tried: they would lose to it
     in _choose anyway."""
+    options = [(i, runner, quant_options(m, runner, hw)) for i, runner in enumerate(runners)]
+    if prune:  # runners with the most bits on offer first: a good fit there rules out the others' fewer bits
+        options.sort(key=lambda o: -max((q.bits for q in o[2]), default=0.0))
     out = []
     best_bits = 0.0
-    for runner in runners:
-        for q in quant_options(m, runner, hw):
+    for i, runner, quants in options:
+        for q in quants:
             if prune and q.bits < best_bits:
                 continue
             pick = _evaluate(m, q, runner, hw, req, quality)
             if pick and filters.context_reason(m, pick.mem, req.workload) is None:
-                out.append(pick)
+                out.append((i, pick))
                 if prune and pick.fits and q.id not in LOW_QUALITY:
                     best_bits = max(best_bits, q.bits)
                     break
-    return out
+    return [p for _, p in sorted(out, key=lambda ip: ip[0])]  # runner order, as _choose's ties expect
