@@ -71,3 +71,18 @@ def test_no_bitsandbytes_offload_is_offered(cli, catalog):
     for task, gpu in (("general", "H100"), ("video", "H100"), ("reasoning", "RTX 3060"), ("charts", "RTX 4090")):
         d = rec(cli, "--task", task, "--gpu", gpu, "--priority", "quality", "--top", "30")
         assert not [x["id"] for x in d["local"] if x["mode"] == "offload" and x["quant"] in ("nf4", "int8")]
+
+
+def test_explain_quality_is_the_figure_json_and_the_table_rank_by(cli):
+    # On a 12 GB RTX 3060, Qwen3-VL-32B runs as a 4-bit GGUF: --explain printed its 16-bit quality
+    # (0.88, 0.70-0.96) while --json gave the quantized one (0.87, 0.69-0.95). One figure, both places.
+    import re
+
+    d = rec(cli, "--task", "general", "--gpu", "RTX 3060", "--priority", "quality", "--local")
+    x = next(x for x in d["local"] if x["quant"] not in ("bf16", "fp16", "fp8", "q8_0", "q6_k"))
+    r = cli("recommend", "--task", "general", "--gpu", "RTX 3060", "--priority", "quality", "--local", "--explain")
+    block = r.out.split(f"- {x['id']} (")[1]
+    m = re.search(r"quality: ([\d.]+) \(80 % interval ([\d.]+)-([\d.]+);", block)
+    assert m, block[:2000]
+    assert [float(v) for v in m.groups()] == [round(x["quality"], 2), *(round(v, 2) for v in x["quality_interval"])]
+    assert f"after {x['quant']} x" in block.split("\n    quality: ")[1].split("\n")[0]
