@@ -94,3 +94,13 @@ def test_llava_video_is_not_a_top_video_pick_today(cli):
     for p in ("quality", "balanced"):
         d = rec(cli, "--task", "video", "--gpu", "RTX 3090", "--priority", p, "--local", "--top", "10")
         assert "llava-video-7b" not in [x["id"] for x in d["local"]]
+
+
+def test_no_vllm_gpu_pick_on_apple_silicon(cli):
+    # vLLM's Apple-silicon install page: "On macOS the VLLM_TARGET_DEVICE is automatically set to
+    # cpu, which is currently the only supported device". `recommend --gpu 'Apple M3 Max'` offered
+    # Qwen3-VL-32B on vLLM "fits one GPU at fp16".
+    for task in ("general", "ocr", "video"):
+        for p in ("quality", "speed"):
+            d = rec(cli, "--task", task, "--gpu", "Apple M3 Max", "--priority", p, "--local", "--top", "20")
+            assert d["local"] and not [x["id"] for x in d["local"] if x["runner"] == "vllm"]

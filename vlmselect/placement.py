@@ -119,6 +119,10 @@ def runners_for(m: ModelSpec) -> list[str]:
 def gpu_unsupported(g: GpuInfo, q: Quant, runner: str) -> str | None:
     """Why `runner` cannot run quant `q` on GPU `g` (None when it can)."""
     cc = g.cc_float
+    if runner == "vllm" and g.vendor == "apple":
+        # docs/getting_started/installation/cpu.apple.inc.md (vLLM 0.7-0.21): "On macOS the
+        # VLLM_TARGET_DEVICE is automatically set to cpu, which is currently the only supported device".
+        return "vLLM has no Apple GPU (Metal) backend: on macOS it runs on the CPU only"
     if runner == "vllm" and g.vendor == "nvidia" and cc is not None and cc < 7.0:
         return f"vLLM needs compute capability 7.0+ ({g.name} is {g.compute_capability})"
     if q.fmt == "fp8" and runner in ("transformers", "vllm"):
