@@ -104,3 +104,21 @@ def test_no_vllm_gpu_pick_on_apple_silicon(cli):
         for p in ("quality", "speed"):
             d = rec(cli, "--task", task, "--gpu", "Apple M3 Max", "--priority", p, "--local", "--top", "20")
             assert d["local"] and not [x["id"] for x in d["local"] if x["runner"] == "vllm"]
+
+
+def test_a_deprecated_apis_interval_is_the_fits_and_its_penalty_is_said(cli, catalog):
+    # OpenAI's deprecations page (catalog: GPT-4o deprecated 2026-10-14, retiring 2027-01-14): a
+    # deprecated API ranks below a current one of equal quality. --json printed its interval with
+    # the 0.05 already taken off, while --explain printed the fit's: the interval is the fit's,
+    # the penalty is named in `why`, --explain and --json.
+    import re
+
+    q = Q.for_task(catalog, catalog.tasks["general"])["gpt-4o"]
+    args = ("--task", "general", "--api", "--priority", "quality", "--top", "40")
+    x = next(x for x in rec(cli, *args)["api"] if x["id"] == "gpt-4o")
+    assert x["status"] == "deprecated" and x["rank_penalty"] == 0.05
+    assert x["quality_interval"] == [round(q.low, 3), round(q.high, 3)]
+    assert "ranked as if its quality bound were 0.05 lower" in x["why"]
+    block = cli("recommend", *args, "--explain").out.split("- gpt-4o:")[1]
+    m = re.search(r"quality: [\d.]+ \(80 % interval ([\d.]+)-([\d.]+);", block)
+    assert m and float(m.group(1)) == round(q.low, 2) and "deprecated: ranked as if" in block
