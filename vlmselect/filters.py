@@ -7,12 +7,15 @@ artifact, hardware, context, images, memory, retired, cost.
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from vlmselect.catalog import ApiSpec, ModelSpec
 from vlmselect.hardware.types import HardwareProfile
 from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
 from vlmselect.placement import _margin, place, quant_reasons, usable_ram, usable_vram, what_it_takes
+
+if TYPE_CHECKING:
+    from vlmselect.quant import Quant
 
 # When each runner could first run a model family, for --as-of: a runner's support released after
 # the date does not exist in that world. Each date is the runtime's own release note.
@@ -117,7 +120,7 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
     return Excluded(m.id, "; ".join(dict.fromkeys(blocked)) or "cannot run here", kind)
 
 
-def memory_reason(mem: MemoryEstimate, hw: HardwareProfile, m: ModelSpec | None = None, q=None,
+def memory_reason(mem: MemoryEstimate, hw: HardwareProfile, m: ModelSpec | None = None, q: Quant | None = None,
                   w: Workload | None = None) -> str:
     """The smallest option's need against each GPU's own free memory (or RAM), and the context that
     would fit the roomiest GPU when a shorter one would."""

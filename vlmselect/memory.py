@@ -6,16 +6,14 @@ their sources are in shared/reference/vram-estimation.md and docs/estimation.md.
 """
 
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from vlmselect import runtimes as rtm
 from vlmselect.catalog import ModelSpec, gb_to_gib
 from vlmselect.imagetokens import ImageCost, model_image_tokens
 from vlmselect.quant import Quant
 from vlmselect.runtimes import Runtime, RuntimeOptions
-
-from vlmselect.units import GIB
-MIB = 2**20
+from vlmselect.units import GIB, MIB
 
 # Runtime constants, each with where it comes from.
 OLLAMA_MINIMUM_MIB = 457  # ml/device.go MinimumMemory() for CUDA/ROCm [V]
@@ -50,7 +48,7 @@ class MemoryEstimate(NamedTuple):
     kv_cache_gib: float
     compute_gib: float
     overhead_gib: float
-    basis: dict = {}  # part -> how it was computed
+    basis: dict[str, Any] = {}  # part -> how it was computed
     weights_published: bool = False  # weights from a published artifact size
     encoder_patches: int = 0  # vision-encoder patches per image (for compute)
     runtime: Runtime | None = None  # the runner version and settings the estimate assumed
@@ -71,7 +69,7 @@ class MemoryEstimate(NamedTuple):
     def weights_gib(self) -> float:
         return self.weights_text_gib + self.weights_vision_gib
 
-    def parts(self) -> dict:
+    def parts(self) -> dict[str, Any]:
         return {
             "weights_text": round(self.weights_text_gib, 3),
             "weights_vision": round(self.weights_vision_gib, 3),
@@ -167,7 +165,7 @@ def kv_cache_bytes(m: ModelSpec, tokens: int, bytes_per_elem: float = 2.0, cross
 # ---------------------------------------------------------------- compute buffers
 
 
-def _image_cost(m: ModelSpec, w: Workload, cap: int | None):
+def _image_cost(m: ModelSpec, w: Workload, cap: int | None) -> tuple[ImageCost, str]:
     """What one image (or one video frame) costs. Families with a video path (`image_tokens.video`)
     cap frames at fewer tokens and merge `temporal_merge` consecutive frames into one token grid."""
     video = m.image_tokens.get("video") if w.video else None
@@ -212,7 +210,7 @@ def _torch_activation_bytes(m: ModelSpec, ctx: int) -> float:
 
 
 def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv_bytes: float,
-        explain: bool = True):
+        explain: bool = True) -> tuple[int, float, str]:
     """(window tokens, KV bytes, basis); without `explain` the basis is left empty."""
     a = m.arch
     if m.image_tokens["rule"] == "cross-attention":

@@ -140,10 +140,12 @@ def gpu_unsupported(g: GpuInfo, q: Quant, runner: str) -> str | None:
     return None
 
 
-_BLOCKED: dict[tuple, str | None] = {}
+# What gpu_unsupported reads of each GPU: (name, vendor, compute capability, bf16).
+GpuKey = tuple[tuple[str, str, str | None, bool | None], ...]
+_BLOCKED: dict[tuple[str, str, GpuKey], str | None] = {}
 
 
-def _blocked_on_all(gpus: tuple[GpuInfo, ...], gpu_key: tuple, q: Quant, runner: str) -> str | None:
+def _blocked_on_all(gpus: tuple[GpuInfo, ...], gpu_key: GpuKey, q: Quant, runner: str) -> str | None:
     """Why no GPU here can run `q` on `runner` (the first GPU's reason), or None when one can.
     Memoised on `gpu_key`, what gpu_unsupported reads: it depends on the GPUs, not on the model,
     and recommend asks it for every model."""
@@ -248,7 +250,7 @@ def split_needs(mem: MemoryEstimate, usable: list[float], even: bool) -> list[fl
     return [fixed * m + shared * m * r / sum(room) for r in room]
 
 
-def _rank_gpus(gs: tuple[GpuInfo, ...]) -> tuple:
+def _rank_gpus(gs: tuple[GpuInfo, ...]) -> tuple[float, float]:
     """Among placements that fit: the fastest memory first, then the most room."""
     return (min(g.bandwidth_gbps or 0 for g in gs), sum(usable_vram(g) for g in gs))
 
@@ -301,7 +303,8 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload)
     return None
 
 
-def _placed(m, q, runner, hw, w, mem, mode, used: tuple, share: float, needs: list[float],
+def _placed(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload, mem: MemoryEstimate, mode: str,
+            used: tuple[GpuInfo, ...], share: float, needs: list[float],
             ram: float | None = None, ram_gib: float | None = None) -> Placement:
     speed = _speed(m, q, mem, w, hw, mode, used, share, runner)
     usable = [usable_vram(g) for g in used]
@@ -313,17 +316,17 @@ def _placed(m, q, runner, hw, w, mem, mode, used: tuple, share: float, needs: li
 
 
 def _speed(m: ModelSpec, q: Quant, mem: MemoryEstimate, w: Workload, hw: HardwareProfile, mode: str,
-           used: tuple, share: float, runner: str) -> SpeedEstimate:
+           used: tuple[GpuInfo, ...], share: float, runner: str) -> SpeedEstimate:
     from vlmselect.speed import Placement as SpeedPlacement
 
     k = len(used)
-    bws = [g.bandwidth_gbps for g in used]
-    if mode != "cpu" and not all(bws):
+    bws = [g.bandwidth_gbps for g in used if g.bandwidth_gbps]
+    if mode != "cpu" and len(bws) < k:
         # A GPU described only by its memory (--vram): its bandwidth is unknown, so is its speed.
         return SpeedEstimate(0.0, 0.0, 0.0, 0.0, 0.0, SPEED_UNKNOWN)
     # Layers split over GPUs run one after another: each GPU's part at its own bandwidth, so the
     # slowest sets the pace; tensor parallel waits for the slowest too.
-    bw = min(bws) if used and all(bws) else None
+    bw = min(bws) if used and len(bws) == k else None
     tf = [g.fp16_tflops for g in used if g.fp16_tflops]
     return estimate_speed(
         m, q, mem, w,

@@ -348,7 +348,7 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
     prior = {}
     for i in ids:
         fam = getattr(items[i], "family", None) or getattr(items[i], "provider", None)
-        res = fam_res.get(fam, [])
+        res = fam_res.get(fam, []) if fam else []
         prior[i] = reg[i] + (sum(res) / (len(res) + 1.0) if res else 0.0)  # shrunk toward 0 by one pseudo-member
     theta, se = fit(ids, pairs, prior)
     ref = sorted(theta[i] for i in known)[len(known) // 2] if known else 0.0

@@ -190,7 +190,7 @@ def _why(p: LocalPick, task: TaskSpec | None) -> str:
         bits.append(f"needs {p.gpus_used} GPUs ({how})")
     elif p.mode == "offload":
         bits.append(f"does not fit in VRAM: {p.mem.total_gib:.1f} GiB needed, so layers run from RAM"
-                    + (f" ({what_it_takes(p.mem, p.usable_gib)})" if (p.usable_gib or 0) > 1 else ""))
+                    + (f" ({what_it_takes(p.mem, p.usable_gib)})" if p.usable_gib is not None and p.usable_gib > 1 else ""))
     else:
         bits.append("runs on the CPU")
     if p.q is not None and task is not None:
@@ -269,11 +269,11 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
             if status == "deprecated":
                 why += (f"; deprecated since {a.deprecated}, retires {a.retired or 'soon'}"
                         f" (ranked as if its quality bound were {pen:g} lower)")
-            if req.task.video:
+            if req.task is not None and req.task.video:
                 why += "; native video input" if a.cap("video") >= 2 else "; no native video: send sampled frames"
-            pick = ApiPick(a, cost, status, qa.estimate, 0.0, why, quality_low=qa.low - pen, quality_high=qa.high, q=qa,
-                           penalty=pen)
-            apis.append(pick._replace(score=ranking.api_key(pick, req.priority)))
+            api_pick = ApiPick(a, cost, status, qa.estimate, 0.0, why, quality_low=qa.low - pen, quality_high=qa.high,
+                               q=qa, penalty=pen)
+            apis.append(api_pick._replace(score=ranking.api_key(api_pick, req.priority)))
         apis = [p._replace(why=p.why + "; statistical tie with its neighbours: ordered by price") if p.tie else p
                 for p in ranking.order(apis, req.priority, ranking.api_key, lambda p: p.cost.usd)]
 
