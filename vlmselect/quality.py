@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from vlmselect.boards import _org, load_boards, validate_boards  # noqa: F401  (re-exported: tests, catalog loader)
+from vlmselect.btfit import ridge, sigmoid, fit
 
 VENDOR_WEIGHT = 0.5  # a vendor-reported pair counts half an independent one
 MODE_WEIGHT = {"plain": 1.0, "thinking": 0.5, "cot": 0.5}  # a mode you may not run counts half
@@ -41,7 +42,6 @@ PRIOR_GAMES = 2.0  # drawn games against the prior: prior sd of theta ~ 1.4 (wid
 Z = 1.2816  # 80 % two-sided interval; its lower end is a 90 % lower confidence bound
 VENDOR_TAU = 3.0  # points (0-100 scale) of prompt / harness noise between vendor numbers
 MIN_TAU = 0.75  # points: below this a gap is within any benchmark's sampling noise
-ITERATIONS = 200
 
 BENCH_NAMES = {
     "olmocr_bench": "olmOCR-Bench", "omnidocbench": "OmniDocBench", "ocrbench": "OCRBench", "mmbench": "MMBench",
@@ -222,55 +222,7 @@ def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, floa
     return out
 
 
-# ---------------------------------------------------------------- the fit
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(min(x, 40.0), -40.0)))
-
-
-def fit(ids: list[str], pairs: list, prior: dict[str, float]) -> tuple[dict, dict]:
-    """theta and its standard error per id: MM iterations for Bradley-Terry with soft wins,
-    each id also drawing PRIOR_GAMES games against a fixed opponent at its prior mean."""
-    n = len(ids)
-    at = {i: k for k, i in enumerate(ids)}
-    mu = [prior.get(i, 0.0) for i in ids]
-    emu = [math.exp(m) for m in mu]
-    wins = [PRIOR_GAMES / 2] * n
-    games: list[list] = [[] for _ in ids]
-    for i, j, w, s in pairs:
-        a, b = at[i], at[j]
-        wins[a] += w * s
-        wins[b] += w * (1 - s)
-        games[a].append((b, w))
-        games[b].append((a, w))
-    pi = list(emu)
-    for _ in range(ITERATIONS):
-        delta = 0.0
-        for a in range(n):
-            pa = pi[a]
-            den = PRIOR_GAMES / (pa + emu[a])
-            for b, w in games[a]:
-                den += w / (pa + pi[b])
-            new = wins[a] / den
-            delta = max(delta, abs(math.log(new / pa)))
-            pi[a] = new
-        if delta < 1e-5:
-            break
-    theta = [math.log(p) for p in pi]
-    se = {}
-    for a, i in enumerate(ids):
-        q = _p(theta[a], mu[a])
-        info = PRIOR_GAMES * q * (1 - q)
-        for b, w in games[a]:
-            q = _p(theta[a], theta[b])
-            info += w * q * (1 - q)
-        se[i] = 1.0 / math.sqrt(info)
-    return dict(zip(ids, theta)), se
-
-
-def _p(a: float, b: float) -> float:
-    return _sigmoid(a - b)
+# ---------------------------------------------------------------- the prior
 
 
 def _features(it, task) -> list[float]:
@@ -296,27 +248,6 @@ def is_specialist(it) -> bool:
     return bool(c.get("documents", 0) >= 2 and c.get("single_image", 3) <= 1)
 
 
-def _ridge(xs: list[list[float]], ys: list[float], ws: list[float], lam: float = 1.0) -> list[float]:
-    """Weighted ridge regression by the normal equations (6 unknowns: Gauss-Jordan is enough)."""
-    k = len(xs[0])
-    a = [[lam * (r == c and r > 0) for c in range(k)] + [0.0] for r in range(k)]
-    for x, y, w in zip(xs, ys, ws):
-        for r in range(k):
-            for c in range(k):
-                a[r][c] += w * x[r] * x[c]
-            a[r][k] += w * x[r] * y
-    for c in range(k):
-        piv = max(range(c, k), key=lambda r: abs(a[r][c]))
-        a[c], a[piv] = a[piv], a[c]
-        if abs(a[c][c]) < 1e-12:
-            continue
-        for r in range(k):
-            if r != c:
-                f = a[r][c] / a[c][c]
-                a[r] = [x - f * y for x, y in zip(a[r], a[c])]
-    return [a[r][k] / a[r][r] if abs(a[r][r]) > 1e-12 else 0.0 for r in range(k)]
-
-
 def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None = None) -> dict[str, Quality]:
     """Quality of every id in `items` (models and APIs) for `task`."""
     evidence = gather(items, boards, task, as_of)
@@ -324,7 +255,7 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
     evidence = _marked(evidence, _pools(evidence))
     ids = list(items)
     # 1. evidence alone (flat prior) -> 2. regress abilities on size/generation/capability -> 3. refit
-    theta0, se0 = fit(ids, pairs, {})
+    theta0, se0 = fit(ids, pairs, {}, PRIOR_GAMES)
     paired = {i for i, j, _, _ in pairs} | {j for i, j, _, _ in pairs}
     known = [i for i in ids if i in paired]  # a lone number compares with nothing: it moves no one else
     feats = {i: _features(items[i], task) for i in ids}
@@ -336,7 +267,7 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
         if feats[i][2] == 1.0:
             feats[i][1] = sum(sizes) / len(sizes)
     if len(known) >= 3:
-        beta = _ridge([feats[i] for i in known], [theta0[i] for i in known], [1.0 / se0[i] ** 2 for i in known])
+        beta = ridge([feats[i] for i in known], [theta0[i] for i in known], [1.0 / se0[i] ** 2 for i in known])
     else:
         beta = [0.0] * len(feats[ids[0]]) if ids else []
     reg = {i: sum(b * x for b, x in zip(beta, feats[i])) for i in ids}
@@ -350,7 +281,7 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
         fam = getattr(items[i], "family", None) or getattr(items[i], "provider", None)
         res = fam_res.get(fam, []) if fam else []
         prior[i] = reg[i] + (sum(res) / (len(res) + 1.0) if res else 0.0)  # shrunk toward 0 by one pseudo-member
-    theta, se = fit(ids, pairs, prior)
+    theta, se = fit(ids, pairs, prior, PRIOR_GAMES)
     ref = sorted(theta[i] for i in known)[len(known) // 2] if known else 0.0
     out = {}
     for i in ids:
@@ -358,8 +289,8 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
         evs = sorted(evidence[i], key=lambda er: (er[0].use != "", not er[0].independent, er[0].mode != "plain",
                                                   -er[1], er[0].date))
         basis = "prior" if not evs or evs[0][0].use else ("independent" if evs[0][0].independent else "vendor")
-        out[i] = Quality(_sigmoid(theta[i] - ref), _sigmoid(theta[i] - Z * se[i] - ref),
-                         _sigmoid(theta[i] + Z * se[i] - ref), theta[i], se[i], _sigmoid(prior[i] - ref), basis,
+        out[i] = Quality(sigmoid(theta[i] - ref), sigmoid(theta[i] - Z * se[i] - ref),
+                         sigmoid(theta[i] + Z * se[i] - ref), theta[i], se[i], sigmoid(prior[i] - ref), basis,
                          tuple(e for e, _ in evs))
     return out
 
