@@ -14,7 +14,8 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 40.0), -40.0)))
 
 
-def fit(ids: list[str], pairs: list, prior: dict[str, float], prior_games: float) -> tuple[dict, dict]:
+def fit(ids: list[str], pairs: list[tuple[str, str, float, float]], prior: dict[str, float],
+        prior_games: float) -> tuple[dict[str, float], dict[str, float]]:
     """theta and its standard error per id: MM iterations for Bradley-Terry with soft wins
     (pairs: (i, j, weight, share of i's win)), each id also drawing `prior_games` games against
     a fixed opponent at its prior mean."""
@@ -23,7 +24,7 @@ def fit(ids: list[str], pairs: list, prior: dict[str, float], prior_games: float
     mu = [prior.get(i, 0.0) for i in ids]
     emu = [math.exp(m) for m in mu]
     wins = [prior_games / 2] * n
-    games: list[list] = [[] for _ in ids]
+    games: list[list[tuple[int, float]]] = [[] for _ in ids]
     for i, j, w, s in pairs:
         a, b = at[i], at[j]
         wins[a] += w * s
