@@ -105,6 +105,10 @@ def _message(kind: str, schema: type[BaseModel], err: Any, entry: dict[str, Any]
         "string_type": "must be a string (quote it)", "date_type": "must be a date YYYY-MM-DD",
         "list_type": "must be a list", "tuple_type": "must be a list", "finite_number": "must be a finite number",
     }
+    if t == "float_type" and isinstance(err.get("input"), int) and not isinstance(err.get("input"), bool):
+        from vlmselect.catalog.fields import NUM_RANGE
+
+        return f"must be between {NUM_RANGE[0]:g} and {NUM_RANGE[1]:g}, got a {len(str(err['input']))}-digit number"
     if t in plain:
         return plain[t] + (got if t not in ("dict_type", "model_type", "model_attributes_type") or got else
                            f", got a {type(err.get('input')).__name__}")
