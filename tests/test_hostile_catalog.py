@@ -217,7 +217,7 @@ def test_hostile_files(cli, isolated_user, name, where):
         assert probs, v.err
     cmds = (("show", "qwen2-vl-7b", "--json"), ("estimate", "qwen2-vl-7b", *GPU)) if name in VALID else (("models",),)
     for args in cmds:
-        r = _within(20, lambda: cli(*(() if where == "user" else ("--catalog", str(d))), *args))
+        r = _within(20, lambda a=args: cli(*(() if where == "user" else ("--catalog", str(d))), *a))
         if name in VALID:
             check_answer(r, (name, args))
             assert r.code == 0, (name, args, r.err)

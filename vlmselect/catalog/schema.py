@@ -8,7 +8,7 @@ Imported only when a catalog file is (re)validated; the JSON cache path never im
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
