@@ -39,10 +39,17 @@ def _to_date(v: Any) -> Any:
                                   {"value": v.isoformat()})
     if isinstance(v, str):
         try:
-            return dt.date.fromisoformat(v)
+            v = dt.date.fromisoformat(v)
         except ValueError:
             raise PydanticCustomError("cat_date", "must be a date YYYY-MM-DD, got {value}", {"value": repr(v)}) from None
+    if isinstance(v, dt.date) and not DATE_RANGE[0] <= v <= DATE_RANGE[1]:
+        # Release dates feed the quality model's age term: year 1 or 9999 breaks its fit.
+        raise PydanticCustomError("cat_date", f"must be a date between {DATE_RANGE[0]} and {DATE_RANGE[1]}, got {{value}}",
+                                  {"value": v.isoformat()})
     return v
+
+
+DATE_RANGE = (dt.date(2000, 1, 1), dt.date(2099, 12, 31))  # releases, prices, deprecations
 
 
 NonEmpty = Annotated[str, Field(min_length=1), _pattern(r"(?s)\s*\S.*", "a non-empty string")]
