@@ -22,11 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import engines  # noqa: E402
-from engine_reports import MIB, gguf_tensor_bytes, llama_report, spec_for  # noqa: E402
+from engine_reports import gguf_tensor_bytes, llama_report, spec_for  # noqa: E402
 from test_engine_memory import CONFIGS, SHAPES  # noqa: E402
 from tiny_gguf import write_mmproj, write_text_model  # noqa: E402
 
 from vlmselect.memory import Workload, estimate_memory, kv_cache_bytes  # noqa: E402
+from vlmselect.units import MIB  # noqa: E402
 from vlmselect.quant import QUANTS  # noqa: E402
 
 

@@ -17,12 +17,22 @@ def pytest_report_header(config):
     return engines.versions()
 
 
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory):
+    """One cache directory for the whole session: the shipped catalog is parsed and validated once,
+    by the in-process tests and by those that run vlmselect in a subprocess alike. Entries are keyed
+    by each file's path, size and mtime, so overlays in a test's own folder get entries of their own;
+    the tests of the cache itself point VLMSELECT_CACHE_DIR at a folder of their own."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_user(tmp_path, monkeypatch):
-    """The user's config, data, model and cache directories, and the Ollama host, all private to the test."""
+def isolated_user(tmp_path, monkeypatch, session_cache):
+    """The user's config, data and model directories, and the Ollama host, private to the test (the
+    cache is the session's, outside the checkout)."""
     monkeypatch.setenv("VLMSELECT_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("VLMSELECT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VLMSELECT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("VLMSELECT_CACHE_DIR", str(session_cache))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

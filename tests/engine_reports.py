@@ -14,7 +14,6 @@ from vlmselect.catalog import Arch, ModelSpec
 from vlmselect.runners import llamacpp, openai_compat
 from vlmselect.runners.server import free_port
 
-MIB = 2**20
 GGUF_ALIGN = 32  # general.alignment default: each tensor's data starts on a 32-byte boundary (gguf docs)
 # "llama_kv_cache: size = 1.00 MiB (4096 cells, 2 layers, 4/1 seqs), K (f16): ..." (src/llama-kv-cache.cpp)
 _KV_LINE = re.compile(r"llama_kv_cache: size =\s*([\d.]+) MiB \(\s*(\d+) cells,\s*(\d+) layers")

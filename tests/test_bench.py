@@ -5,15 +5,15 @@ from __future__ import annotations
 import base64
 import json
 
-from openai_standin import CARD_ANSWER, StandIn
+from fake_apis import CARD_ANSWER, FakeAPIs
 
 
 def test_bench_measures_concurrency_and_scores_answers(cli):
-    with StandIn(token_delay_s=0.01) as s:
+    with FakeAPIs(model="tiny-vlm", answer=CARD_ANSWER, token_delay_s=0.01) as s:
         r = cli("bench", "--server", s.url, "--concurrency", "1,4", "--requests", "8", "--json")
         assert r.code == 0, r.err
         d = r.json()
-        body = s.requests[0]
+        body = s.chat_bodies()[0]
     assert d["model"] == "tiny-vlm" and [lv["concurrency"] for lv in d["levels"]] == [1, 4]
     one, four = d["levels"]
     assert one["ok"] == 8 and four["ok"] == 8 and one["passed"] == 8  # the stand-in reads the card right
@@ -32,7 +32,7 @@ def test_bench_measures_concurrency_and_scores_answers(cli):
 
 
 def test_failed_requests_are_counted_not_fatal(cli):
-    with StandIn(fail_every=2, token_delay_s=0.001) as s:
+    with FakeAPIs(model="tiny-vlm", answer=CARD_ANSWER, fail_every=2, token_delay_s=0.001) as s:
         d = cli("bench", "--server", s.url, "--concurrency", "2", "--requests", "6", "--json").json()
     lv = d["levels"][0]
     assert lv["ok"] == 3 and any("500" in e for e in lv["errors"])
@@ -43,13 +43,13 @@ def test_unreachable_server_and_bad_flags(cli):
     assert r.code == 1 and "Hint:" in r.err
     assert cli("bench", "--server", "file:///etc/passwd").code == 2
     assert cli("bench", "--server", "http://127.0.0.1:9", "--concurrency", "a,b").code == 2
-    with StandIn() as s:
+    with FakeAPIs(model="tiny-vlm", answer=CARD_ANSWER) as s:
         r = cli("bench", "--server", s.url, "--model", "other", "--concurrency", "1", "--requests", "1")
     assert r.code == 1 and "404" in r.err
 
 
 def test_plan_prefers_a_recorded_measurement(cli):
-    with StandIn(token_delay_s=0.001) as s:
+    with FakeAPIs(model="tiny-vlm", answer=CARD_ANSWER, token_delay_s=0.001) as s:
         assert cli("bench", "--server", s.url, "--id", "qwen2.5-vl-7b", "--gpu", "3090",
                    "--concurrency", "1,2", "--requests", "4").code == 0
     d = cli("plan", "--model", "qwen2.5-vl-7b", "--gpu", "3090", "--rate", "1", "--json").json()

@@ -116,7 +116,7 @@ def test_write_pipeline_emits_a_runnable_script(cli, tmp_path):
     assert d["pipeline"] == str(out)
     py_compile.compile(str(out), doraise=True)
     text = out.read_text()
-    cfg = ast.literal_eval(text.split("CONFIG = ", 1)[1].split("\n\nIMAGE_SUFFIXES", 1)[0])
+    cfg = ast.literal_eval(text.split("CONFIG: dict = ", 1)[1].split("\n\nIMAGE_SUFFIXES", 1)[0])
     assert cfg["model"] == "Qwen/Qwen2.5-VL-7B-Instruct" and cfg["trust_remote_code"] is False
     assert cfg["gpus_per_replica"] == d["plans"][0]["gpus_per_replica"]
 

@@ -6,7 +6,8 @@ import pytest
 
 from vlmselect import runtimes as rtm
 from vlmselect.errors import UsageError
-from vlmselect.memory import GIB, MIB, Workload, estimate_memory
+from vlmselect.memory import Workload, estimate_memory
+from vlmselect.units import GIB, MIB
 from vlmselect.quant import QUANTS
 from vlmselect.runtimes import RuntimeOptions, resolve
 
@@ -114,7 +115,13 @@ def test_mmproj_precision_is_read_from_the_catalog(catalog):
     f16 = estimate_memory(m, QUANTS["q4_k_m"], "llama.cpp", Workload())
     m8 = m._replace(runners=dict(m.runners, gguf=dict(gguf, mmproj=dict(gguf.get("mmproj") or {}, precision="q8_0"))))
     q8 = estimate_memory(m8, QUANTS["q4_k_m"], "llama.cpp", Workload())
-    assert q8.weights_vision_gib == pytest.approx(f16.weights_vision_gib * 8.5 / 16)
+    assert q8.weights_vision_gib < f16.weights_vision_gib  # the catalog's precision is what is charged
+    # ggml-org/Qwen2.5-VL-7B-Instruct-GGUF publishes both projectors: f16 1354162912 B (the catalog derives
+    # params.vision_b from it, so it cannot check the estimate) and Q8_0 853119712 B, 63 % of it rather than
+    # 8.5/16 = 53 %: llama.cpp's converter keeps tensors whose rows are not whole 32-weight blocks at F16
+    # (convert_hf_to_gguf falls back on gguf.QuantError). The estimator charges 8.5 bits for every weight,
+    # so it is under by about 16 % on this projector; the test pins that gap.
+    assert 0.80 < q8.weights_vision_gib * GIB / 853119712 < 0.88
 
 
 def test_detect_version_reads_metadata_only():

@@ -273,7 +273,8 @@ def test_snippet_usage_errors(cli):
                  ["no-such-model"], ["gpt-4o", "--quant", "q4_k_m"], ["qwen2.5-vl-7b", "--task", "nope"]):
         r = cli("snippet", *args)
         assert r.code == 2, (args, r.err)
-        assert "Traceback" not in r.err and "Hint:" in r.err or "did you mean" in r.err
+        assert "Traceback" not in r.err, (args, r.err)
+        assert "Hint:" in r.err or "did you mean" in r.err, (args, r.err)
 
 
 def test_values_are_quoted_not_pasted(cli, apis, tmp_path):

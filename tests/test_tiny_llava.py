@@ -81,4 +81,12 @@ def test_tiny_llava_generates_4bit_nf4_cpu(tiny_llava_dir, processor):
     assert len(linear4) == 28
     assert all(m.weight.quant_state.quant_type == "nf4" for m in linear4)
     assert not isinstance(model.lm_head, bnb.nn.Linear4bit)
+    # bitsandbytes' own allocation per quantized weight (the packed 4-bit codes plus the fp32 absmax of
+    # each block) is the bits per weight the estimator charges for nf4, vision tower included.
+    from vlmselect.quant import QUANTS
+
+    stored = sum(m.weight.numel() * m.weight.element_size()
+                 + m.weight.quant_state.absmax.numel() * m.weight.quant_state.absmax.element_size() for m in linear4)
+    weights = sum(m.in_features * m.out_features for m in linear4)
+    assert QUANTS["nf4"].bits == pytest.approx(8 * stored / weights, rel=1e-6)
     _generate_and_check(model, processor, _inputs(processor))

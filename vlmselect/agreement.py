@@ -5,7 +5,11 @@ Used by tests/test_quality.py and benchmarks/ranking_agreement.py, so both repor
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import datetime as dt
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from vlmselect.catalog import Catalog, TaskSpec
 
 
 class Agreement(NamedTuple):
@@ -21,7 +25,7 @@ class Agreement(NamedTuple):
         return self.agree / self.pairs if self.pairs else float("nan")
 
 
-def compare(board: dict, fitted: dict[str, float], task: str) -> Agreement:
+def compare(board: dict[str, Any], fitted: dict[str, float], task: str) -> Agreement:
     """Pairwise agreement between `board`'s scores and `fitted` (higher = better) on their common ids."""
     hi = board.get("higher_is_better", True)
     ids = [i for i in board["scores"] if i in fitted]
@@ -38,20 +42,21 @@ def compare(board: dict, fitted: dict[str, float], task: str) -> Agreement:
     return Agreement(board["id"], task, len(ids), pairs, agree, tau)
 
 
-def held_out(boards: list[dict], board: dict) -> list[dict]:
+def held_out(boards: list[dict[str, Any]], board: dict[str, Any]) -> list[dict[str, Any]]:
     """`boards` without `board`'s numbers, nor those of other runs of its benchmark by the same
     organisation (Ai2's two olmOCR-Bench READMEs word `by` differently but are one evaluator's
     runs: olmOCR 2 is 82.4 in both). They stay as declarations without scores: which benchmark
     they run and which tasks it speaks to is a property of the task, not evidence."""
     from vlmselect.boards import _org
 
-    def same(b: dict) -> bool:
+    def same(b: dict[str, Any]) -> bool:
         return b["id"] == board["id"] or (b["benchmark"] == board["benchmark"]
                                           and _org(b.get("by", "")) == _org(board.get("by", "")))
     return [dict(b, scores={}, vendor_runs=[]) if same(b) else b for b in boards]
 
 
-def leave_one_out(catalog, boards: list[dict], board: dict, task, as_of=None) -> Agreement:
+def leave_one_out(catalog: Catalog, boards: list[dict[str, Any]], board: dict[str, Any], task: TaskSpec,
+                  as_of: dt.date | None = None) -> Agreement:
     """Fit `task` on `held_out(boards, board)`, then compare the fitted abilities with `board`."""
     from vlmselect.quality import task_qualities
 

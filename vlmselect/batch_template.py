@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-CONFIG = {}  # filled in by vlmselect plan
+CONFIG: dict = {}  # filled in by vlmselect plan
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ray.init(address=args.address, log_to_driver=False)
     gpus = cfg.get("gpus_per_replica", 1) if cfg["engine"] == "vllm" else 0
-    ds = ray.data.from_items([{"path": p} for p in left])
-    ds = ds.map_batches(Engine, fn_constructor_args=(cfg, str(src), str(out)), batch_size=args.batch_size,
+    items = ray.data.from_items([{"path": p} for p in left])
+    ds = items.map_batches(Engine, fn_constructor_args=(cfg, str(src), str(out)), batch_size=args.batch_size,
                         concurrency=max(1, min(args.replicas, total)), num_gpus=gpus,
                         num_cpus=1 if not gpus else None)
     done, start = 0, time.time()

@@ -12,6 +12,7 @@ from typing import Any
 
 BOARD_FIELDS = {"id": str, "benchmark": str, "version": str, "split": str, "metric": str, "by": str,
                 "harness": str, "source": str, "tasks": list, "scores": dict}
+MODES = ("plain", "thinking", "cot")  # as quality.MODE_WEIGHT
 
 
 def validate_boards(data: Any) -> list[str]:
@@ -34,6 +35,8 @@ def validate_boards(data: Any) -> list[str]:
             problems.append(f"{where}: date must be a date")
         if not str(b.get("source", "")).startswith("http"):
             problems.append(f"{where}: source must be a URL")
+        if b.get("mode", "plain") not in MODES:  # a board whose every row is a thinking run says so
+            problems.append(f"{where}: mode must be one of {', '.join(MODES)}")
         for k, v in list((b.get("scores") or {}).items()) + list((b.get("unmatched") or {}).items()):
             if not isinstance(v, (int, float)) or isinstance(v, bool):
                 problems.append(f"{where}: score of {k} must be a number")

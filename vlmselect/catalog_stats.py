@@ -14,7 +14,7 @@ STALE_MONTHS = 6  # doctor warns when the shipped catalog's newest fact is older
 
 
 class CatalogStats(NamedTuple):
-    as_of: dt.date | None  # newest dated fact: a release, a price reading or a score's publication
+    as_of: dt.date | None  # newest dated fact: a release, a price or status reading, a score's publication
     as_of_basis: str  # which fact gave it
     counts: dict  # kind -> entries
     newest_by_family: dict  # family -> {"id", "released"}
@@ -45,6 +45,9 @@ def _dated_facts(m) -> list[tuple[dt.date, str]]:
     out = [(m.released, f"{m.id} released")]
     if getattr(m, "price_as_of", None):
         out.append((m.price_as_of, f"{m.id} price read"))
+    status_read = _date((m.facts.get("status") or {}).get("as_of"))
+    if status_read:  # a check of the provider's deprecations page is content as of that day
+        out.append((status_read, f"{m.id} status read"))
     for key, b in (m.facts.get("benchmarks") or {}).items():
         d = _date(b.get("date")) if isinstance(b, dict) else None
         if d:

@@ -26,7 +26,7 @@ SEED_TOLERANCE = 0.25  # the seed's hand numbers are rough: flag only what is of
 def seed_check(m) -> list[dict]:
     """Where the seed document's own numbers for this model disagree with the estimator."""
     seed = m.seed or {}
-    out = []
+    out: list[dict] = []
     if m.kind != "local":
         return out
     v = model_vram(m)
@@ -82,26 +82,26 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
     from vlmselect.speed import estimate_speed
 
     q = quant(quant_name) if quant_name else None
-    if runner is None and q is not None:
-        have = runners_for(m)
-        runner = next((r for r in ("ollama", "llama.cpp") if q.fmt == "gguf" and r in have), None) or \
-            ("llama.cpp" if q.fmt == "gguf" else "transformers")
-    req = Request(task=task, workload=w, runner=runner)
     notes: list[str] = []
     pick = None
     if q is None:
-        pick = best_for_model(cat, hw, req, m.id)
+        pick = best_for_model(cat, hw, Request(task=task, workload=w, runner=runner), m.id)
         if pick is None:
             q, runner = QUANTS["q4_k_m"], runner or "llama.cpp"
             notes.append("no runner and quant of this model runs on this hardware; showing q4_k_m")
         else:
             q, runner = pick.quant, pick.runner
     else:
+        if runner is None:  # a GGUF quant runs where the model has GGUF runners, else transformers' formats
+            have = runners_for(m)
+            runner = next((r for r in ("ollama", "llama.cpp") if q.fmt == "gguf" and r in have), None) or \
+                ("llama.cpp" if q.fmt == "gguf" else "transformers")
         if q.fmt not in RUNNER_FORMATS[runner]:
             raise UsageError(f"{runner} cannot load {q.id}: {artifact_missing(m, q, runner)}",
                              f"{runner} takes: {', '.join(x for x in QUANTS if QUANTS[x].fmt in RUNNER_FORMATS[runner])}")
-        same = lambda p: p.runner == runner and p.quant.fmt == q.fmt and p.quant.bits == q.bits  # noqa: E731 (bf16 ~ fp16)
-        options = [p for p in alternatives(cat, hw, req, m.id) if same(p)]
+        fmt, bits, rnr = q.fmt, q.bits, runner
+        same = lambda p: p.runner == rnr and p.quant.fmt == fmt and p.quant.bits == bits  # noqa: E731 (bf16 ~ fp16)
+        options = [p for p in alternatives(cat, hw, Request(task=task, workload=w, runner=runner), m.id) if same(p)]
         pick = options[0] if options else None
     rt = resolve(runner, w.runtime, m.family)  # a bad --kv-cache for this runner exits 2 here
     mem = pick.mem if pick else estimate_memory(m, q, runner, w)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vlmselect.cli import (CatalogOpt, ContextOpt, GpuCountOpt, GpuOpt, JsonOpt, NewTokOpt, RamOpt,
+from vlmselect.cli_options import (CatalogOpt, ContextOpt, GpuCountOpt, GpuOpt, JsonOpt, NewTokOpt, RamOpt,
                            ResOpt, VramOpt, _catalog, _hardware, _workload,
                            FlashOpt, KvCacheOpt, RunnerVersionOpt, _runtime)
 from vlmselect.errors import UsageError

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vlmselect.cli import (CatalogOpt, CpuOnlyOpt, GpuCountOpt, GpuOpt, JsonOpt, RamOpt, VramOpt, _catalog,
+from vlmselect.cli_options import (CatalogOpt, CpuOnlyOpt, GpuCountOpt, GpuOpt, JsonOpt, RamOpt, VramOpt, _catalog,
                            _hardware)
 
 

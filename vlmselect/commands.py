@@ -33,7 +33,7 @@ class UnsafeValue(ValueError):
     """A catalog value that is not what its field allows: no command is printed for it."""
 
 
-def checked(value: object, pattern: re.Pattern, what: str) -> str:
+def checked(value: object, pattern: re.Pattern[str], what: str) -> str:
     s = str(value)
     if not pattern.fullmatch(s) or ".." in s:
         raise UnsafeValue(f"{what} {s!r} is not a valid {what}")
@@ -138,10 +138,10 @@ def _next_steps(m: ModelSpec, p: Placement, w: Workload) -> NextSteps:
         if mode == "multi-gpu":
             tail += ["--tensor-split", ",".join(f"{u:.0f}" for u in p.gpu_usable_gib)]
         tail += runtime_flags(m, p, w)
-        serve = " ".join([*env, "llama-server", "-m", hf_cache_glob(repo, f), "--mmproj", hf_cache_glob(repo, mm),
-                          shlex.join(tail)])
+        server = " ".join([*env, "llama-server", "-m", hf_cache_glob(repo, f), "--mmproj", hf_cache_glob(repo, mm),
+                           shlex.join(tail)])
         notes.append("llama-server loads the local files that `vlmselect pull` fetched (it prints their paths)")
-        return NextSteps(pull, (serve,), tuple(notes))
+        return NextSteps(pull, (server,), tuple(notes))
     if runner == "vllm":
         src = (r.get(q.fmt) or {}).get("repo") if q.fmt in ("awq", "gptq", "fp8") else m.hf_repo
         repo = checked(src, _REPO, "Hugging Face repo")

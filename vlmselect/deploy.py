@@ -86,7 +86,7 @@ def write_pipeline(path: Path, plan, w: Workload, prompt: str = "Transcribe all 
     import pprint
 
     cfg = pprint.pformat(pipeline_config(plan, w, prompt), sort_dicts=False)  # a Python literal, not JSON
-    text = template.replace("CONFIG = {}  # filled in by vlmselect plan", f"CONFIG = {cfg}")
+    text = template.replace("CONFIG: dict = {}  # filled in by vlmselect plan", f"CONFIG: dict = {cfg}")
     path = Path(path).expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,12 +7,15 @@ artifact, hardware, context, images, memory, retired, cost.
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from vlmselect.catalog import ApiSpec, ModelSpec
 from vlmselect.hardware.types import HardwareProfile
 from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
 from vlmselect.placement import _margin, place, quant_reasons, usable_ram, usable_vram, what_it_takes
+
+if TYPE_CHECKING:
+    from vlmselect.quant import Quant
 
 # When each runner could first run a model family, for --as-of: a runner's support released after
 # the date does not exist in that world. Each date is the runtime's own release note.
@@ -93,7 +96,8 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
             blocked.append(why)
             kinds.add("as-of")
             continue
-        for q, why in quant_reasons(m, runner, hw):
+        reasons = quant_reasons(m, runner, hw)
+        for q, why in reasons:
             if why is not None:
                 continue
             pl = place(m, q, runner, hw, w)
@@ -105,10 +109,10 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
                 continue
             if pl is None and (smallest is None or mem.total_gib < smallest.total_gib):
                 smallest, smallest_q = mem, q
-        if not any(why is None for _, why in quant_reasons(m, runner, hw)):
-            reasons = sorted({why for _, why in quant_reasons(m, runner, hw) if why})
-            hard = [r for r in reasons if not r.startswith("no ")]
-            blocked.append(f"{runner}: " + "; ".join((hard or reasons)[:2]))
+        if not any(why is None for _, why in reasons):
+            whys = sorted({why for _, why in reasons if why})
+            hard = [r for r in whys if not r.startswith("no ")]
+            blocked.append(f"{runner}: " + "; ".join((hard or whys)[:2]))
             kinds.add("hardware" if hard else "artifact")
     if smallest is not None:
         return Excluded(m.id, memory_reason(smallest, hw, m, smallest_q, w), "memory")
@@ -116,7 +120,7 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
     return Excluded(m.id, "; ".join(dict.fromkeys(blocked)) or "cannot run here", kind)
 
 
-def memory_reason(mem: MemoryEstimate, hw: HardwareProfile, m: ModelSpec | None = None, q=None,
+def memory_reason(mem: MemoryEstimate, hw: HardwareProfile, m: ModelSpec | None = None, q: Quant | None = None,
                   w: Workload | None = None) -> str:
     """The smallest option's need against each GPU's own free memory (or RAM), and the context that
     would fit the roomiest GPU when a shorter one would."""
@@ -137,3 +141,17 @@ def memory_reason(mem: MemoryEstimate, hw: HardwareProfile, m: ModelSpec | None 
         if up.context:
             shorter = f"; it fits this GPU with context up to {up.context:,} tokens"
     return f"{head}; {where} ({what_it_takes(mem, best)}){shorter}"
+
+
+def retired_reason(api: ApiSpec, apis: dict[str, ApiSpec], on: dt.date) -> str:
+    """'retired on D; successor: X', following the successor chain past successors that are retired too, so a
+    retired API is never the suggested way out (Claude 3.5 Sonnet's successor, Sonnet 4.5, retired 2026-11-30)."""
+    text = f"retired on {api.retired}"
+    seen, nxt = {api.id}, api.successor
+    while nxt and nxt in apis and nxt not in seen and apis[nxt].status(on) == "retired":
+        text += f"; successor {nxt} retired on {apis[nxt].retired} too"
+        seen.add(nxt)
+        nxt = apis[nxt].successor
+    if nxt and nxt not in seen:
+        text += f"; successor: {nxt}"
+    return text

@@ -7,11 +7,15 @@ three, so a binary search over the one estimator finds the edge. Pure: any comma
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vlmselect.catalog import ModelSpec
 from vlmselect.memory import Workload, estimate_memory
 from vlmselect.quant import Quant
+
+if TYPE_CHECKING:
+    from vlmselect.hardware.types import GpuInfo
 
 MAX_IMAGES = 256  # the search stops here: more is "unbounded" for any model the catalog has
 MIN_SIDE, MAX_SIDE = 224, 8192  # px; images below 224 px say little, above 8192 no model keeps
@@ -23,7 +27,7 @@ class FitsUpTo(NamedTuple):
     resolution: str | None  # largest WxH with the requested aspect ratio (None: not even MIN_SIDE)
     budget_gib: float
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"context": self.context, "images": self.images, "resolution": self.resolution,
                 "budget_gib": round(self.budget_gib, 2)}
 
@@ -36,7 +40,7 @@ class FitsUpTo(NamedTuple):
         return "it fits " + ", ".join(parts) + f" (each with the rest as asked) within {self.budget_gib:.1f} GiB"
 
 
-def largest(lo: int, hi: int, ok) -> int | None:
+def largest(lo: int, hi: int, ok: Callable[[int], bool]) -> int | None:
     """Largest x in [lo, hi] with ok(x), for ok monotone (true then false); None if ok(lo) fails."""
     if not ok(lo):
         return None
@@ -49,7 +53,7 @@ def largest(lo: int, hi: int, ok) -> int | None:
     return lo
 
 
-def gpu_budget_gib(g, runner: str) -> float:
+def gpu_budget_gib(g: GpuInfo, runner: str) -> float:
     """What one GPU offers a model on `runner` under the fit rule: usable memory less placement's
     margin for that runner (smaller on transformers, whose estimate already counts allocator slack)."""
     from vlmselect.placement import fit_margin, usable_vram

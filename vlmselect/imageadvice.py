@@ -107,8 +107,8 @@ def _cheaper(a: ApiSpec, w: Workload) -> dict | None:
                 "when": "the task needs the gist, not small text (classification, captions, counting big objects)"}
     if a.provider == "google":
         gen3 = a.api_model.startswith("gemini-3")
-        t = GEMINI3_MEDIA_TOKENS["low"] if gen3 else None
-        return {"mode": "media_resolution: low", "tokens": t, "param": {"media_resolution": "MEDIA_RESOLUTION_LOW"},
+        low: int | None = GEMINI3_MEDIA_TOKENS["low"] if gen3 else None
+        return {"mode": "media_resolution: low", "tokens": low, "param": {"media_resolution": "MEDIA_RESOLUTION_LOW"},
                 "when": "no fine text or small details matter (scene questions, classification, video frames)"}
     return None
 
@@ -124,12 +124,14 @@ def advise(item, w: Workload, runner: str | None = None, quant=None) -> Advice:
         def tok(ww: int, hh: int) -> int:
             return api_image_tokens(item.image_tokens, ww, hh)
 
-        at_req = {"resolution": f"{w.width}x{w.height}", "tokens": tok(w.width, w.height)}
-        at_req["usd"] = round(_usd(item, at_req["tokens"], w), 6)
+        req_tokens = tok(w.width, w.height)
+        at_req = {"resolution": f"{w.width}x{w.height}", "tokens": req_tokens,
+                  "usd": round(_usd(item, req_tokens, w), 6)}
         at_use = {}
         if useful:
-            at_use = {"resolution": f"{useful[0]}x{useful[1]}", "tokens": tok(*useful)}
-            at_use["usd"] = round(_usd(item, at_use["tokens"], w), 6)
+            use_tokens = tok(*useful)
+            at_use = {"resolution": f"{useful[0]}x{useful[1]}", "tokens": use_tokens,
+                      "usd": round(_usd(item, use_tokens, w), 6)}
         cheaper = _cheaper(item, w)
         if cheaper and cheaper["tokens"] is not None:
             cheaper["usd"] = round(_usd(item, cheaper["tokens"], w), 6)

@@ -7,7 +7,7 @@ that memory, speed and cost share one count.
 
 import functools
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class ImageCost(NamedTuple):
@@ -31,7 +31,7 @@ def _smart_resize(w: int, h: int, factor: int, min_pixels: int, max_pixels: int)
     return wb, hb
 
 
-def _qwen(rule: dict, w: int, h: int, cap_tokens: int | None) -> ImageCost:
+def _qwen(rule: dict[str, Any], w: int, h: int, cap_tokens: int | None) -> ImageCost:
     p = int(rule.get("pixels_per_token", 28))
     max_tokens = int(rule.get("max_tokens", 16384))
     if cap_tokens:
@@ -58,7 +58,7 @@ def _closest_grid(w: int, h: int, tile: int, min_tiles: int, max_tiles: int) -> 
     return best
 
 
-def _tiles(rule: dict, w: int, h: int) -> ImageCost:
+def _tiles(rule: dict[str, Any], w: int, h: int) -> ImageCost:
     tile = int(rule.get("tile", 448))
     per = int(rule.get("tokens_per_tile", 256))
     gw, gh = _closest_grid(w, h, tile, int(rule.get("min_tiles", 1)), int(rule.get("max_tiles", 12)))
@@ -67,7 +67,7 @@ def _tiles(rule: dict, w: int, h: int) -> ImageCost:
     return ImageCost(n * per, n * patches_per_tile, patches_per_tile)
 
 
-def _slices(rule: dict, w: int, h: int) -> ImageCost:
+def _slices(rule: dict[str, Any], w: int, h: int) -> ImageCost:
     per = int(rule.get("tokens_per_slice", 64))
     max_slices = int(rule.get("max_slices", 9))
     slice_pixels = int(rule.get("slice_pixels", 448 * 448))
@@ -76,7 +76,7 @@ def _slices(rule: dict, w: int, h: int) -> ImageCost:
     return ImageCost((1 + n) * per, (1 + n) * per_slice, per_slice)
 
 
-def _anyres(rule: dict, w: int, h: int) -> ImageCost:
+def _anyres(rule: dict[str, Any], w: int, h: int) -> ImageCost:
     """LLaVA-NeXT anyres: the pinpoint resolution that keeps the most of the image, tiled by `tile`."""
     base = int(rule.get("base_tokens", 576))
     tile = int(rule.get("tile", 336))
@@ -93,7 +93,7 @@ def _anyres(rule: dict, w: int, h: int) -> ImageCost:
     return ImageCost(tokens, tokens, base)
 
 
-def _phi3(rule: dict, w: int, h: int) -> ImageCost:
+def _phi3(rule: dict[str, Any], w: int, h: int) -> ImageCost:
     """Phi-3-vision's HD transform: up to num_crops 336-px crops, then its token formula."""
     crops = int(rule.get("num_crops", 16))
     scale = 1
@@ -110,7 +110,7 @@ def _phi3(rule: dict, w: int, h: int) -> ImageCost:
     return ImageCost(tokens, crops * 577, 577)  # CLIP ViT-L/14-336: 576 patches + CLS per crop
 
 
-def _patches(rule: dict, w: int, h: int) -> ImageCost:
+def _patches(rule: dict[str, Any], w: int, h: int) -> ImageCost:
     """Pixtral / Mistral 3: native resolution up to max_side, patch x patch, merged merge x merge."""
     p = int(rule.get("patch", 16))
     merge = int(rule.get("merge", 1))
@@ -122,7 +122,7 @@ def _patches(rule: dict, w: int, h: int) -> ImageCost:
     return ImageCost(cols * rows + rows, patches, patches)  # one [IMG_BREAK]/[IMG_END] per row
 
 
-def model_image_tokens(rule: dict, w: int, h: int, cap_tokens: int | None = None) -> ImageCost:
+def model_image_tokens(rule: dict[str, Any], w: int, h: int, cap_tokens: int | None = None) -> ImageCost:
     """What one w x h image costs under a local model's rule."""
     kind = rule["rule"]
     if kind == "fixed":
@@ -150,7 +150,7 @@ def model_image_tokens(rule: dict, w: int, h: int, cap_tokens: int | None = None
 # ---------------------------------------------------------------- hosted APIs
 
 
-def api_image_tokens(rule: dict, w: int, h: int) -> int:
+def api_image_tokens(rule: dict[str, Any], w: int, h: int) -> int:
     """Billed input tokens for one image under a provider's published rule."""
     kind = rule["rule"]
     if kind == "fixed":

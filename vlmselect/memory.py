@@ -6,16 +6,14 @@ their sources are in shared/reference/vram-estimation.md and docs/estimation.md.
 """
 
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from vlmselect import runtimes as rtm
 from vlmselect.catalog import ModelSpec, gb_to_gib
 from vlmselect.imagetokens import ImageCost, model_image_tokens
 from vlmselect.quant import Quant
 from vlmselect.runtimes import Runtime, RuntimeOptions
-
-from vlmselect.units import GIB
-MIB = 2**20
+from vlmselect.units import GIB, MIB
 
 # Runtime constants, each with where it comes from.
 OLLAMA_MINIMUM_MIB = 457  # ml/device.go MinimumMemory() for CUDA/ROCm [V]
@@ -50,7 +48,7 @@ class MemoryEstimate(NamedTuple):
     kv_cache_gib: float
     compute_gib: float
     overhead_gib: float
-    basis: dict = {}  # part -> how it was computed
+    basis: dict[str, Any] = {}  # part -> how it was computed
     weights_published: bool = False  # weights from a published artifact size
     encoder_patches: int = 0  # vision-encoder patches per image (for compute)
     runtime: Runtime | None = None  # the runner version and settings the estimate assumed
@@ -71,7 +69,7 @@ class MemoryEstimate(NamedTuple):
     def weights_gib(self) -> float:
         return self.weights_text_gib + self.weights_vision_gib
 
-    def parts(self) -> dict:
+    def parts(self) -> dict[str, Any]:
         return {
             "weights_text": round(self.weights_text_gib, 3),
             "weights_vision": round(self.weights_vision_gib, 3),
@@ -167,7 +165,7 @@ def kv_cache_bytes(m: ModelSpec, tokens: int, bytes_per_elem: float = 2.0, cross
 # ---------------------------------------------------------------- compute buffers
 
 
-def _image_cost(m: ModelSpec, w: Workload, cap: int | None):
+def _image_cost(m: ModelSpec, w: Workload, cap: int | None) -> tuple[ImageCost, str]:
     """What one image (or one video frame) costs. Families with a video path (`image_tokens.video`)
     cap frames at fewer tokens and merge `temporal_merge` consecutive frames into one token grid."""
     video = m.image_tokens.get("video") if w.video else None
@@ -211,8 +209,9 @@ def _torch_activation_bytes(m: ModelSpec, ctx: int) -> float:
 # ---------------------------------------------------------------- the estimate
 
 
-def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv_bytes: float):
-    """(window tokens, KV bytes, basis)."""
+def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv_bytes: float,
+        explain: bool = True) -> tuple[int, float, str]:
+    """(window tokens, KV bytes, basis); without `explain` the basis is left empty."""
     a = m.arch
     if m.image_tokens["rule"] == "cross-attention":
         ctx = w.context + w.max_new_tokens
@@ -237,6 +236,8 @@ def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv
             slots = f", Ollama's window {per_slot}" + (f" x {rt.parallel} parallel slots" if rt.parallel > 1 else "")
     window = rtm.swa_cells(rt, cells, a.sliding_window, rt.parallel) if a.sliding_window else None
     kv = kv_cache_bytes(m, cells, kv_bytes, cross_tokens=cross, window_cells=window)
+    if not explain:
+        return cells, kv, ""
     basis = (f"2 x {a.layers} layers x {a.kv_heads} kv heads x {a.head_dim} x {cells} cells x {kv_bytes:g} B"
              f" ({rt.kv_cache}; {w.context} text + {w.images} x {per_image} image + {w.max_new_tokens} new"
              + (f", rounded up to {cells} by llama-server" if cells != ctx and rt.runner == "llama.cpp" else "")
@@ -258,7 +259,7 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
     ctx, kv, kv_basis = _kv(m, w, rt, per_image, patches, kv_b)
     # The image tokens' share of the cache: what it would shrink by without them (sliding-window
     # layers and llama-server's rounding make this less than proportional).
-    kv_img = kv - _kv(m, w._replace(images=0), rt, per_image, patches, kv_b)[1] if w.images else 0.0
+    kv_img = kv - _kv(m, w._replace(images=0), rt, per_image, patches, kv_b, explain=False)[1] if w.images else 0.0
 
     text_gib, vision_gib, w_basis, published = _weights(m, q, runner)
     has_vision = w.images > 0

@@ -119,6 +119,10 @@ def runners_for(m: ModelSpec) -> list[str]:
 def gpu_unsupported(g: GpuInfo, q: Quant, runner: str) -> str | None:
     """Why `runner` cannot run quant `q` on GPU `g` (None when it can)."""
     cc = g.cc_float
+    if runner == "vllm" and g.vendor == "apple":
+        # docs/getting_started/installation/cpu.apple.inc.md (vLLM 0.7-0.21): "On macOS the
+        # VLLM_TARGET_DEVICE is automatically set to cpu, which is currently the only supported device".
+        return "vLLM has no Apple GPU (Metal) backend: on macOS it runs on the CPU only"
     if runner == "vllm" and g.vendor == "nvidia" and cc is not None and cc < 7.0:
         return f"vLLM needs compute capability 7.0+ ({g.name} is {g.compute_capability})"
     if q.fmt == "fp8" and runner in ("transformers", "vllm"):
@@ -136,14 +140,16 @@ def gpu_unsupported(g: GpuInfo, q: Quant, runner: str) -> str | None:
     return None
 
 
-_BLOCKED: dict[tuple, str | None] = {}
+# What gpu_unsupported reads of each GPU: (name, vendor, compute capability, bf16).
+GpuKey = tuple[tuple[str, str, str | None, bool | None], ...]
+_BLOCKED: dict[tuple[str, str, GpuKey], str | None] = {}
 
 
-def _blocked_on_all(gpus: tuple[GpuInfo, ...], q: Quant, runner: str) -> str | None:
+def _blocked_on_all(gpus: tuple[GpuInfo, ...], gpu_key: GpuKey, q: Quant, runner: str) -> str | None:
     """Why no GPU here can run `q` on `runner` (the first GPU's reason), or None when one can.
-    Memoised on what gpu_unsupported reads: it depends on the GPUs, not on the model, and
-    recommend asks it for every model."""
-    key = (q, runner, tuple((g.name, g.vendor, g.compute_capability, g.bf16) for g in gpus))
+    Memoised on `gpu_key`, what gpu_unsupported reads: it depends on the GPUs, not on the model,
+    and recommend asks it for every model."""
+    key = (q.id, runner, gpu_key)
     if key not in _BLOCKED:
         blocked = [gpu_unsupported(g, q, runner) for g in gpus]
         _BLOCKED[key] = blocked[0] if all(blocked) else None
@@ -170,12 +176,13 @@ def artifact_missing(m: ModelSpec, q: Quant, runner: str) -> str | None:
 def quant_reasons(m: ModelSpec, runner: str, hw: HardwareProfile) -> list[tuple[Quant, str | None]]:
     """Every quant of `runner`, best first, with why it cannot run here (None: it can be tried)."""
     gpus = tuple(hw.usable_gpus)
+    gpu_key = tuple((g.name, g.vendor, g.compute_capability, g.bf16) for g in gpus)
     out: list[tuple[Quant, str | None]] = []
     for q in quants_for(runner):
         why = artifact_missing(m, q, runner)
         if why is None:
             if gpus:
-                why = _blocked_on_all(gpus, q, runner)
+                why = _blocked_on_all(gpus, gpu_key, q, runner)
             elif runner == "vllm":
                 why = "vLLM runs on a GPU (this machine has none)"
             elif runner == "transformers" and q.id in ("bf16", "fp16"):
@@ -243,7 +250,7 @@ def split_needs(mem: MemoryEstimate, usable: list[float], even: bool) -> list[fl
     return [fixed * m + shared * m * r / sum(room) for r in room]
 
 
-def _rank_gpus(gs: tuple[GpuInfo, ...]) -> tuple:
+def _rank_gpus(gs: tuple[GpuInfo, ...]) -> tuple[float, float]:
     """Among placements that fit: the fastest memory first, then the most room."""
     return (min(g.bandwidth_gbps or 0 for g in gs), sum(usable_vram(g) for g in gs))
 
@@ -280,7 +287,11 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload)
             best, needs = max(fits, key=lambda sn: _rank_gpus(sn[0]))
             return _placed(m, q, runner, hw, w, mem, "multi-gpu", best, 1.0, needs)
     g = max(gpus, key=usable_vram)
-    if runner in ("ollama", "llama.cpp", "transformers") and not g.unified_memory:
+    # bitsandbytes does not offload quantized: "The weights dispatched to the CPU are stored in
+    # float32 and aren't converted to 8-bit" (transformers docs/source/en/quantization/bitsandbytes.md,
+    # LLM.int8 > Offloading; llm_int8_enable_fp32_cpu_offload, the same flag for 4-bit), so the RAM
+    # part would cost 4 bytes per weight, not 0.5-1: no bnb offload placement (GGUF offloads quantized).
+    if runner in ("ollama", "llama.cpp", "transformers") and not g.unified_memory and q.fmt != "bnb":
         # Offload: what does not fit stays in system RAM and runs from there. The same margin
         # applies to the part on the GPU, so a placement here always leaves some weights in RAM.
         movable = mem.weights_text_gib + mem.kv_cache_gib
@@ -292,7 +303,8 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload)
     return None
 
 
-def _placed(m, q, runner, hw, w, mem, mode, used: tuple, share: float, needs: list[float],
+def _placed(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload, mem: MemoryEstimate, mode: str,
+            used: tuple[GpuInfo, ...], share: float, needs: list[float],
             ram: float | None = None, ram_gib: float | None = None) -> Placement:
     speed = _speed(m, q, mem, w, hw, mode, used, share, runner)
     usable = [usable_vram(g) for g in used]
@@ -304,17 +316,17 @@ def _placed(m, q, runner, hw, w, mem, mode, used: tuple, share: float, needs: li
 
 
 def _speed(m: ModelSpec, q: Quant, mem: MemoryEstimate, w: Workload, hw: HardwareProfile, mode: str,
-           used: tuple, share: float, runner: str) -> SpeedEstimate:
+           used: tuple[GpuInfo, ...], share: float, runner: str) -> SpeedEstimate:
     from vlmselect.speed import Placement as SpeedPlacement
 
     k = len(used)
-    bws = [g.bandwidth_gbps for g in used]
-    if mode != "cpu" and not all(bws):
+    bws = [g.bandwidth_gbps for g in used if g.bandwidth_gbps]
+    if mode != "cpu" and len(bws) < k:
         # A GPU described only by its memory (--vram): its bandwidth is unknown, so is its speed.
         return SpeedEstimate(0.0, 0.0, 0.0, 0.0, 0.0, SPEED_UNKNOWN)
     # Layers split over GPUs run one after another: each GPU's part at its own bandwidth, so the
     # slowest sets the pace; tensor parallel waits for the slowest too.
-    bw = min(bws) if used and all(bws) else None
+    bw = min(bws) if used and len(bws) == k else None
     tf = [g.fp16_tflops for g in used if g.fp16_tflops]
     return estimate_speed(
         m, q, mem, w,

@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
 from vlmselect.cost import api_cost
 from vlmselect.errors import UsageError
 from vlmselect.hardware.types import GpuInfo, HardwareProfile
-from vlmselect.memory import GIB, MemoryEstimate, Workload, estimate_memory
+from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
 from vlmselect.quant import Quant
 from vlmselect.speed import (ETA_COMPUTE, ETA_MEM, T_STEP_S, TP_EFFICIENCY, active_text_b, kv_filled_bytes,
                              weights_per_token)
+from vlmselect.units import GIB
 
 # vLLM's defaults, each where vLLM sets it.
 VLLM_GPU_MEMORY_UTILIZATION = 0.9  # vllm/config/cache.py CacheConfig.gpu_memory_utilization (v0.6 .. v0.11)
@@ -106,7 +109,7 @@ class Replica:
     images_per_hour: float
     latency_s: float
     curve: list[Point] = field(default_factory=list)
-    basis: dict = field(default_factory=dict)
+    basis: dict[str, Any] = field(default_factory=dict)
     source: str = "estimate"  # or "measured: <bench record>"
 
 
@@ -208,7 +211,7 @@ def best_replica(m: ModelSpec, quants: list[Quant], g: GpuInfo, w: Workload, gpu
     """Within one node: the highest-precision quant on the fewest GPUs that holds the model with room
     to batch. Across nodes, only when no quant fits one: the fewest GPUs first (pipeline stages over the
     network cost more than a lower precision), then the highest precision."""
-    def first(pairs) -> Replica | None:
+    def first(pairs: Iterable[tuple[Quant, int]]) -> Replica | None:
         for q, tp in pairs:
             r = replica(m, q, g, tp, w)
             if r and r.concurrency >= 1:

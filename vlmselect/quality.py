@@ -48,7 +48,11 @@ BENCH_NAMES = {
     "mmmu": "MMMU", "mmstar": "MMStar", "docvqa": "DocVQA", "infovqa": "InfoVQA", "textvqa": "TextVQA",
     "chartqa": "ChartQA", "ai2d": "AI2D", "realworldqa": "RealWorldQA", "mathvista": "MathVista",
     "videomme": "Video-MME", "refcoco": "RefCOCO", "vision_arena": "vision arena",
+    "charxiv": "CharXiv", "megabench": "MEGA-Bench", "refadv_s": "Ref-Adv-s", "mdpbench": "MDPBench",  # boards.yaml
 }
+
+
+ONCE, ALONE = "once", "alone"  # Evidence.use: shown for provenance, but it moved nothing in the fit
 
 
 class Evidence(NamedTuple):
@@ -61,6 +65,7 @@ class Evidence(NamedTuple):
     source: str
     board: str = ""  # board id, or "" for a catalog number
     by: str = ""  # who ran it, in words (boards)
+    use: str = ""  # "" compared in the fit; ONCE another row of this model's pool was; ALONE nobody to compare with
 
     def label(self) -> str:
         """`olmOCR-Bench 82.4, independent run (Ai2), 2025-10` / `MMBench v11 84.5, vendor-reported, 2025-11`."""
@@ -68,7 +73,11 @@ class Evidence(NamedTuple):
         who = (f"independent run ({self.by.split(',')[0].split(' (')[0]})" if self.independent and self.by
                else "independent run" if self.independent else "vendor-reported")
         mode = f", {self.mode} mode" if self.mode != "plain" else ""
-        return f"{name} {self.score:g}, {who}{mode}, {self.date[:7]}"
+        # An edit distance reads the other way round: say so, or 0.121 looks like a failing score.
+        lower = " (edit distance: lower is better)" if self.benchmark.endswith(("_edit", "_edit_en")) else ""
+        note = {ONCE: " [not counted again: one row per model and benchmark]",
+                ALONE: " [compared with nothing: no other model has this number]"}.get(self.use, "")
+        return f"{name} {self.score:g}{lower}, {who}{mode}, {self.date[:7]}{note}"
 
 
 @lru_cache(maxsize=256)
@@ -92,6 +101,9 @@ class Quality(NamedTuple):
         """One phrase for `why`: the strongest evidence, or that there is none."""
         if not self.evidence:
             return f"no evidence: family/size prior {self.estimate:.2f} (range {self.low:.2f}-{self.high:.2f})"
+        if self.evidence[0].use:  # sorted compared-first: nothing here was compared with another model
+            return (f"{self.evidence[0].label()}: no comparable evidence, family/size prior {self.estimate:.2f} "
+                    f"(range {self.low:.2f}-{self.high:.2f})")
         more = f" (+{len(self.evidence) - 1} more)" if len(self.evidence) > 1 else ""
         return f"{self.evidence[0].label()}{more}"
 
@@ -134,11 +146,12 @@ def gather(items: dict, boards: list[dict], task, as_of: dt.date | None = None) 
         # One pool per benchmark variant: a board's rows meet the same benchmark's other runs (another
         # board of it, the makers' own numbers) at the cross-source noise; arena ratings are relative
         # to their own snapshot, so each arena board stays a pool of its own.
-        pool = b["id"] if b.get("metric_kind") == "arena" else f"{b['benchmark']}|plain"
+        mode = b.get("mode", "plain")  # a board whose every row is a thinking run says so
+        pool = b["id"] if b.get("metric_kind") == "arena" else f"{b['benchmark']}|{mode}"
         for iid, score in b["scores"].items():
             if iid in out:
                 out[iid].append((Evidence(pool, b["benchmark"], float(score), iid not in (b.get("vendor_runs") or ()),
-                                          "plain", b["date"], b["source"], b["id"], b.get("by", "")), rel))
+                                          mode, b["date"], b["source"], b["id"], b.get("by", "")), rel))
     return out
 
 
@@ -149,10 +162,10 @@ def _tau(board: dict | None, scale: float) -> float:
     return VENDOR_TAU
 
 
-def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, float, float]]:
-    """(i, j, weight, share of i winning) for every comparable pair."""
-    # One row per model per pool: its independent run before its makers' number, the latest run
-    # first (Ai2 print olmOCR 2's 82.4 in two READMEs: one result, not two votes).
+def _pools(evidence: dict[str, list]) -> dict[str, list]:
+    """pool -> [(id, Evidence, relevance)], one row per model per pool: its independent run before
+    its makers' number, the latest run first (Ai2 print olmOCR 2's 82.4 in two READMEs: one result,
+    not two votes)."""
     best: dict[tuple[str, str], tuple] = {}
     for iid, evs in evidence.items():
         for ev, rel in evs:
@@ -162,6 +175,25 @@ def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, floa
     pools: dict[str, list] = {}
     for (pool, _), row in best.items():
         pools.setdefault(pool, []).append(row)
+    return pools
+
+
+def _marked(evidence: dict[str, list], pools: dict[str, list]) -> dict[str, list]:
+    """The evidence with `use` set: what the fit compared, and what it shows only for provenance
+    (a duplicate row of a pool, or a number no other model shares), so `why` never presents a
+    number that moved nothing as the reason for a rank."""
+    used = {(pool, iid): ev for pool, rows in pools.items() for iid, ev, _ in rows}
+    size = {pool: len(rows) for pool, rows in pools.items()}
+    out: dict[str, list] = {}
+    for iid, evs in evidence.items():
+        out[iid] = [(ev._replace(use=ALONE if size.get(ev.pool, 0) < 2 else "" if used.get((ev.pool, iid)) is ev
+                                 else ONCE), rel) for ev, rel in evs]
+    return out
+
+
+def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, float, float]]:
+    """(i, j, weight, share of i winning) for every comparable pair."""
+    pools = _pools(evidence)
     out = []
     for rows in pools.values():
         n = len(rows)
@@ -289,6 +321,7 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
     """Quality of every id in `items` (models and APIs) for `task`."""
     evidence = gather(items, boards, task, as_of)
     pairs = _pairs(evidence, {b["id"]: b for b in boards})
+    evidence = _marked(evidence, _pools(evidence))
     ids = list(items)
     # 1. evidence alone (flat prior) -> 2. regress abilities on size/generation/capability -> 3. refit
     theta0, se0 = fit(ids, pairs, {})
@@ -315,15 +348,16 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
     prior = {}
     for i in ids:
         fam = getattr(items[i], "family", None) or getattr(items[i], "provider", None)
-        res = fam_res.get(fam, [])
+        res = fam_res.get(fam, []) if fam else []
         prior[i] = reg[i] + (sum(res) / (len(res) + 1.0) if res else 0.0)  # shrunk toward 0 by one pseudo-member
     theta, se = fit(ids, pairs, prior)
     ref = sorted(theta[i] for i in known)[len(known) // 2] if known else 0.0
     out = {}
     for i in ids:
-        evs = sorted(evidence[i], key=lambda er: (not er[0].independent, er[0].mode != "plain", -er[1], er[0].date),
-                     reverse=False)
-        basis = "prior" if not evs else ("independent" if evs[0][0].independent else "vendor")
+        # What the fit compared first (independent, plain, most relevant), then what it only shows.
+        evs = sorted(evidence[i], key=lambda er: (er[0].use != "", not er[0].independent, er[0].mode != "plain",
+                                                  -er[1], er[0].date))
+        basis = "prior" if not evs or evs[0][0].use else ("independent" if evs[0][0].independent else "vendor")
         out[i] = Quality(_sigmoid(theta[i] - ref), _sigmoid(theta[i] - Z * se[i] - ref),
                          _sigmoid(theta[i] + Z * se[i] - ref), theta[i], se[i], _sigmoid(prior[i] - ref), basis,
                          tuple(e for e, _ in evs))
@@ -332,7 +366,7 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
 
 # ---------------------------------------------------------------- per catalog, cached
 
-CACHE_VERSION = 4  # bump when the fit or its constants change
+CACHE_VERSION = 5  # bump when the fit or its constants change
 _MEMO: dict[str, dict] = {}  # this process's fits (the same catalog is ranked many times in one test run)
 
 

@@ -7,6 +7,7 @@ the Q3_K_S row that appears in both: bpw = 3.6429 x size_G / 3.41.
 """
 
 
+import functools
 from typing import NamedTuple
 
 from vlmselect.quant_quality import factor
@@ -37,7 +38,9 @@ class Quant(NamedTuple):
 QUANTS: dict[str, Quant] = {
     q.id: q
     for q in (
-        Quant("fp32", 32.0, "fp", 1.0, "fp16", "4 bytes per parameter (transformers on a CPU)"),
+        # Every weight at the load dtype, the vision tower too (transformers' from_pretrained(dtype=float32);
+        # an F32 mmproj is 4 bytes a parameter: tests/test_engine_memory.py reads the file's own tensor bytes).
+        Quant("fp32", 32.0, "fp", 1.0, "fp16", "4 bytes per parameter (transformers on a CPU)", vision_16bit=False),
         Quant("bf16", 16.0, "fp", 1.0, "fp16", "2 bytes per parameter"),
         Quant("fp16", 16.0, "fp", 1.0, "fp16", "2 bytes per parameter"),
         Quant("fp8", 8.0, "fp8", _f("fp8"), "q8", "1 byte per Linear weight; embeddings and vision 16-bit"),
@@ -85,6 +88,7 @@ def quant(name: str) -> Quant:
     return QUANTS[key]
 
 
-def quants_for(runner: str) -> list[Quant]:
+@functools.lru_cache(maxsize=None)  # a constant per runner, asked for every model
+def quants_for(runner: str) -> tuple[Quant, ...]:
     fmts = RUNNER_FORMATS[runner]
-    return [QUANTS[q] for q in PREFERENCE if QUANTS[q].fmt in fmts]
+    return tuple(QUANTS[q] for q in PREFERENCE if QUANTS[q].fmt in fmts)

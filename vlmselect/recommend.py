@@ -109,6 +109,7 @@ class ApiPick(NamedTuple):
     quality_high: float = 0.0
     q: Quality | None = None
     tie: bool = False
+    penalty: float = 0.0  # taken off quality_low for ranking only (deprecated); the interval shown is the fit's
 
 
 class Recommendation(NamedTuple):
@@ -189,7 +190,7 @@ def _why(p: LocalPick, task: TaskSpec | None) -> str:
         bits.append(f"needs {p.gpus_used} GPUs ({how})")
     elif p.mode == "offload":
         bits.append(f"does not fit in VRAM: {p.mem.total_gib:.1f} GiB needed, so layers run from RAM"
-                    + (f" ({what_it_takes(p.mem, p.usable_gib)})" if (p.usable_gib or 0) > 1 else ""))
+                    + (f" ({what_it_takes(p.mem, p.usable_gib)})" if p.usable_gib is not None and p.usable_gib > 1 else ""))
     else:
         bits.append("runs on the CPU")
     if p.q is not None and task is not None:
@@ -251,8 +252,7 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
         for a in catalog.apis.values():
             reason = _filter(a, req)
             if reason is None and a.status(on) == "retired":
-                reason = Excluded(a.id, f"retired on {a.retired}" + (f"; successor: {a.successor}" if a.successor else ""),
-                                  "retired")
+                reason = Excluded(a.id, filters.retired_reason(a, catalog.apis, on), "retired")
             cost = api_cost(a, req.workload)
             if reason is None and req.max_cost_per_image is not None and cost.usd > req.max_cost_per_image:
                 reason = Excluded(a.id, f"${cost.usd:.4f} per {cost.per} is over --max-cost-per-image"
@@ -267,11 +267,13 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
             if req.as_of and a.price_as_of and a.price_as_of > req.as_of:
                 why += f"; price as of {a.price_as_of}, after --as-of {req.as_of} (the price then is not in the catalog)"
             if status == "deprecated":
-                why += f"; deprecated since {a.deprecated}, retires {a.retired or 'soon'}"
-            if req.task.video:
+                why += (f"; deprecated since {a.deprecated}, retires {a.retired or 'soon'}"
+                        f" (ranked as if its quality bound were {pen:g} lower)")
+            if req.task is not None and req.task.video:
                 why += "; native video input" if a.cap("video") >= 2 else "; no native video: send sampled frames"
-            pick = ApiPick(a, cost, status, qa.estimate, 0.0, why, quality_low=qa.low - pen, quality_high=qa.high, q=qa)
-            apis.append(pick._replace(score=ranking.api_key(pick, req.priority)))
+            api_pick = ApiPick(a, cost, status, qa.estimate, 0.0, why, quality_low=qa.low - pen, quality_high=qa.high,
+                               q=qa, penalty=pen)
+            apis.append(api_pick._replace(score=ranking.api_key(api_pick, req.priority)))
         apis = [p._replace(why=p.why + "; statistical tie with its neighbours: ordered by price") if p.tie else p
                 for p in ranking.order(apis, req.priority, ranking.api_key, lambda p: p.cost.usd)]
 
@@ -368,16 +370,19 @@ def _options(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request
     _choose keeps only the most bits among good GPU fits), a runner stops at its first good fit,
     and quants with fewer bits than a good fit already found are not tried: they would lose to it
     in _choose anyway."""
+    options = [(i, runner, quant_options(m, runner, hw)) for i, runner in enumerate(runners)]
+    if prune:  # runners with the most bits on offer first: a good fit there rules out the others' fewer bits
+        options.sort(key=lambda o: -max((q.bits for q in o[2]), default=0.0))
     out = []
     best_bits = 0.0
-    for runner in runners:
-        for q in quant_options(m, runner, hw):
+    for i, runner, quants in options:
+        for q in quants:
             if prune and q.bits < best_bits:
                 continue
             pick = _evaluate(m, q, runner, hw, req, quality)
             if pick and filters.context_reason(m, pick.mem, req.workload) is None:
-                out.append(pick)
+                out.append((i, pick))
                 if prune and pick.fits and q.id not in LOW_QUALITY:
                     best_bits = max(best_bits, q.bits)
                     break
-    return out
+    return [p for _, p in sorted(out, key=lambda ip: ip[0])]  # runner order, as _choose's ties expect

@@ -57,9 +57,12 @@ def quality_json(p) -> dict:
     q = p.q
     ev = [] if q is None else [
         {"label": e.label(), "benchmark": e.benchmark, "score": e.score, "by": "independent" if e.independent else "vendor",
-         "run_by": e.by or None, "mode": e.mode, "date": e.date, "board": e.board or None, "source": e.source}
+         "run_by": e.by or None, "mode": e.mode, "date": e.date, "board": e.board or None, "source": e.source,
+         "compared": not e.use}  # false: shown for provenance, moved nothing (a duplicate row, or alone in its pool)
         for e in q.evidence]
-    return {"quality": r2(p.quality, 3), "quality_interval": [r2(p.quality_low, 3), r2(p.quality_high, 3)],
+    pen = getattr(p, "penalty", 0.0)  # a deprecated API ranks below its bound; the interval is the fit's
+    return {"quality": r2(p.quality, 3), "quality_interval": [r2(p.quality_low + pen, 3), r2(p.quality_high, 3)],
+            "rank_penalty": pen,
             "quality_basis": q.basis if q else None, "quality_prior": r2(q.prior, 3) if q else None,
             "tie": p.tie, "evidence": ev}
 
@@ -250,6 +253,8 @@ def _print_quality(c, p, quant) -> None:
         return
     for i, line in enumerate(explain_lines(p.q, quant)):
         c.print(escape(f"    {'quality: ' if i == 0 else '  '}{line}"))
+    if getattr(p, "penalty", 0.0):
+        c.print(f"      deprecated: ranked as if its lower bound were {p.penalty:g} lower ({p.quality_low:.2f})")
     if p.tie:
         c.print("      statistical tie with its neighbours (quality bounds within 0.02): ordered by speed / price")
 
@@ -278,7 +283,9 @@ def model_row_json(m, vram: dict | None) -> dict:
                   "price_per_mtok": {"input": m.input_per_mtok, "output": m.output_per_mtok},
                   "price_as_of": str(m.price_as_of) if m.price_as_of else None, "price_source": m.price_source,
                   "status": {"now": m.status(dt.date.today()), "deprecated": m.deprecated and str(m.deprecated),
-                             "retired": m.retired and str(m.retired), "successor": m.successor}})
+                             "retired": m.retired and str(m.retired), "successor": m.successor,
+                             "source": (m.facts.get("status") or {}).get("source"),
+                             "read": (m.facts.get("status") or {}).get("as_of")}})
         if m.seed:
             d["seed"] = m.seed
     return d

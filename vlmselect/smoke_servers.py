@@ -6,12 +6,11 @@ what we started. The server's own memory report comes from its log."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from vlmselect.catalog import ModelSpec
 from vlmselect.errors import RuntimeFailure, UsageError
-
-MIB = 2**20
 
 
 def gguf_paths(spec: ModelSpec | None, target: str, quant: str | None) -> tuple[Path, Path | None, str | None]:
@@ -81,29 +80,32 @@ def smoke_via_server(spec: ModelSpec | None, target: str, runner: str | None, qu
     from vlmselect.runners.server import free_port
 
     port = free_port()
+    parse_memory: Callable[[str], dict]
     if runner == "llama.cpp":
-        from vlmselect.runners import llamacpp as rt
+        from vlmselect.runners import llamacpp as lc
 
-        binary = rt.require_server()
+        binary = lc.require_server()
         model_path, mmproj, quant = gguf_paths(spec, target, quant)
         if mmproj is None:
             raise UsageError(f"no mmproj file for {model_path.name}: llama-server would serve text only",
                              "put the model's mmproj*.gguf beside it (`vlmselect pull` downloads both)")
         ctx = _context(spec, None, 4096)
-        srv = rt.start(binary, model_path, mmproj, ctx=ctx, ngl=0 if _cpu_build(binary) else 99, port=port)
-        timeout = ready_timeout_s or rt.READY_TIMEOUT_S
-        version = rt.server_version(binary)
+        srv = lc.start(binary, model_path, mmproj, ctx=ctx, ngl=0 if _cpu_build(binary) else 99, port=port)
+        timeout = ready_timeout_s or lc.READY_TIMEOUT_S
+        version = lc.server_version(binary)
+        parse_memory = lc.parse_memory
         loaded = str(model_path)
     elif runner == "vllm":
-        from vlmselect.runners import vllm as rt
+        from vlmselect.runners import vllm as vl
 
-        binary = rt.require_vllm()
+        binary = vl.require_vllm()
         path = vllm_dir(spec, target)
         ctx = _context(spec, path, 4096)
         # The CPU build compiles its graphs at start-up unless told not to: minutes on a small machine.
-        srv = rt.start(binary, path, ctx=ctx, port=port, extra=("--enforce-eager",) if rt.is_cpu_build(binary) else ())
-        timeout = ready_timeout_s or rt.READY_TIMEOUT_S
+        srv = vl.start(binary, path, ctx=ctx, port=port, extra=("--enforce-eager",) if vl.is_cpu_build(binary) else ())
+        timeout = ready_timeout_s or vl.READY_TIMEOUT_S
         version = None
+        parse_memory = vl.parse_memory
         loaded = str(path)
     else:  # pragma: no cover - callers pass only these
         raise UsageError(f"runner {runner!r} has no server", "--runner llama.cpp or --runner vllm")
@@ -121,7 +123,7 @@ def smoke_via_server(spec: ModelSpec | None, target: str, runner: str | None, qu
         log = srv.log()
     finally:
         srv.stop()  # always: an error, a Ctrl-C (KeyboardInterrupt) or success
-    memory = rt.parse_memory(log)
+    memory = parse_memory(log)
     if runner == "vllm":
         version = memory.get("version")
     rec = _record(spec, target, runner, quant, res, server=None, served=served)

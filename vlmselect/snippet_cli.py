@@ -10,13 +10,14 @@ from vlmselect.snippet import Snippet, build, default_runner
 
 def make_snippet(cat: Catalog, item, task: TaskSpec | None, w: Workload, hw, runner: str | None = None,
                  lang: str = "python", image: str = "image.jpg", quant: str | None = None, low_detail: bool = False,
-                 trust_remote_code: bool = False, video: str = "video.mp4") -> Snippet:
+                 trust_remote_code: bool = False, video: str = "video.mp4", today=None) -> Snippet:
     if isinstance(item, ApiSpec):
         if quant:
             from vlmselect.errors import UsageError
 
             raise UsageError(f"{item.id} is a hosted API: --quant is for local models", "drop --quant")
-        return build(item, task, w, runner, lang, image, low_detail=low_detail, video=video)
+        sn = build(item, task, w, runner, lang, image, low_detail=low_detail, video=video)
+        return sn._replace(notes=(*_status_notes(item, today, cat.apis), *sn.notes))
     from vlmselect.quant import QUANTS
     from vlmselect.quant import quant as parse_quant
 
@@ -34,6 +35,24 @@ def make_snippet(cat: Catalog, item, task: TaskSpec | None, w: Workload, hw, run
     server = command if runner in ("llama.cpp", "vllm") else None
     return build(item, task, w, runner, lang, image, quant=q, trust_remote_code=trust_remote_code,
                  server_command=server, low_detail=low_detail, video=video, hw=hw)
+
+
+def _status_notes(api: ApiSpec, today=None, apis: dict | None = None) -> tuple[str, ...]:
+    """The snippet of a retired API would fail at the provider: say so, with the successor, rather than print it
+    as if it worked (recommend already leaves retired APIs out)."""
+    import datetime as dt
+
+    from vlmselect.filters import retired_reason
+
+    on = today or dt.date.today()
+    status = api.status(on)
+    succ = f"; successor: {api.successor}" if api.successor else ""
+    if status == "retired":
+        why = retired_reason(api, apis or {}, on)
+        return (f"RETIRED: {why}; the provider rejects requests to {api.api_model or api.id}",)
+    if status == "deprecated":
+        return (f"deprecated since {api.deprecated}; retires {api.retired or 'on a date not announced'}{succ}",)
+    return ()
 
 
 def api_next_step(api: ApiSpec, task: TaskSpec, w: Workload) -> dict:

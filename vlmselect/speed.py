@@ -21,8 +21,9 @@ prints the errors on them and on the held-out rows.
 from typing import NamedTuple
 
 from vlmselect.catalog import ModelSpec
-from vlmselect.memory import GIB, MemoryEstimate, Workload
+from vlmselect.memory import MemoryEstimate, Workload
 from vlmselect.quant import Quant
+from vlmselect.units import GIB
 
 ETA_MEM = 0.8  # share of peak bandwidth a decode step reaches [calibrated on the seed's 3090 rows]
 ETA_COMPUTE = 0.35  # share of dense FP16 tensor TFLOPS reached by prefill / ViT matmuls [I]
@@ -105,8 +106,9 @@ def active_text_b(m: ModelSpec) -> float:
 def weights_per_token(m: ModelSpec, mem: MemoryEstimate) -> float:
     """Weights read per decoded token (active experts only for MoE)."""
     text = mem.weights_text_gib * GIB
-    if m.is_moe:
-        text *= m.params_active_b / max(m.params_total_b - (m.params_vision_b or 0), m.params_active_b)
+    active = m.params_active_b
+    if active is not None and m.is_moe:
+        text *= active / max(m.params_total_b - (m.params_vision_b or 0), active)
     return text
 
 

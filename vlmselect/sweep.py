@@ -8,10 +8,14 @@ exactly what `vlmselect estimate --quant Q --runner R --<dim> VALUE` says.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vlmselect.errors import UsageError
 from vlmselect.memory import Workload
+
+if TYPE_CHECKING:
+    from vlmselect.catalog import Catalog, ModelSpec
+    from vlmselect.hardware.types import HardwareProfile
 
 DIMS = ("context", "images", "resolution")
 MAX_POINTS = 40  # rows of the picture; more is no longer readable
@@ -34,7 +38,8 @@ def _default(dim: str, context_max: int) -> list[int]:
 
 
 def _doubling(lo: int, hi: int, factor: float = 2.0) -> list[int]:
-    out, v = [], float(lo)
+    out: list[int] = []
+    v = float(lo)
     while v < hi and len(out) < MAX_POINTS - 1:
         out.append(int(round(v)))
         v *= factor
@@ -110,7 +115,8 @@ ROW_KEYS = ("quant", "runner", "context", "images", "image_tokens", "total_gib",
             "fits", "unplaced", "gpus_used", "usable_gib", "gpu_share", "tokens_per_s", "seconds_per_image", "headroom_gib")
 
 
-def run_sweep(cat, m, quant: str | None, runner: str | None, w: Workload, hw, sweep: Sweep) -> dict:
+def run_sweep(cat: Catalog, m: ModelSpec, quant: str | None, runner: str | None, w: Workload, hw: HardwareProfile,
+              sweep: Sweep) -> dict[str, Any]:
     """The base estimate (the user's workload) fixes quant and runner; one estimate per value."""
     from vlmselect.catalog_views import estimate_one
 
@@ -129,7 +135,7 @@ def run_sweep(cat, m, quant: str | None, runner: str | None, w: Workload, hw, sw
             "hardware": base["hardware"], "rows": rows, "boundary": boundary(rows)}
 
 
-def boundary(rows: list[dict]) -> dict | None:
+def boundary(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The last value that fits before the first that does not (rows in sweep order)."""
     for prev, row in zip(rows, rows[1:]):
         if prev["fits"] and not row["fits"]:

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 from vlmselect.catalog import Arch, Catalog, ModelSpec
-from vlmselect.memory import GIB, MIB, Workload, estimate_memory
+from vlmselect.memory import Workload, estimate_memory
 from vlmselect.quant import QUANTS
 from vlmselect.runtimes import KV_CACHE_TYPES, RuntimeOptions
 from vlmselect.speed import Placement, estimate_speed
+from vlmselect.units import GIB, MIB
 
 MEASURED = Path(__file__).resolve().parent.parent / "benchmarks" / "measured.yaml"
 MAX_BYTES = 2_000_000  # the file is read with yaml.safe_load; refuse anything absurdly large

@@ -5,12 +5,16 @@ placement verdict `estimate` gives). Pure."""
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from vlmselect.catalog import ApiSpec, ModelSpec
 from vlmselect.imageadvice import api_limit, local_limit
 from vlmselect.imagetokens import api_image_tokens
 from vlmselect.memory import Workload, estimate_memory
+
+if TYPE_CHECKING:
+    from vlmselect.hardware.types import HardwareProfile
+    from vlmselect.quant import Quant
 
 MAX_FRAMES = 64  # past this a clip is better summarized in chapters than in one request
 
@@ -23,7 +27,7 @@ class FramePlan(NamedTuple):
     why: str
 
 
-def frame_size(item, w: Workload, runner: str | None) -> tuple[int, int, str]:
+def frame_size(item: ModelSpec | ApiSpec, w: Workload, runner: str | None) -> tuple[int, int, str]:
     """A frame's size: the model's own per-frame budget where the catalog has one, else one tile
     (or base image) of its rule, else its largest useful size; never above --resolution."""
     r = item.image_tokens
@@ -46,7 +50,8 @@ def frame_size(item, w: Workload, runner: str | None) -> tuple[int, int, str]:
     return max(1, int(w.width * s)), max(1, int(w.height * s)), why
 
 
-def plan_frames(item, w: Workload, runner: str | None = None, quant=None, hw=None) -> FramePlan:
+def plan_frames(item: ModelSpec | ApiSpec, w: Workload, runner: str | None = None, quant: Quant | None = None,
+                hw: HardwareProfile | None = None) -> FramePlan:
     """The most frames (up to --images, MAX_FRAMES and the model's max_images) that fit."""
     fw, fh, why = frame_size(item, w, runner)
     want = max(1, min(w.images, MAX_FRAMES))
@@ -56,25 +61,29 @@ def plan_frames(item, w: Workload, runner: str | None = None, quant=None, hw=Non
         n = max(1, min(want, room // max(per, 1)))
         return FramePlan(n, fw, fh, per, f"{why}; {n} x {per} tokens within the context")
     m: ModelSpec = item
+    if runner is None or quant is None:  # a caller's bug: a local model's memory depends on both
+        raise ValueError(f"plan_frames({m.id}): a local model needs its runner and quant")
+    rnr: str = runner
+    q: Quant = quant
     cap = min(want, getattr(m, "max_images", None) or want)
 
     def ok(n: int) -> bool:
         wl = w._replace(images=n, width=fw, height=fh, video=True)
-        mem = estimate_memory(m, quant, runner, wl)
+        mem = estimate_memory(m, q, rnr, wl)
         if mem.context_tokens > m.context_max:
             return False
         if hw is None:
             return True
         from vlmselect.placement import place
 
-        p = place(m, quant, runner, hw, wl)
+        p = place(m, q, rnr, hw, wl)
         return p is not None and (p.fits or not hw.usable_gpus)
 
     from vlmselect.fits import largest
 
     found = largest(1, cap, ok)  # memory and context grow with n
     n = found or 1
-    per = estimate_memory(m, quant, runner, w._replace(images=1, width=fw, height=fh, video=True)).image_tokens
+    per = estimate_memory(m, q, rnr, w._replace(images=1, width=fw, height=fh, video=True)).image_tokens
     where = "this GPU" if hw is not None and hw.usable_gpus else "memory"
     if found is None:
         return FramePlan(1, fw, fh, per, f"{why}; even one frame does not fit {where}: see `vlmselect estimate`")

@@ -51,7 +51,7 @@ class Benchmark(Strict):
     score: NonNegNum
     source: Url
     by: Literal["vendor", "independent"] | None = None
-    mode: Literal["plain", "thinking", "cot"] | None = None
+    mode: Literal["plain", "thinking", "cot", "unknown"] | None = None  # unknown: never pooled with a stated mode
     split: NonEmpty | None = None
     version: NonEmpty | None = None
     harness: NonEmpty | None = None
@@ -241,6 +241,7 @@ class Status(Strict):
     retired: Date | None = None
     successor: Slug | None = None
     source: Url | None = None
+    as_of: Date | None = None  # the date the status page was read
     note: str | None = None
 
 
@@ -265,7 +266,8 @@ class GpuEntry(_Listed):
     vendor: NonEmpty
     vram_gb: PosNum
     bandwidth_gbps: PosNum
-    source: Url
+    source: Url  # the vendor's own page (datasheet, product page, newsroom, tech specs) where one exists
+    read_via: Url | None = None  # the copy the vendor page was read in, when not the page itself
     sources: list[Url] | None = None
     compute_capability: Annotated[str, _pattern(r"\d+\.\d+", "a compute capability such as \"8.6\" (quoted)")] | None = None
     bf16: bool | None = None

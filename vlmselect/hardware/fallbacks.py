@@ -8,9 +8,7 @@ import shutil
 import subprocess
 
 from vlmselect.hardware.types import GpuInfo
-
-from vlmselect.units import GIB
-MIB = 2**20
+from vlmselect.units import GIB, MIB
 
 NVIDIA_SMI_QUERY = "index,name,uuid,memory.total,memory.free,memory.used,compute_cap,driver_version"
 

@@ -249,7 +249,9 @@ def load(path: Path, quant: str, *, trust_remote_code: bool, model_class: str | 
     kwargs["device_map"] = "auto" if cuda else "cpu"
     cls: Any = getattr(transformers, model_class, None) if model_class else None
     if cls is None:
-        from transformers import AutoModelForImageTextToText as cls  # noqa: N813
+        from transformers import AutoModelForImageTextToText
+
+        cls = AutoModelForImageTextToText
     transformers.utils.logging.disable_progress_bar()
     start = time.perf_counter()
     try:
