@@ -254,3 +254,11 @@ def test_valid_yaml_features_load_as_the_entries_they_spell(cli, tmp_path):
     r = cli("--catalog", str(d), "show", "merged-copy", "--json")
     assert r.code == 0 and r.json()["hf_repo"] == "Qwen/Qwen2-VL-7B-Instruct", r.err
     assert yaml.safe_load((d / "x-models.yaml").read_text())[1]["id"] == "merged-copy"
+
+
+def test_an_optional_field_set_to_null_reads_as_absent(cli, tmp_path):
+    # Once: `base: null` validated (optional) and then `None + int` in the API cost: an internal error.
+    api = next(a for a in hostile.shipped("apis") if a["image_tokens"]["rule"] == "openai-tiles")
+    p = tmp_path / "x-apis.yaml"
+    p.write_text(hostile.dump([hostile.mutate(api, ("image_tokens", "base"), None)]), encoding="utf-8")
+    assert check_catalog(cli, p, "apis", api["id"], "null")

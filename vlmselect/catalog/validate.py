@@ -45,8 +45,18 @@ def validate_entries(kind: str, data: Any, problems: Problems, prefix: Loc) -> l
                 problems.add((*loc, "id"), eid, "id", "duplicate id in this file")
             seen.add(eid)
         if len(problems.items) == before:
-            good.append(entry)
+            good.append(_drop_nulls(entry))
     return good
+
+
+def _drop_nulls(v: Any, key: str = "") -> Any:
+    """`field: null` means the field is absent, as the schema reads it: readers use .get(k, default),
+    which a present None would defeat. The seed's own claims are kept verbatim."""
+    if isinstance(v, dict) and key != "seed":
+        return {k: _drop_nulls(x, k) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [_drop_nulls(x) for x in v]
+    return v
 
 
 _RULE_ERRORS = ("rule", "union_tag_invalid", "union_tag_not_found")
