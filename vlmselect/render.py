@@ -6,6 +6,7 @@ rich is imported only where a table is drawn: the --json path stays as light as 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 
@@ -16,13 +17,30 @@ def console(stderr: bool = False):
 
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
-    width = None if tty else int(os.environ.get("COLUMNS", "160"))
+    width = None if tty else _columns()
     return Console(file=stream, width=width, no_color=not tty or "NO_COLOR" in os.environ,
                    highlight=False, soft_wrap=not tty)
 
 
+def _columns() -> int:
+    """COLUMNS when it is a width (a positive number), else 160: the variable is the user's to set."""
+    raw = os.environ.get("COLUMNS", "").strip()
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 160
+
+
+def _json_plain(v):
+    """NaN and infinities are not JSON (RFC 8259; strict readers refuse them): they print as null."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _json_plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_plain(x) for x in v]
+    return v
+
+
 def print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(_json_plain(data), indent=2, default=str, allow_nan=False) + "\n")
 
 
 def r2(v: float | None, nd: int = 2) -> float | None:

@@ -372,7 +372,8 @@ def print_curve(console, p: dict, unicode: bool | None = None) -> None:
     if not pts:
         return
     top = max(x["images_per_hour"] for x in pts) or 1
-    bw = width - 10 - 2 - 11 - 9 - 9  # in flight, gap, images/h, latency, mark
+    # Bar cells: what the columns leave (in flight, gap, images/h, latency, mark), at least 8 on a narrow terminal.
+    bw = max(width - 10 - 2 - 11 - 9 - 9, 8)
     console.print(_text([(f"{p['name']} {p['quant']}: images/h by requests in flight"[:width], "bold")], color))
     console.print(_text([(f"{'in flight':>10}  {'images/h':<{bw}}{'':>11}{'latency':>9}", "bold")], color))
     for x in pts:

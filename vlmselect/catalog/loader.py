@@ -10,6 +10,7 @@ valid cache is read without importing YAML or pydantic.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +91,28 @@ def read_yaml(path: Path) -> tuple[Any, Problems]:
     """The parsed content of one file and the problems found reading it."""
     import yaml  # only when a file changed: validated files come from the JSON cache
 
+    p = Problems(str(path), "")
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            p.add(None, None, None, "is a folder, not a catalog file (rename it, or move it elsewhere)")
+            return None, p
+        if not stat.S_ISREG(st.st_mode):
+            # A pipe would block the read forever, /dev/zero would fill memory: only plain files are read.
+            p.add(None, None, None, "is not a plain file (a device, pipe or socket); a catalog is a YAML file")
+            return None, p
+        size = st.st_size
+        if size <= MAX_FILE_BYTES:
+            with open(path, "rb") as f:
+                raw = f.read(MAX_FILE_BYTES + 1)  # the file may grow between stat and read
+            size = max(size, len(raw))
         if size > MAX_FILE_BYTES:
-            p = Problems(str(path), "")
             p.add(None, None, None, f"is {size / 2**20:.1f} MB; a catalog file may be at most "
                   f"{MAX_FILE_BYTES // 2**20} MB (split it into several files)")
             return None, p
-        raw = path.read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read catalog {path}: {exc.strerror}", "check the path and its permissions") from None
+        p.add(None, None, None, f"cannot be read: {exc.strerror or exc} (check the path and its permissions)")
+        return None, p
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -263,6 +276,10 @@ def _expand(p: Path) -> list[Path]:
     return sorted(p.glob("*.yaml")) if p.is_dir() else [p]
 
 
+_OTHER = {"models": "apis", "apis": "models"}  # the tables `Catalog.model` searches together
+_WHAT = {"models": "a local model", "apis": "an API"}
+
+
 def load_catalog(extra: list[Path] | None = None, include_user: bool = True) -> Catalog:
     """The shipped catalog, overlaid by the user's files and then `extra`, all validated.
     An overlay entry replaces the entry with the same id, whole."""
@@ -280,6 +297,13 @@ def load_catalog(extra: list[Path] | None = None, include_user: bool = True) -> 
         for kind, entries in tables.items():
             table = getattr(cat, kind)
             for e in entries:
+                other = _OTHER.get(kind)
+                clash = getattr(cat, other).get(e["id"]) if other is not None else None
+                if other is not None and clash is not None:
+                    # `show ID` looks in both tables: one id for two things would hide one of them.
+                    problems.append(f"{path}: {e['id']}: id already names {_WHAT[other]} (from {clash.origin or 'the catalog'}); "
+                                    "a local model and an API need different ids")
+                    continue
                 table[e["id"]] = BUILD[kind](e, str(path))
     if problems:
         raise CatalogError(problems)
@@ -303,4 +327,10 @@ def validate_path(path: Path) -> tuple[int, list[str]]:
         tables, probs = load_file(f)
         problems += probs
         count += sum(len(v) for v in tables.values())
+    if not problems:
+        # Valid alone; also valid over the shipped catalog (an id it already uses for another kind)?
+        try:
+            load_catalog([Path(path)], include_user=False)
+        except CatalogError as exc:
+            problems += exc.problems
     return count, problems

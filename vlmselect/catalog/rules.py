@@ -13,7 +13,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from vlmselect.catalog.fields import NonNegInt, PosInt, PosNum, Size, Strict
+from vlmselect.catalog.fields import NonNegInt, PosInt, PosNum, Size, Strict, at_most
+
+# Counts the token rules enumerate (tile grids are searched over every i x j <= max_tiles): real
+# models use at most ~40 tiles, 9 slices, 16 crops; these caps keep a hostile value from a long loop.
+Tiles = Annotated[int, Field(gt=0), at_most(256)]
+Slices = Annotated[int, Field(gt=0), at_most(1024)]
+Slices0 = Annotated[int, Field(ge=0), at_most(1024)]
 
 # ---------------------------------------------------------------- image-token rules
 
@@ -55,15 +61,15 @@ class AnyresRule(_LocalRule):
     rule: Literal["anyres"]
     base_tokens: PosInt | None = None
     tile: PosInt | None = None
-    grid_pinpoints: list[Size] | None = Field(default=None, min_length=1)
+    grid_pinpoints: list[Size] | None = Field(default=None, min_length=1, max_length=256)
 
 
 class TilesRule(_LocalRule):
     rule: Literal["tiles"]
     tile: PosInt | None = None
     tokens_per_tile: PosInt | None = None
-    min_tiles: PosInt | None = None
-    max_tiles: PosInt | None = None
+    min_tiles: Tiles | None = None
+    max_tiles: Tiles | None = None
     thumbnail: bool | None = None
     patch: PosInt | None = None
 
@@ -77,14 +83,14 @@ class TilesRule(_LocalRule):
 class SlicesRule(_LocalRule):
     rule: Literal["slices"]
     tokens_per_slice: PosInt | None = None
-    max_slices: NonNegInt | None = None
+    max_slices: Slices0 | None = None
     slice_pixels: PosInt | None = None
     patch: PosInt | None = None
 
 
 class Phi3Rule(_LocalRule):
     rule: Literal["phi3-vision"]
-    num_crops: PosInt | None = None
+    num_crops: Slices | None = None
 
 
 class PatchesRule(_LocalRule):
@@ -97,7 +103,7 @@ class PatchesRule(_LocalRule):
 class CrossAttentionRule(_LocalRule):
     rule: Literal["cross-attention"]
     tokens_per_tile: PosInt | None = None
-    max_tiles: PosInt | None = None
+    max_tiles: Tiles | None = None
 
 
 class FixedApi(Strict):

@@ -8,13 +8,13 @@ Imported only when a catalog file is (re)validated; the JSON cache path never im
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from vlmselect.catalog.fields import (  # noqa: F401 (re-exported: the schema in one import)
-    CapLevel, Date, GgufFile, HfRepo, Identifier, NonEmpty, NonNegInt, NonNegNum, OllamaTag, PipName, PosInt, PosNum,
+    CapLevel, Date, GgufFile, HfRepo, Identifier, NonEmpty, NonNegInt, NonNegNum, OllamaTag, PipName, Plain, PosInt, PosNum,
     PubDate, QuantKey, Size, Slug, Strict, Url, Version, _level, _pattern, _to_date,
 )
 from vlmselect.catalog.rules import ApiRule, LocalRule  # noqa: F401
@@ -205,7 +205,7 @@ class ModelEntry(_Listed):
     capabilities: Capabilities
     benchmarks: Benchmarks | None = None
     runners: Runners | None = None
-    seed: dict[str, Any] | None = None  # the seed document's own claims, verbatim
+    seed: Plain | None = None  # the seed document's own claims, verbatim
     sources: list[Url] = Field(min_length=1)
     unknown: Unknowns | None = None
 
@@ -257,7 +257,7 @@ class ApiEntry(_Listed):
     capabilities: Capabilities
     benchmarks: Benchmarks | None = None
     status: Status | None = None
-    seed: dict[str, Any] | None = None
+    seed: Plain | None = None
     sources: list[Url] = Field(min_length=1)
     unknown: Unknowns | None = None
 

@@ -45,8 +45,18 @@ def validate_entries(kind: str, data: Any, problems: Problems, prefix: Loc) -> l
                 problems.add((*loc, "id"), eid, "id", "duplicate id in this file")
             seen.add(eid)
         if len(problems.items) == before:
-            good.append(entry)
+            good.append(_drop_nulls(entry))
     return good
+
+
+def _drop_nulls(v: Any, key: str = "") -> Any:
+    """`field: null` means the field is absent, as the schema reads it: readers use .get(k, default),
+    which a present None would defeat. The seed's own claims are kept verbatim."""
+    if isinstance(v, dict) and key != "seed":
+        return {k: _drop_nulls(x, k) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [_drop_nulls(x) for x in v]
+    return v
 
 
 _RULE_ERRORS = ("rule", "union_tag_invalid", "union_tag_not_found")
@@ -105,6 +115,10 @@ def _message(kind: str, schema: type[BaseModel], err: Any, entry: dict[str, Any]
         "string_type": "must be a string (quote it)", "date_type": "must be a date YYYY-MM-DD",
         "list_type": "must be a list", "tuple_type": "must be a list", "finite_number": "must be a finite number",
     }
+    if t == "float_type" and isinstance(err.get("input"), int) and not isinstance(err.get("input"), bool):
+        from vlmselect.catalog.fields import NUM_RANGE
+
+        return f"must be between {NUM_RANGE[0]:g} and {NUM_RANGE[1]:g}, got a {len(str(err['input']))}-digit number"
     if t in plain:
         return plain[t] + (got if t not in ("dict_type", "model_type", "model_attributes_type") or got else
                            f", got a {type(err.get('input')).__name__}")

@@ -33,12 +33,12 @@ def ollama_host(raw: str | None = None) -> str:
         port = 80
     elif scheme == "https":
         port = 443
-    split = urllib.parse.urlsplit(f"{scheme}://{hostport}")
-    host = split.hostname or "127.0.0.1"
     try:
+        split = urllib.parse.urlsplit(f"{scheme}://{hostport}")
+        host = split.hostname or "127.0.0.1"
         port = split.port or port
-    except ValueError:  # a port that is not a number: the client fails the same way, say it clearly
-        raise UsageError(f"OLLAMA_HOST has an invalid port: {redact(value)!r}",
+    except ValueError:  # a port that is not a number, an unclosed [IPv6: the client fails too; say it clearly
+        raise UsageError(f"OLLAMA_HOST is not a valid host[:port]: {redact(value)!r}",
                          "set it as host:port, e.g. OLLAMA_HOST=127.0.0.1:11434") from None
     try:
         if ipaddress.ip_address(host).version == 6:
@@ -68,10 +68,15 @@ def host_has_credentials() -> bool:
 
 
 def _client():
-    import ollama
-
+    host = ollama_host()  # first: a bad OLLAMA_HOST is the user's to fix (exit 2 with a hint)
+    try:
+        # Importing the package builds its default client from OLLAMA_HOST (ollama/__init__.py).
+        import ollama
+    except ValueError as exc:
+        raise UsageError(f"the Ollama client cannot use OLLAMA_HOST={redact(os.environ.get('OLLAMA_HOST', ''))!r}: {exc}",
+                         "set it as host:port, e.g. OLLAMA_HOST=127.0.0.1:11434") from None
     # The client has no timeout by default: a stalled server would hang us forever.
-    return ollama, ollama.Client(host=ollama_host(), timeout=CLIENT_TIMEOUT_S)
+    return ollama, ollama.Client(host=host, timeout=CLIENT_TIMEOUT_S)
 
 
 RESUME_HINT = "run the same command again: Ollama keeps the finished layers and resumes the download"
