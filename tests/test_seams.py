@@ -89,7 +89,7 @@ def test_estimate_gpu_count_2_judges_both_gpus(cli):
 
 
 def test_cpu_rows_label_ram_and_offload_never_at_zero_percent(cli):
-    r = cli("recommend", "--task", "ocr", "--cpu-only", "--local", "--top", "3")
+    r = cli("recommend", "--task", "ocr", "--cpu-only", "--ram", "32", "--local", "--top", "3")
     assert r.code == 0 and "RAM " in r.out
     d = rec(cli, "--task", "general", "--gpu", "3090", "--top", "60", "--local")
     for x in d["local"]:

@@ -8,6 +8,7 @@ a bad board with the rest of the catalog.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 BOARD_FIELDS = {"id": str, "benchmark": str, "version": str, "split": str, "metric": str, "by": str,
@@ -43,7 +44,7 @@ def validate_boards(data: Any) -> list[str]:
     return problems
 
 
-def load_boards(path=None) -> list[dict]:
+def load_boards(path: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """catalog/boards.yaml, validated; cached as JSON beside the catalog cache."""
     from pathlib import Path
 

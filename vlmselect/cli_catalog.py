@@ -19,7 +19,7 @@ def models(
     catalog: CatalogOpt = None,
 ) -> None:
     """List the catalog: local models with estimated VRAM, and hosted APIs."""
-    from vlmselect import render
+    from vlmselect import render, render_catalog
     from vlmselect.catalog import ApiSpec, ModelSpec
     from vlmselect.catalog_views import model_vram, models_for_task
     from vlmselect.cost import api_cost
@@ -29,16 +29,16 @@ def models(
     items: list[ModelSpec | ApiSpec] = (models_for_task(cat, cat.task(task)) if task
                                         else [*cat.models.values(), *cat.apis.values()])
     if json_out:
-        render.print_json([render.model_row_json(m, model_vram(m) if isinstance(m, ModelSpec) else None) for m in items])
+        render.print_json([render_catalog.model_row_json(m, model_vram(m) if isinstance(m, ModelSpec) else None) for m in items])
         return
     rows = [(m, model_vram(m) if isinstance(m, ModelSpec) else None, api_cost(m, Workload()).usd if isinstance(m, ApiSpec) else None)
             for m in items]
-    render.print_models(rows, task)
+    render_catalog.print_models(rows, task)
 
 
 def show(model: Annotated[str, typer.Argument(help="Model id or name.")], json_out: JsonOpt = False, catalog: CatalogOpt = None) -> None:
     """Show one model or API with every fact and its sources."""
-    from vlmselect import render
+    from vlmselect import render, render_catalog
     from vlmselect.catalog import ModelSpec
     from vlmselect.catalog_views import model_vram
 
@@ -46,9 +46,9 @@ def show(model: Annotated[str, typer.Argument(help="Model id or name.")], json_o
     m = cat.model(model)
     vram = model_vram(m) if isinstance(m, ModelSpec) else None
     if json_out:
-        render.print_json(render.show_json(m, vram))
+        render.print_json(render_catalog.show_json(m, vram))
     else:
-        render.print_show(m, vram)
+        render_catalog.print_show(m, vram)
 
 
 def snippet(
@@ -67,7 +67,7 @@ def snippet(
     context: ContextOpt = 4096, images: ImagesOpt = None, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
 ) -> None:
     """Print the shortest code that sends one image to a model or API, with advice on the image size."""
-    from vlmselect import render
+    from vlmselect import render, render_catalog
     from vlmselect.snippet_cli import make_snippet
 
     cat = _catalog(catalog)
@@ -82,7 +82,7 @@ def snippet(
     if json_out:
         render.print_json(sn.to_json())
     else:
-        render.print_snippet(sn)
+        render_catalog.print_snippet(sn)
 
 
 def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML file or a folder of them.")],
@@ -107,11 +107,11 @@ def catalog_validate(path: Annotated[Path, typer.Argument(help="A catalog YAML f
 
 def catalog_stats(json_out: JsonOpt = False, catalog: CatalogOpt = None) -> None:
     """How current the catalog is: as-of date, counts, newest release per family, open questions."""
-    from vlmselect import render
+    from vlmselect import render, render_catalog
     from vlmselect.catalog_stats import catalog_stats as stats
 
     st = stats(_catalog(catalog))
     if json_out:
         render.print_json(st.to_json())
     else:
-        render.print_catalog_stats(st)
+        render_catalog.print_catalog_stats(st)

@@ -119,6 +119,10 @@ def runners_for(m: ModelSpec) -> list[str]:
 def gpu_unsupported(g: GpuInfo, q: Quant, runner: str) -> str | None:
     """Why `runner` cannot run quant `q` on GPU `g` (None when it can)."""
     cc = g.cc_float
+    if runner == "vllm" and g.vendor == "apple":
+        # docs/getting_started/installation/cpu.apple.inc.md (vLLM 0.7-0.21): "On macOS the
+        # VLLM_TARGET_DEVICE is automatically set to cpu, which is currently the only supported device".
+        return "vLLM has no Apple GPU (Metal) backend: on macOS it runs on the CPU only"
     if runner == "vllm" and g.vendor == "nvidia" and cc is not None and cc < 7.0:
         return f"vLLM needs compute capability 7.0+ ({g.name} is {g.compute_capability})"
     if q.fmt == "fp8" and runner in ("transformers", "vllm"):
@@ -283,7 +287,11 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload)
             best, needs = max(fits, key=lambda sn: _rank_gpus(sn[0]))
             return _placed(m, q, runner, hw, w, mem, "multi-gpu", best, 1.0, needs)
     g = max(gpus, key=usable_vram)
-    if runner in ("ollama", "llama.cpp", "transformers") and not g.unified_memory:
+    # bitsandbytes does not offload quantized: "The weights dispatched to the CPU are stored in
+    # float32 and aren't converted to 8-bit" (transformers docs/source/en/quantization/bitsandbytes.md,
+    # LLM.int8 > Offloading; llm_int8_enable_fp32_cpu_offload, the same flag for 4-bit), so the RAM
+    # part would cost 4 bytes per weight, not 0.5-1: no bnb offload placement (GGUF offloads quantized).
+    if runner in ("ollama", "llama.cpp", "transformers") and not g.unified_memory and q.fmt != "bnb":
         # Offload: what does not fit stays in system RAM and runs from there. The same margin
         # applies to the part on the GPU, so a placement here always leaves some weights in RAM.
         movable = mem.weights_text_gib + mem.kv_cache_gib

@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from vlmselect.boards import _org, load_boards, validate_boards  # noqa: F401  (re-exported: tests, catalog loader)
+from vlmselect.btfit import ridge, sigmoid, fit
 
 VENDOR_WEIGHT = 0.5  # a vendor-reported pair counts half an independent one
 MODE_WEIGHT = {"plain": 1.0, "thinking": 0.5, "cot": 0.5}  # a mode you may not run counts half
@@ -41,7 +42,6 @@ PRIOR_GAMES = 2.0  # drawn games against the prior: prior sd of theta ~ 1.4 (wid
 Z = 1.2816  # 80 % two-sided interval; its lower end is a 90 % lower confidence bound
 VENDOR_TAU = 3.0  # points (0-100 scale) of prompt / harness noise between vendor numbers
 MIN_TAU = 0.75  # points: below this a gap is within any benchmark's sampling noise
-ITERATIONS = 200
 
 BENCH_NAMES = {
     "olmocr_bench": "olmOCR-Bench", "omnidocbench": "OmniDocBench", "ocrbench": "OCRBench", "mmbench": "MMBench",
@@ -50,6 +50,9 @@ BENCH_NAMES = {
     "videomme": "Video-MME", "refcoco": "RefCOCO", "vision_arena": "vision arena",
     "charxiv": "CharXiv", "megabench": "MEGA-Bench", "refadv_s": "Ref-Adv-s", "mdpbench": "MDPBench",  # boards.yaml
 }
+
+
+ONCE, ALONE = "once", "alone"  # Evidence.use: shown for provenance, but it moved nothing in the fit
 
 
 class Evidence(NamedTuple):
@@ -62,6 +65,7 @@ class Evidence(NamedTuple):
     source: str
     board: str = ""  # board id, or "" for a catalog number
     by: str = ""  # who ran it, in words (boards)
+    use: str = ""  # "" compared in the fit; ONCE another row of this model's pool was; ALONE nobody to compare with
 
     def label(self) -> str:
         """`olmOCR-Bench 82.4, independent run (Ai2), 2025-10` / `MMBench v11 84.5, vendor-reported, 2025-11`."""
@@ -69,7 +73,11 @@ class Evidence(NamedTuple):
         who = (f"independent run ({self.by.split(',')[0].split(' (')[0]})" if self.independent and self.by
                else "independent run" if self.independent else "vendor-reported")
         mode = f", {self.mode} mode" if self.mode != "plain" else ""
-        return f"{name} {self.score:g}, {who}{mode}, {self.date[:7]}"
+        # An edit distance reads the other way round: say so, or 0.121 looks like a failing score.
+        lower = " (edit distance: lower is better)" if self.benchmark.endswith(("_edit", "_edit_en")) else ""
+        note = {ONCE: " [not counted again: one row per model and benchmark]",
+                ALONE: " [compared with nothing: no other model has this number]"}.get(self.use, "")
+        return f"{name} {self.score:g}{lower}, {who}{mode}, {self.date[:7]}{note}"
 
 
 @lru_cache(maxsize=256)
@@ -93,6 +101,9 @@ class Quality(NamedTuple):
         """One phrase for `why`: the strongest evidence, or that there is none."""
         if not self.evidence:
             return f"no evidence: family/size prior {self.estimate:.2f} (range {self.low:.2f}-{self.high:.2f})"
+        if self.evidence[0].use:  # sorted compared-first: nothing here was compared with another model
+            return (f"{self.evidence[0].label()}: no comparable evidence, family/size prior {self.estimate:.2f} "
+                    f"(range {self.low:.2f}-{self.high:.2f})")
         more = f" (+{len(self.evidence) - 1} more)" if len(self.evidence) > 1 else ""
         return f"{self.evidence[0].label()}{more}"
 
@@ -151,10 +162,10 @@ def _tau(board: dict | None, scale: float) -> float:
     return VENDOR_TAU
 
 
-def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, float, float]]:
-    """(i, j, weight, share of i winning) for every comparable pair."""
-    # One row per model per pool: its independent run before its makers' number, the latest run
-    # first (Ai2 print olmOCR 2's 82.4 in two READMEs: one result, not two votes).
+def _pools(evidence: dict[str, list]) -> dict[str, list]:
+    """pool -> [(id, Evidence, relevance)], one row per model per pool: its independent run before
+    its makers' number, the latest run first (Ai2 print olmOCR 2's 82.4 in two READMEs: one result,
+    not two votes)."""
     best: dict[tuple[str, str], tuple] = {}
     for iid, evs in evidence.items():
         for ev, rel in evs:
@@ -164,6 +175,25 @@ def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, floa
     pools: dict[str, list] = {}
     for (pool, _), row in best.items():
         pools.setdefault(pool, []).append(row)
+    return pools
+
+
+def _marked(evidence: dict[str, list], pools: dict[str, list]) -> dict[str, list]:
+    """The evidence with `use` set: what the fit compared, and what it shows only for provenance
+    (a duplicate row of a pool, or a number no other model shares), so `why` never presents a
+    number that moved nothing as the reason for a rank."""
+    used = {(pool, iid): ev for pool, rows in pools.items() for iid, ev, _ in rows}
+    size = {pool: len(rows) for pool, rows in pools.items()}
+    out: dict[str, list] = {}
+    for iid, evs in evidence.items():
+        out[iid] = [(ev._replace(use=ALONE if size.get(ev.pool, 0) < 2 else "" if used.get((ev.pool, iid)) is ev
+                                 else ONCE), rel) for ev, rel in evs]
+    return out
+
+
+def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, float, float]]:
+    """(i, j, weight, share of i winning) for every comparable pair."""
+    pools = _pools(evidence)
     out = []
     for rows in pools.values():
         n = len(rows)
@@ -192,55 +222,7 @@ def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, floa
     return out
 
 
-# ---------------------------------------------------------------- the fit
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(min(x, 40.0), -40.0)))
-
-
-def fit(ids: list[str], pairs: list, prior: dict[str, float]) -> tuple[dict, dict]:
-    """theta and its standard error per id: MM iterations for Bradley-Terry with soft wins,
-    each id also drawing PRIOR_GAMES games against a fixed opponent at its prior mean."""
-    n = len(ids)
-    at = {i: k for k, i in enumerate(ids)}
-    mu = [prior.get(i, 0.0) for i in ids]
-    emu = [math.exp(m) for m in mu]
-    wins = [PRIOR_GAMES / 2] * n
-    games: list[list] = [[] for _ in ids]
-    for i, j, w, s in pairs:
-        a, b = at[i], at[j]
-        wins[a] += w * s
-        wins[b] += w * (1 - s)
-        games[a].append((b, w))
-        games[b].append((a, w))
-    pi = list(emu)
-    for _ in range(ITERATIONS):
-        delta = 0.0
-        for a in range(n):
-            pa = pi[a]
-            den = PRIOR_GAMES / (pa + emu[a])
-            for b, w in games[a]:
-                den += w / (pa + pi[b])
-            new = wins[a] / den
-            delta = max(delta, abs(math.log(new / pa)))
-            pi[a] = new
-        if delta < 1e-5:
-            break
-    theta = [math.log(p) for p in pi]
-    se = {}
-    for a, i in enumerate(ids):
-        q = _p(theta[a], mu[a])
-        info = PRIOR_GAMES * q * (1 - q)
-        for b, w in games[a]:
-            q = _p(theta[a], theta[b])
-            info += w * q * (1 - q)
-        se[i] = 1.0 / math.sqrt(info)
-    return dict(zip(ids, theta)), se
-
-
-def _p(a: float, b: float) -> float:
-    return _sigmoid(a - b)
+# ---------------------------------------------------------------- the prior
 
 
 def _features(it, task) -> list[float]:
@@ -266,34 +248,14 @@ def is_specialist(it) -> bool:
     return bool(c.get("documents", 0) >= 2 and c.get("single_image", 3) <= 1)
 
 
-def _ridge(xs: list[list[float]], ys: list[float], ws: list[float], lam: float = 1.0) -> list[float]:
-    """Weighted ridge regression by the normal equations (6 unknowns: Gauss-Jordan is enough)."""
-    k = len(xs[0])
-    a = [[lam * (r == c and r > 0) for c in range(k)] + [0.0] for r in range(k)]
-    for x, y, w in zip(xs, ys, ws):
-        for r in range(k):
-            for c in range(k):
-                a[r][c] += w * x[r] * x[c]
-            a[r][k] += w * x[r] * y
-    for c in range(k):
-        piv = max(range(c, k), key=lambda r: abs(a[r][c]))
-        a[c], a[piv] = a[piv], a[c]
-        if abs(a[c][c]) < 1e-12:
-            continue
-        for r in range(k):
-            if r != c:
-                f = a[r][c] / a[c][c]
-                a[r] = [x - f * y for x, y in zip(a[r], a[c])]
-    return [a[r][k] / a[r][r] if abs(a[r][r]) > 1e-12 else 0.0 for r in range(k)]
-
-
 def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None = None) -> dict[str, Quality]:
     """Quality of every id in `items` (models and APIs) for `task`."""
     evidence = gather(items, boards, task, as_of)
     pairs = _pairs(evidence, {b["id"]: b for b in boards})
+    evidence = _marked(evidence, _pools(evidence))
     ids = list(items)
     # 1. evidence alone (flat prior) -> 2. regress abilities on size/generation/capability -> 3. refit
-    theta0, se0 = fit(ids, pairs, {})
+    theta0, se0 = fit(ids, pairs, {}, PRIOR_GAMES)
     paired = {i for i, j, _, _ in pairs} | {j for i, j, _, _ in pairs}
     known = [i for i in ids if i in paired]  # a lone number compares with nothing: it moves no one else
     feats = {i: _features(items[i], task) for i in ids}
@@ -305,7 +267,7 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
         if feats[i][2] == 1.0:
             feats[i][1] = sum(sizes) / len(sizes)
     if len(known) >= 3:
-        beta = _ridge([feats[i] for i in known], [theta0[i] for i in known], [1.0 / se0[i] ** 2 for i in known])
+        beta = ridge([feats[i] for i in known], [theta0[i] for i in known], [1.0 / se0[i] ** 2 for i in known])
     else:
         beta = [0.0] * len(feats[ids[0]]) if ids else []
     reg = {i: sum(b * x for b, x in zip(beta, feats[i])) for i in ids}
@@ -319,22 +281,23 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
         fam = getattr(items[i], "family", None) or getattr(items[i], "provider", None)
         res = fam_res.get(fam, []) if fam else []
         prior[i] = reg[i] + (sum(res) / (len(res) + 1.0) if res else 0.0)  # shrunk toward 0 by one pseudo-member
-    theta, se = fit(ids, pairs, prior)
+    theta, se = fit(ids, pairs, prior, PRIOR_GAMES)
     ref = sorted(theta[i] for i in known)[len(known) // 2] if known else 0.0
     out = {}
     for i in ids:
-        evs = sorted(evidence[i], key=lambda er: (not er[0].independent, er[0].mode != "plain", -er[1], er[0].date),
-                     reverse=False)
-        basis = "prior" if not evs else ("independent" if evs[0][0].independent else "vendor")
-        out[i] = Quality(_sigmoid(theta[i] - ref), _sigmoid(theta[i] - Z * se[i] - ref),
-                         _sigmoid(theta[i] + Z * se[i] - ref), theta[i], se[i], _sigmoid(prior[i] - ref), basis,
+        # What the fit compared first (independent, plain, most relevant), then what it only shows.
+        evs = sorted(evidence[i], key=lambda er: (er[0].use != "", not er[0].independent, er[0].mode != "plain",
+                                                  -er[1], er[0].date))
+        basis = "prior" if not evs or evs[0][0].use else ("independent" if evs[0][0].independent else "vendor")
+        out[i] = Quality(sigmoid(theta[i] - ref), sigmoid(theta[i] - Z * se[i] - ref),
+                         sigmoid(theta[i] + Z * se[i] - ref), theta[i], se[i], sigmoid(prior[i] - ref), basis,
                          tuple(e for e, _ in evs))
     return out
 
 
 # ---------------------------------------------------------------- per catalog, cached
 
-CACHE_VERSION = 4  # bump when the fit or its constants change
+CACHE_VERSION = 5  # bump when the fit or its constants change
 _MEMO: dict[str, dict] = {}  # this process's fits (the same catalog is ranked many times in one test run)
 
 

@@ -89,8 +89,11 @@ def quant_why(q) -> str:
 
 def explain_lines(q, quant=None) -> list[str]:
     """The quality breakdown `--explain` prints for one pick."""
-    lines = [f"{q.estimate:.2f} (80 % interval {q.low:.2f}-{q.high:.2f}; P(beats the task's median "
-             f"evidenced model)); prior from family/size/kind/generation {q.prior:.2f}; evidence, strongest first:"]
+    # The figures `why`'s table and --json carry: after the quantization's loss, then what it was before.
+    f = quant.quality if quant is not None and quant.quality < 1.0 else 1.0
+    after = f" after {quant.id} x{f:g} (16-bit: {q.estimate:.2f}, {q.low:.2f}-{q.high:.2f})" if f < 1.0 else ""
+    lines = [f"{q.estimate * f:.2f} (80 % interval {q.low * f:.2f}-{q.high * f:.2f}; P(beats the task's median "
+             f"evidenced model)){after}; prior from family/size/kind/generation {q.prior:.2f}; evidence, strongest first:"]
     if not q.evidence:
         lines.append("no evidence for this task: the prior alone")
     for e in q.evidence:

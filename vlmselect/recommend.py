@@ -109,6 +109,7 @@ class ApiPick(NamedTuple):
     quality_high: float = 0.0
     q: Quality | None = None
     tie: bool = False
+    penalty: float = 0.0  # taken off quality_low for ranking only (deprecated); the interval shown is the fit's
 
 
 class Recommendation(NamedTuple):
@@ -266,10 +267,12 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
             if req.as_of and a.price_as_of and a.price_as_of > req.as_of:
                 why += f"; price as of {a.price_as_of}, after --as-of {req.as_of} (the price then is not in the catalog)"
             if status == "deprecated":
-                why += f"; deprecated since {a.deprecated}, retires {a.retired or 'soon'}"
+                why += (f"; deprecated since {a.deprecated}, retires {a.retired or 'soon'}"
+                        f" (ranked as if its quality bound were {pen:g} lower)")
             if req.task is not None and req.task.video:
                 why += "; native video input" if a.cap("video") >= 2 else "; no native video: send sampled frames"
-            api_pick = ApiPick(a, cost, status, qa.estimate, 0.0, why, quality_low=qa.low - pen, quality_high=qa.high, q=qa)
+            api_pick = ApiPick(a, cost, status, qa.estimate, 0.0, why, quality_low=qa.low - pen, quality_high=qa.high,
+                               q=qa, penalty=pen)
             apis.append(api_pick._replace(score=ranking.api_key(api_pick, req.priority)))
         apis = [p._replace(why=p.why + "; statistical tie with its neighbours: ordered by price") if p.tie else p
                 for p in ranking.order(apis, req.priority, ranking.api_key, lambda p: p.cost.usd)]

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from vlmselect.render import console, r2
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from vlmselect.catalog import TaskSpec
+    from vlmselect.hardware import HardwareProfile
+    from vlmselect.memory import Workload
+    from vlmselect.plan import ApiLine, Plan, Volume
 
 
 def _duration(hours: float | None) -> str:
@@ -18,11 +28,13 @@ def _duration(hours: float | None) -> str:
     return f"{hours / 24:.1f} days"
 
 
-def plan_json(task, model_id, hw, w, vol, plans, apis, skipped, nodes: int, written) -> dict:
+def plan_json(task: TaskSpec | None, model_id: str | None, hw: HardwareProfile, w: Workload, vol: Volume,
+              plans: list[Plan], apis: list[ApiLine], skipped: list[str], nodes: int,
+              written: Path | None) -> dict[str, Any]:
     from vlmselect.deploy import commands
 
     gpus_per_node = len(hw.usable_gpus)
-    out_plans = []
+    out_plans: list[dict[str, Any]] = []
     for p in plans:
         r = p.replica
         out_plans.append({
@@ -61,7 +73,7 @@ def plan_json(task, model_id, hw, w, vol, plans, apis, skipped, nodes: int, writ
     }
 
 
-def print_plan(d: dict, explain: bool) -> None:
+def print_plan(d: dict[str, Any], explain: bool) -> None:
     from rich.table import Table
 
     c = console()

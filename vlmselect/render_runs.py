@@ -87,7 +87,7 @@ def print_pull_result(res: Any, json_out: bool = False) -> None:
             print(res.command)  # stdout: the one line a script can take
 
 
-def print_smoke(rec: dict) -> None:
+def print_smoke(rec: dict[str, Any]) -> None:
     from rich.markup import escape
 
     c = console()
