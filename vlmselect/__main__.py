@@ -1,3 +1,3 @@
-from vlmselect.cli import main
+from vlmselect.cli import run
 
-main()
+run()
