@@ -100,8 +100,8 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
         for q, why in reasons:
             if why is not None:
                 continue
-            pl = place(m, q, runner, hw, w)
-            mem = pl.mem if pl else estimate_memory(m, q, runner, w)
+            mem = estimate_memory(m, q, runner, w)
+            pl = place(m, q, runner, hw, w, mem)
             ctx = context_reason(m, mem, w)
             if ctx:
                 blocked.append(ctx)

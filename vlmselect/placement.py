@@ -255,13 +255,15 @@ def _rank_gpus(gs: tuple[GpuInfo, ...]) -> tuple[float, float]:
     return (min(g.bandwidth_gbps or 0 for g in gs), sum(usable_vram(g) for g in gs))
 
 
-def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload) -> Placement | None:
+def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload,
+          mem: MemoryEstimate | None = None) -> Placement | None:
     """The placement of `m` at `q` on `runner`, or None when it cannot run here.
 
     Each GPU is judged by its own free memory; the fewest GPUs that hold the model win, and
     among those the fastest. Offload uses the GPU with the most room; no GPU means the CPU.
+    `mem`: the estimate of this very (m, q, runner, w), when the caller already has it.
     """
-    mem = estimate_memory(m, q, runner, w)
+    mem = mem or estimate_memory(m, q, runner, w)
     gpus = [g for g in hw.usable_gpus if gpu_unsupported(g, q, runner) is None]
     ram = usable_ram(hw)
     margin = 1 + _margin(runner)
