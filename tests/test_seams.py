@@ -303,8 +303,14 @@ def test_no_printed_command_prefills_trust_remote_code(cli):
         for x in d["local"]:
             for line in x["next_steps"]:
                 assert "--trust-remote-code" not in shlex.split(line), line
-            if "runs custom code" in " ".join(x["warnings"]) and x["runner"] in ("vllm", "transformers"):
+            flagged = [w for w in x["warnings"] if "--trust-remote-code" in w]
+            # The warning asks for the user's word too; it never reads as a flag already given.
+            assert all("add --trust-remote-code after reviewing" in w for w in flagged), flagged
+            if flagged and x["runner"] in ("vllm", "transformers"):
                 assert any("add --trust-remote-code after reviewing" in n for n in x["notes"]), x["id"]
+    # The check above has models to check: the catalog's remote-code models do reach these lists.
+    d = rec(cli, "--task", "ocr", "--gpu", "h200", "--top", "60", "--local", "--runner", "transformers")
+    assert any("--trust-remote-code" in w for x in d["local"] for w in x["warnings"])
 
 
 def test_smoke_is_never_suggested_for_what_smoke_refuses(cli):

@@ -105,7 +105,7 @@ def run_command(m: ModelSpec, p: Placement, w: Workload) -> str:
     return next_steps(m, p, w).command
 
 
-def _trust_note(m: ModelSpec) -> str:
+def trust_note(m: ModelSpec) -> str:
     return f"add --trust-remote-code after reviewing {m.hf_repo}: it runs the repository's own Python code"
 
 
@@ -153,7 +153,7 @@ def _next_steps(m: ModelSpec, p: Placement, w: Workload) -> NextSteps:
             argv += ["--tensor-parallel-size", str(p.gpus)]
         argv += runtime_flags(m, p, w)  # flags that cap what vLLM reserves, as the estimate assumed
         if m.trust_remote_code:
-            notes.append(_trust_note(m))
+            notes.append(trust_note(m))
         return NextSteps(_line(env, argv), (), tuple(notes))
     # transformers: our own runner does the loading right (dtype, NF4, device_map)
     checked(m.hf_repo, _REPO, "Hugging Face repo")
@@ -163,6 +163,6 @@ def _next_steps(m: ModelSpec, p: Placement, w: Workload) -> NextSteps:
         notes.append(f"`vlmselect smoke` does not load {q.id} checkpoints; serve it with vLLM or transformers")
         return NextSteps(_line(env, argv), (), tuple(notes))
     if m.trust_remote_code:
-        notes.append(_trust_note(m) + ", then run the smoke test")
+        notes.append(trust_note(m) + ", then run the smoke test")
         return NextSteps(_line(env, argv), (_line(env, smoke),), tuple(notes))
     return NextSteps(_line(env, [*argv, "--smoke"]), (), tuple(notes))

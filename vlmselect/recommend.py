@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from vlmselect import filters, ranking
 from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
-from vlmselect.commands import NextSteps, next_steps
+from vlmselect.commands import NextSteps, next_steps, trust_note
 from vlmselect.cost import CostEstimate, api_cost
 from vlmselect.filters import Excluded
 from vlmselect.hardware.types import HardwareProfile
@@ -160,7 +160,7 @@ def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Req
         off = 1 - share
         warnings.append(("under 1 %" if off < 0.01 else f"{off:.0%}") + " of the weights run from system RAM: slow")
     if m.trust_remote_code and runner in ("transformers", "vllm"):
-        warnings.append(f"{m.hf_repo} runs custom code from its repository (--trust-remote-code)")
+        warnings.append(trust_note(m))  # the opt-in is the user's: never a flag already filled in
     frames = filters.video_note(m, req.workload)
     if frames:
         warnings.append(frames)
