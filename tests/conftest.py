@@ -7,6 +7,7 @@ import json
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,22 @@ def run_cli(*args: str) -> Result:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+FROZEN_BOARDS = Path(__file__).parent / "data" / "independent_boards.yaml"
+
+
+@pytest.fixture(scope="session")
+def boards():
+    """The shipped independent boards (catalog/boards.yaml), validated."""
+    from vlmselect.quality import load_boards
+
+    return load_boards()
+
+
+@pytest.fixture(scope="session")
+def frozen():
+    """The frozen board snapshots of tests/data, dates as ISO strings (as load_boards gives them)."""
+    import yaml
+
+    return [dict(b, date=str(b["date"])) for b in yaml.safe_load(FROZEN_BOARDS.read_text(encoding="utf-8"))]

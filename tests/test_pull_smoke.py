@@ -7,7 +7,7 @@ import json
 
 import pytest
 from fake_ollama import FakeOllama
-from tiny_llava import build_tiny_llava
+from tiny_llava import build_tiny_llava, catalog_entry
 
 
 @pytest.fixture
@@ -231,20 +231,4 @@ def test_pull_hf_from_the_cache_then_smoke(cli, tiny_llava, isolated_user, tmp_p
     assert "FAILED tiny-llava via hf (fp32)" in r.out
 
 
-GOOD_TINY_ENTRY = """\
-- id: tiny-llava
-  name: Tiny LLaVA (test)
-  family: llava
-  released: 2025-01-01
-  license: apache-2.0
-  hf_repo: test-org/tiny-llava
-  trust_remote_code: false
-  params: {total_b: 0.001}
-  arch: {layers: 2, kv_heads: 2, head_dim: 32, hidden: 128, heads: 4, vocab: 377}
-  context_max: 512
-  image_tokens: {rule: fixed, tokens: 16}
-  capabilities: {single_image: 1, multi_image: 0, ocr: 1, documents: 0, charts: 0, grounding: 0, video: 0}
-  runners:
-    transformers: {class: LlavaForConditionalGeneration}
-  sources: [https://example.org/tiny-llava]
-"""
+GOOD_TINY_ENTRY = catalog_entry()

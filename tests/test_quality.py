@@ -12,17 +12,6 @@ import yaml
 from vlmselect import quality as Q
 from vlmselect.agreement import compare, leave_one_out
 
-FROZEN = Path(__file__).parent / "data" / "independent_boards.yaml"
-
-
-@pytest.fixture(scope="module")
-def boards():
-    return Q.load_boards()
-
-
-@pytest.fixture(scope="module")
-def frozen():
-    return [dict(b, date=str(b["date"])) for b in yaml.safe_load(FROZEN.read_text(encoding="utf-8"))]
 
 
 def rec(cli, *args):

@@ -9,27 +9,10 @@ import shutil
 
 import pytest
 from fake_ollama import FakeOllama
-from tiny_llava import build_tiny_llava
+from tiny_llava import build_tiny_llava, catalog_entry
 
 from vlmselect.errors import RuntimeFailure
 
-TINY_ENTRY = """\
-- id: tiny-llava
-  name: Tiny LLaVA (test)
-  family: llava
-  released: 2025-01-01
-  license: apache-2.0
-  hf_repo: test-org/tiny-llava
-  trust_remote_code: TRUST
-  params: {total_b: 0.001}
-  arch: {layers: 2, kv_heads: 2, head_dim: 32, hidden: 128, heads: 4, vocab: 377}
-  context_max: 512
-  image_tokens: {rule: fixed, tokens: 16}
-  capabilities: {single_image: 1, multi_image: 0, ocr: 1, documents: 0, charts: 0, grounding: 0, video: 0}
-  runners:
-    transformers: {class: LlavaForConditionalGeneration}
-  sources: [https://example.org/tiny-llava]
-"""
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +88,7 @@ def test_cuda_out_of_memory_is_a_message_and_a_failed_record(cli, tiny_llava, mo
 def test_trust_remote_code_accept_path_runs_the_model(cli, tiny_llava, isolated_user, tmp_path):
     seed_hf_cache(isolated_user / "hf", "test-org/tiny-llava", tiny_llava)
     overlay = tmp_path / "models.yaml"
-    overlay.write_text(TINY_ENTRY.replace("TRUST", "true"))
+    overlay.write_text(catalog_entry(trust_remote_code=True))
     refused = cli("--catalog", str(overlay), "smoke", "tiny-llava", "--runner", "hf")
     assert refused.code == 2 and "--trust-remote-code" in refused.err
     r = cli("--catalog", str(overlay), "smoke", "tiny-llava", "--runner", "hf", "--trust-remote-code", "--json")
@@ -124,7 +107,7 @@ def test_download_broken_off_says_run_again(cli, monkeypatch, tmp_path):
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", broken)
     overlay = tmp_path / "models.yaml"
-    overlay.write_text(TINY_ENTRY.replace("TRUST", "false"))
+    overlay.write_text(catalog_entry())
     r = cli("pull", "tiny-llava", "--runner", "hf", "--cpu-only", "--yes", "--catalog", str(overlay))
     assert r.code == 1
     assert "broke off" in r.err and "run the same command again" in r.err and "resume" in r.err
@@ -137,7 +120,7 @@ def test_download_without_safetensors_is_refused(cli, monkeypatch, tmp_path):
     empty.mkdir()
     monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda **kw: str(empty))
     overlay = tmp_path / "models.yaml"
-    overlay.write_text(TINY_ENTRY.replace("TRUST", "false"))
+    overlay.write_text(catalog_entry())
     r = cli("pull", "tiny-llava", "--runner", "hf", "--cpu-only", "--yes", "--catalog", str(overlay))
     assert r.code == 1 and "has no safetensors weights" in r.err and "pickle" in r.err
 
@@ -154,7 +137,7 @@ def test_gated_repo_says_accept_the_licence(cli, monkeypatch, tmp_path):
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", gated)
     overlay = tmp_path / "models.yaml"
-    overlay.write_text(TINY_ENTRY.replace("TRUST", "false"))
+    overlay.write_text(catalog_entry())
     r = cli("pull", "tiny-llava", "--runner", "hf", "--cpu-only", "--yes", "--catalog", str(overlay))
     assert r.code == 1 and "gated" in r.err and "HF_TOKEN" in r.err
 

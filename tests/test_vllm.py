@@ -13,7 +13,7 @@ from pathlib import Path
 import engines
 import pytest
 from hf_seed import seed_hf_cache
-from tiny_llava import build_tiny_llava
+from tiny_llava import build_tiny_llava, catalog_entry
 from tiny_vllm import build_tiny_llama, vllm_llava
 
 from vlmselect.memory import kv_cache_bytes
@@ -22,24 +22,7 @@ from vlmselect.runners.server import free_port, wait_port_closed
 
 KV_SPACE_GIB = 1
 REPO = "test-org/tiny-llava-vllm"
-ENTRY = """\
-- id: tiny-llava-vllm
-  name: Tiny LLaVA for vLLM (test)
-  family: llava
-  released: 2025-01-01
-  license: apache-2.0
-  hf_repo: test-org/tiny-llava-vllm
-  trust_remote_code: false
-  params: {total_b: 0.001}
-  arch: {layers: 2, kv_heads: 2, head_dim: 32, hidden: 128, heads: 4, vocab: 377}
-  context_max: 512
-  image_tokens: {rule: fixed, tokens: 16}
-  capabilities: {single_image: 1, multi_image: 0, ocr: 1, documents: 0, charts: 0, grounding: 0, video: 0}
-  runners:
-    vllm: true
-    transformers: {class: LlavaForConditionalGeneration}
-  sources: [https://example.org/tiny-llava-vllm]
-"""
+ENTRY = catalog_entry("tiny-llava-vllm", "Tiny LLaVA for vLLM (test)", REPO, vllm=True)
 
 
 @pytest.fixture(scope="module")

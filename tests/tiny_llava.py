@@ -219,3 +219,17 @@ def build_tiny_llava(path: str | os.PathLike, seed: int = 0) -> pathlib.Path:
     model.save_pretrained(path, safe_serialization=True)
     processor.save_pretrained(path)
     return path
+
+
+def catalog_entry(model_id: str = "tiny-llava", name: str = "Tiny LLaVA (test)", repo: str = "test-org/tiny-llava",
+                  trust_remote_code: bool = False, vllm: bool = False) -> str:
+    """The catalog overlay (models.yaml) that describes the tiny LLaVA above to vlmselect."""
+    runners = ("    vllm: true\n" if vllm else "") + "    transformers: {class: LlavaForConditionalGeneration}\n"
+    return (f"- id: {model_id}\n  name: {name}\n  family: llava\n  released: 2025-01-01\n  license: apache-2.0\n"
+            f"  hf_repo: {repo}\n  trust_remote_code: {'true' if trust_remote_code else 'false'}\n"
+            "  params: {total_b: 0.001}\n"
+            "  arch: {layers: 2, kv_heads: 2, head_dim: 32, hidden: 128, heads: 4, vocab: 377}\n"  # the tokenizer's 377
+            "  context_max: 512\n"
+            f"  image_tokens: {{rule: fixed, tokens: {NUM_IMAGE_TOKENS}}}\n"
+            "  capabilities: {single_image: 1, multi_image: 0, ocr: 1, documents: 0, charts: 0, grounding: 0, video: 0}\n"
+            f"  runners:\n{runners}  sources: [https://example.org/{model_id}]\n")
