@@ -1,3 +1,3 @@
-from vlmselect.cli import run
+from vlmselect.entry import run
 
 run()

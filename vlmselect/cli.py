@@ -2,11 +2,12 @@
 
 This module holds `recommend` and `estimate`, the registry of commands and the error boundary.
 The other commands live in cli_catalog (models, show, snippet, catalog), cli_run (doctor, pull,
-smoke) and cli_plan (plan, bench), and are imported only when named: a run loads one command."""
+smoke) and cli_plan (plan, bench), and are imported only when named: a run loads one command.
 
-from __future__ import annotations
+No `from __future__ import annotations` in the command modules: typer evaluates every
+parameter's annotation (inspect.signature(eval_str=True), then get_type_hints), and strings
+would be compiled twice per parameter; about 2 % of a `recommend` start."""
 
-import gc
 import importlib
 import os
 import sys
@@ -266,14 +267,4 @@ def main() -> None:
     sys.exit(code)
 
 
-def run() -> None:
-    """The process entry (the `vlmselect` script, `python -m vlmselect`). The process ends with
-    this call, so what is imported by now (typer, click, pydantic, our modules) lives to the end:
-    frozen, the collector leaves it out of its passes, including the full one at interpreter exit
-    (about 3 % of a `recommend` run's instructions). New garbage is still collected. Tests call
-    main() in-process, where freezing would keep their garbage for the whole session."""
-    gc.freeze()
-    main()
-
-
-__all__ = ["build_app", "main", "run"]
+__all__ = ["build_app", "main"]

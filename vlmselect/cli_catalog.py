@@ -1,7 +1,6 @@
 """The commands that print catalog entries: `models`, `show`, `snippet` (an entry as code), and
 `catalog validate` / `catalog stats`."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Optional

@@ -1,6 +1,5 @@
 """`vlmselect plan`: images per hour, replicas for a deadline, cost at volume, and what to run."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Optional

@@ -1,7 +1,6 @@
 """The commands that act on this machine: `doctor`, `pull`, `smoke`. Each calls a module that
 returns data (DoctorReport, PullPlan/PullResult, SmokeResult) and renders it (render_runs)."""
 
-from __future__ import annotations
 
 import sys
 from pathlib import Path

@@ -82,8 +82,10 @@ def context_reason(m: ModelSpec, mem: MemoryEstimate, w: Workload) -> str | None
     return None
 
 
-def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], as_of: dt.date | None) -> Excluded:
-    """Why no (runner, quant) of `m` runs here: the first real reason, memory last."""
+def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], as_of: dt.date | None,
+           tried: dict[tuple[str, str], tuple[MemoryEstimate, bool]] | None = None) -> Excluded:
+    """Why no (runner, quant) of `m` runs here: the first real reason, memory last. `tried`: what
+    the caller already estimated, {(runner, quant id): (estimate, placed)}."""
     if not runners:
         return Excluded(m.id, "no runner artifact in the catalog", "artifact")
     blocked: list[str] = []
@@ -100,14 +102,17 @@ def no_fit(m: ModelSpec, hw: HardwareProfile, w: Workload, runners: list[str], a
         for q, why in reasons:
             if why is not None:
                 continue
-            mem = estimate_memory(m, q, runner, w)
-            pl = place(m, q, runner, hw, w, mem)
+            if tried and (runner, q.id) in tried:
+                mem, placed = tried[runner, q.id]
+            else:
+                mem = estimate_memory(m, q, runner, w, explain=False)
+                placed = place(m, q, runner, hw, w, mem, explain=False) is not None
             ctx = context_reason(m, mem, w)
             if ctx:
                 blocked.append(ctx)
                 kinds.add("context")
                 continue
-            if pl is None and (smallest is None or mem.total_gib < smallest.total_gib):
+            if not placed and (smallest is None or mem.total_gib < smallest.total_gib):
                 smallest, smallest_q = mem, q
         if not any(why is None for _, why in reasons):
             whys = sorted({why for _, why in reasons if why})
@@ -135,11 +140,11 @@ def memory_reason(mem: MemoryEstimate, hw: HardwareProfile, m: ModelSpec | None 
              " do not hold it with each GPU's own fixed costs")
     shorter = ""
     if m is not None and q is not None and w is not None:
-        from vlmselect.fits import fits_up_to
+        from vlmselect.fits import context_up_to
 
-        up = fits_up_to(m, q, mem.runner, w, best / (1 + _margin(mem.runner)))
-        if up.context:
-            shorter = f"; it fits this GPU with context up to {up.context:,} tokens"
+        ctx = context_up_to(m, q, mem.runner, w, best / (1 + _margin(mem.runner)))
+        if ctx:
+            shorter = f"; it fits this GPU with context up to {ctx:,} tokens"
     return f"{head}; {where} ({what_it_takes(mem, best)}){shorter}"
 
 

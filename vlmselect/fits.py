@@ -61,14 +61,23 @@ def gpu_budget_gib(g: GpuInfo, runner: str) -> float:
     return usable_vram(g) / (1 + fit_margin(runner))
 
 
+def context_up_to(m: ModelSpec, q: Quant, runner: str, w: Workload, budget_gib: float) -> int:
+    """The largest context (text tokens, with the workload's images) within `budget_gib`; 0 when
+    not even one token fits."""
+    def fits(c: int) -> bool:
+        return estimate_memory(m, q, runner, w._replace(context=c), explain=False).total_gib <= budget_gib
+
+    return largest(1, max(m.context_max or 0, w.context, 1), fits) or 0
+
+
 def fits_up_to(m: ModelSpec, q: Quant, runner: str, w: Workload, budget_gib: float) -> FitsUpTo:
     """The largest context, number of images and resolution that keep the estimate within `budget_gib`
     (the memory a placement may use, after any margin the fit rule keeps)."""
 
     def fits(wl: Workload) -> bool:
-        return estimate_memory(m, q, runner, wl).total_gib <= budget_gib
+        return estimate_memory(m, q, runner, wl, explain=False).total_gib <= budget_gib
 
-    ctx = largest(1, max(m.context_max or 0, w.context, 1), lambda c: fits(w._replace(context=c))) or 0
+    ctx = context_up_to(m, q, runner, w, budget_gib)
     imgs = largest(0, MAX_IMAGES, lambda n: fits(w._replace(images=n))) or 0
     aspect = w.height / w.width if w.width else 1.0
     images = max(w.images, 1)

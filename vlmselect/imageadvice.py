@@ -4,7 +4,6 @@ API), with the provider's cheaper mode and when to use it. Pure: numbers come fr
 image-token rules (imagetokens.py), the estimator and the cost model.
 """
 
-from __future__ import annotations
 
 import math
 from typing import NamedTuple

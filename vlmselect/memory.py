@@ -121,8 +121,8 @@ def published_weights(m: ModelSpec, q: Quant, runner: str) -> tuple[float, str] 
     return None
 
 
-def _weights(m: ModelSpec, q: Quant, runner: str) -> tuple[float, float, str, bool]:
-    """(text GiB, vision GiB, basis, published?)."""
+def _weights(m: ModelSpec, q: Quant, runner: str, explain: bool = True) -> tuple[float, float, str, bool]:
+    """(text GiB, vision GiB, basis, published?); without `explain` the basis is left empty."""
     text_b, vis_b = _split_params(m)
     vision_bits = 16 if q.vision_16bit else q.bits
     if q.fmt == "gguf":  # the mmproj file's own precision when the catalog records it, else f16
@@ -132,15 +132,15 @@ def _weights(m: ModelSpec, q: Quant, runner: str) -> tuple[float, float, str, bo
     if pub:
         total_gib = gb_to_gib(pub[0])
         vision_gib = min(vision_gib, total_gib)
-        return total_gib - vision_gib, vision_gib, f"published size {pub[0]:.2f} GB: {pub[1]}", True
+        return total_gib - vision_gib, vision_gib, f"published size {pub[0]:.2f} GB: {pub[1]}" if explain else "", True
     if q.fmt in ("bnb", "awq", "gptq", "fp8"):
         emb = min(_embedding_params_b(m), text_b)
         text_gib = ((text_b - emb) * q.bits + emb * 16) * 1e9 / 8 / GIB
-        basis = (f"{text_b - emb:.2f}B Linear params x {q.bits} bpw + {emb:.2f}B embedding/lm_head params x 16 bit"
+        basis = "" if not explain else (f"{text_b - emb:.2f}B Linear params x {q.bits} bpw + {emb:.2f}B embedding/lm_head params x 16 bit"
                  f" + vision {vis_b:.2f}B x {vision_bits} bit ({q.basis})")
     else:
         text_gib = text_b * 1e9 * q.bits / 8 / GIB
-        basis = f"{text_b:.2f}B text params x {q.bits} bpw + vision {vis_b:.2f}B x 16 bit ({q.basis})"
+        basis = "" if not explain else f"{text_b:.2f}B text params x {q.bits} bpw + vision {vis_b:.2f}B x 16 bit ({q.basis})"
     return text_gib, vision_gib, basis, False
 
 
@@ -182,13 +182,14 @@ def _image_cost(m: ModelSpec, w: Workload, cap: int | None) -> tuple[ImageCost, 
         f"; video frames: at most {video.get('max_tokens')} tokens each, {merge} frames merged per token grid")
 
 
-def _text_graph_bytes(m: ModelSpec, ctx: int, kv_bytes: float, rt: Runtime, ubatch: int) -> tuple[float, str]:
+def _text_graph_bytes(m: ModelSpec, ctx: int, kv_bytes: float, rt: Runtime, ubatch: int,
+                      explain: bool = True) -> tuple[float, str]:
     """ggml's text graph for one ubatch (runtimes.ggml_text_compute_bytes) when the config has
     what it needs, else Ollama's fallback (n_head / n_head_kv) x KV / 6."""
     a = m.arch
     if a.hidden and a.heads and a.vocab:
         g = rtm.ggml_text_compute_bytes(a.hidden, a.heads, a.vocab, ctx, rt.flash_attention, ubatch)
-        return g, (f"ggml text graph, ubatch {min(ubatch, ctx)}: max(4 ub (vocab+n_embd), "
+        return g, "" if not explain else (f"ggml text graph, ubatch {min(ubatch, ctx)}: max(4 ub (vocab+n_embd), "
                    + ("FA on" if rt.flash_attention else "FA off: 4 ub n_ctx n_head") + ") + KQ mask")
     ratio = (a.heads or a.kv_heads) / a.kv_heads
     return ratio * kv_bytes / 6, "Ollama fallback graph: (n_head/n_head_kv) x KV / 6"
@@ -249,19 +250,21 @@ def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv
     return cells, kv, basis
 
 
-def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: float | None = None) -> MemoryEstimate:
-    """Peak GPU memory of `m` at quant `q` on `runner` for workload `w` (all GiB)."""
+def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: float | None = None,
+                    explain: bool = True) -> MemoryEstimate:
+    """Peak GPU memory of `m` at quant `q` on `runner` for workload `w` (all GiB). Without `explain`
+    the same numbers and no `basis` (ranking sizes ~300 options and explains the few it shows)."""
     rt = rtm.resolve(runner, w.runtime, m.family, strict=False)
     kv_b = rtm.kv_bytes_per_elem(rt) if kv_bytes is None else kv_bytes
     cap = OLLAMA_QWEN_MAX_TOKENS if runner == "ollama" and m.image_tokens["rule"] == "qwen2-vl" else None
     img, frame_note = _image_cost(m, w, cap)
     per_image, patches = img.tokens, img.patches
-    ctx, kv, kv_basis = _kv(m, w, rt, per_image, patches, kv_b)
+    ctx, kv, kv_basis = _kv(m, w, rt, per_image, patches, kv_b, explain)
     # The image tokens' share of the cache: what it would shrink by without them (sliding-window
     # layers and llama-server's rounding make this less than proportional).
     kv_img = kv - _kv(m, w._replace(images=0), rt, per_image, patches, kv_b, explain=False)[1] if w.images else 0.0
 
-    text_gib, vision_gib, w_basis, published = _weights(m, q, runner)
+    text_gib, vision_gib, w_basis, published = _weights(m, q, runner, explain)
     has_vision = w.images > 0
     prompt_tokens = max(ctx - w.max_new_tokens, 1)
 
@@ -274,12 +277,12 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
             big = model_image_tokens(m.image_tokens, rtm.OLLAMA_WORST_CASE_IMAGE, rtm.OLLAMA_WORST_CASE_IMAGE,
                                      cap_tokens=cap)
             vis_seq, ubatch = max(vis_seq, big.seq), max(ubatch, big.tokens)
-            v_note = f"Ollama's worst case (2048x2048 -> {big.tokens} tokens in one batch)"
+            v_note = f"Ollama's worst case (2048x2048 -> {big.tokens} tokens in one batch)" if explain else ""
             has_vision = True
-        g_text, g_basis = _text_graph_bytes(m, ctx, kv, rt, ubatch)
+        g_text, g_basis = _text_graph_bytes(m, ctx, kv, rt, ubatch, explain)
         g_vis = _vision_graph_bytes(vis_seq) if has_vision else 0.0
         compute = (g_text + g_vis) / GIB
-        c_basis = f"{g_basis}; vision graph 4 x P^2 x {VISION_HEADS} heads, P = {vis_seq} patches ({v_note})"
+        c_basis = f"{g_basis}; vision graph 4 x P^2 x {VISION_HEADS} heads, P = {vis_seq} patches ({v_note})" if explain else ""
         if runner == "ollama":
             layer = text_gib * GIB / max(m.arch.layers, 1) + kv / max(m.arch.layers, 1)
             overhead = (OLLAMA_MINIMUM_MIB * MIB + layer) / GIB
@@ -292,7 +295,7 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
         vocab = m.arch.vocab or 0
         if rtm.full_logits(rt, m.family):
             logits = vocab * (2 + 4) * prompt_tokens  # bf16 logits + their fp32 upcast, every prompt position
-            l_note = f"full-sequence logits {prompt_tokens} x vocab x (2 + 4) B (transformers {rt.version})"
+            l_note = f"full-sequence logits {prompt_tokens} x vocab x (2 + 4) B (transformers {rt.version})" if explain else ""
         else:
             logits = vocab * 4 * 2  # last-position logits, fp32, two copies while sampling
             l_note = "last-position logits"
@@ -306,7 +309,7 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
             g_vis = prof.patches * rtm.VIT_WIDTH * 2 * rtm.VIT_LIVE_BUFFERS if has_vision else 0.0
             enc_cache = max(rtm.VLLM_ENCODER_BUDGET, prof.tokens) * (m.arch.hidden or 4096) * 2 if has_vision else 0.0
             compute = (max(act, logits) + g_vis + enc_cache) / GIB
-            c_basis = (f"max(prefill activations, {l_note}) + ViT profile on {prof.patches} patches (flash attention,"
+            c_basis = "" if not explain else (f"max(prefill activations, {l_note}) + ViT profile on {prof.patches} patches (flash attention,"
                        f" {rtm.VIT_LIVE_BUFFERS} x {rtm.VIT_WIDTH}-wide bf16 buffers per patch) + encoder cache of"
                        f" {max(rtm.VLLM_ENCODER_BUDGET, prof.tokens)} tokens")
         else:
@@ -328,10 +331,11 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
         weights_text_gib=text_gib, weights_vision_gib=vision_gib, kv_cache_gib=kv / GIB, kv_image_gib=kv_img / GIB,
         compute_gib=compute, overhead_gib=overhead, weights_published=published, encoder_patches=patches,
         runtime=rt,
-        basis={"weights": w_basis, "kv_cache": kv_basis, "compute": c_basis, "overhead": o_basis,
-               "runtime": rtm.describe(rt),
-               "image_tokens": f"{m.image_tokens['rule']} rule at {w.width}x{w.height}: {per_image} tokens"
-                               + (f" (Ollama cap {cap})" if cap else "") + frame_note},
+        basis={} if not explain else {
+            "weights": w_basis, "kv_cache": kv_basis, "compute": c_basis, "overhead": o_basis,
+            "runtime": rtm.describe(rt),
+            "image_tokens": f"{m.image_tokens['rule']} rule at {w.width}x{w.height}: {per_image} tokens"
+                            + (f" (Ollama cap {cap})" if cap else "") + frame_note},
     )
 
 

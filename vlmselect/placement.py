@@ -14,6 +14,7 @@ from vlmselect.catalog import ModelSpec
 from vlmselect.hardware.types import GpuInfo, HardwareProfile
 from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
 from vlmselect.quant import RUNNER_FORMATS, Quant, quants_for
+from vlmselect.speed import Placement as SpeedPlacement
 from vlmselect.speed import SpeedEstimate, estimate_speed
 
 RESERVE_GIB = 0.5  # display, driver and other processes when free memory was not measured [I]
@@ -256,14 +257,15 @@ def _rank_gpus(gs: tuple[GpuInfo, ...]) -> tuple[float, float]:
 
 
 def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload,
-          mem: MemoryEstimate | None = None) -> Placement | None:
+          mem: MemoryEstimate | None = None, explain: bool = True) -> Placement | None:
     """The placement of `m` at `q` on `runner`, or None when it cannot run here.
 
     Each GPU is judged by its own free memory; the fewest GPUs that hold the model win, and
     among those the fastest. Offload uses the GPU with the most room; no GPU means the CPU.
     `mem`: the estimate of this very (m, q, runner, w), when the caller already has it.
+    Without `explain`, the same placement without the basis of its estimates (for ranking).
     """
-    mem = mem or estimate_memory(m, q, runner, w)
+    mem = mem or estimate_memory(m, q, runner, w, explain=explain)
     gpus = [g for g in hw.usable_gpus if gpu_unsupported(g, q, runner) is None]
     ram = usable_ram(hw)
     margin = 1 + _margin(runner)
@@ -271,14 +273,14 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload,
         if runner in ("ollama", "llama.cpp", "transformers") and need_gib(mem) <= ram:
             if runner == "transformers" and q.fmt != "fp":
                 return None  # bnb / AWQ / GPTQ kernels need a GPU
-            return _placed(m, q, runner, hw, w, mem, "cpu", (), 0.0, [], ram=ram, ram_gib=mem.total_gib)
+            return _placed(m, q, runner, hw, w, mem, explain, "cpu", (), 0.0, [], ram=ram, ram_gib=mem.total_gib)
         return None
     if not gpus:
         return None
     single = [g for g in gpus if need_gib(mem) <= usable_vram(g)]
     if single:
         g = max(single, key=lambda x: _rank_gpus((x,)))
-        return _placed(m, q, runner, hw, w, mem, "gpu", (g,), 1.0, [need_gib(mem)])
+        return _placed(m, q, runner, hw, w, mem, explain, "gpu", (g,), 1.0, [need_gib(mem)])
     tp = runner == "vllm"
     for k in range(2, len(gpus) + 1):
         if tp and ((k & (k - 1)) or (m.arch.kv_heads % k and k % m.arch.kv_heads)):
@@ -287,7 +289,7 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload,
                 if (n := split_needs(mem, [usable_vram(g) for g in s], even=tp)) is not None]
         if fits:
             best, needs = max(fits, key=lambda sn: _rank_gpus(sn[0]))
-            return _placed(m, q, runner, hw, w, mem, "multi-gpu", best, 1.0, needs)
+            return _placed(m, q, runner, hw, w, mem, explain, "multi-gpu", best, 1.0, needs)
     g = max(gpus, key=usable_vram)
     # bitsandbytes does not offload quantized: "The weights dispatched to the CPU are stored in
     # float32 and aren't converted to 8-bit" (transformers docs/source/en/quantization/bitsandbytes.md,
@@ -301,14 +303,15 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload,
         rest = movable - max(on_gpu, 0)
         if on_gpu > 0.1 * movable and rest <= ram:
             share = max(min(on_gpu / movable, 1.0), 0.0)
-            return _placed(m, q, runner, hw, w, mem, "offload", (g,), share, [usable_vram(g)], ram_gib=rest)
+            return _placed(m, q, runner, hw, w, mem, explain, "offload", (g,), share, [usable_vram(g)], ram_gib=rest)
     return None
 
 
-def _placed(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload, mem: MemoryEstimate, mode: str,
+def _placed(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload, mem: MemoryEstimate, explain: bool,
+            mode: str,
             used: tuple[GpuInfo, ...], share: float, needs: list[float],
             ram: float | None = None, ram_gib: float | None = None) -> Placement:
-    speed = _speed(m, q, mem, w, hw, mode, used, share, runner)
+    speed = _speed(m, q, mem, w, hw, mode, used, share, runner, explain)
     usable = [usable_vram(g) for g in used]
     return Placement(mode=mode, runner=runner, quant=q, mem=mem, speed=speed,
                      gpu_indices=tuple(g.index for g in used), gpu_need_gib=tuple(needs),
@@ -318,9 +321,7 @@ def _placed(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workloa
 
 
 def _speed(m: ModelSpec, q: Quant, mem: MemoryEstimate, w: Workload, hw: HardwareProfile, mode: str,
-           used: tuple[GpuInfo, ...], share: float, runner: str) -> SpeedEstimate:
-    from vlmselect.speed import Placement as SpeedPlacement
-
+           used: tuple[GpuInfo, ...], share: float, runner: str, explain: bool) -> SpeedEstimate:
     k = len(used)
     bws = [g.bandwidth_gbps for g in used if g.bandwidth_gbps]
     if mode != "cpu" and len(bws) < k:
@@ -335,7 +336,7 @@ def _speed(m: ModelSpec, q: Quant, mem: MemoryEstimate, w: Workload, hw: Hardwar
         bandwidth_gbps=bw if mode != "cpu" else None,
         tflops=min(tf) if tf else None,
         placement=SpeedPlacement(mode, gpus=max(k, 1), gpu_share=share, tensor_parallel=(runner == "vllm" and k > 1)),
-        cpu_cores=hw.cpu_cores or 8,
+        cpu_cores=hw.cpu_cores or 8, explain=explain,
     )
 
 

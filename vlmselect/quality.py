@@ -25,7 +25,6 @@ with an interval from the Fisher information of the fit (theta +/- Z se). `quali
 lower bound is what the `quality` priority ranks by.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import math

@@ -77,15 +77,24 @@ PREFERENCE = ("fp32", "bf16", "fp16", "q8_0", "fp8", "int8", "q6_k", "q5_k_m", "
 LOW_QUALITY = {"q3_k_m", "q2_k", "iq2_xxs"}
 
 
-def quant(name: str) -> Quant:
-    from vlmselect.errors import unknown
+_QUANT_ALIASES = {"f16": "fp16", "q4": "q4_k_m", "q8": "q8_0", "4bit": "nf4", "8bit": "int8", "q4_k": "q4_k_m",
+                  "q5_k": "q5_k_m", "q3_k": "q3_k_m", "int4": "nf4"}
 
+
+def find_quant(name: str) -> Quant | None:
+    """The quant a name (any case, '-' or '_', common aliases) stands for; None when none."""
     key = name.lower().replace("-", "_")
-    key = {"f16": "fp16", "q4": "q4_k_m", "q8": "q8_0", "4bit": "nf4", "8bit": "int8", "q4_k": "q4_k_m",
-           "q5_k": "q5_k_m", "q3_k": "q3_k_m", "int4": "nf4"}.get(key, key)
-    if key not in QUANTS:
+    return QUANTS.get(_QUANT_ALIASES.get(key, key))
+
+
+def quant(name: str) -> Quant:
+    """find_quant, or a usage error that lists the quants (and the closest one)."""
+    q = find_quant(name)
+    if q is None:
+        from vlmselect.errors import unknown
+
         raise unknown("quantization", name, QUANTS, "quantizations: " + ", ".join(QUANTS))
-    return QUANTS[key]
+    return q
 
 
 @functools.lru_cache(maxsize=None)  # a constant per runner, asked for every model

@@ -25,7 +25,6 @@ Kinds of evidence, best first:
 Data only (no imports beyond the standard library): imported on recommend's start-up path.
 """
 
-from __future__ import annotations
 
 from typing import NamedTuple
 

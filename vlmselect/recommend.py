@@ -17,7 +17,7 @@ from vlmselect.commands import NextSteps, next_steps, trust_note
 from vlmselect.cost import CostEstimate, api_cost
 from vlmselect.filters import Excluded
 from vlmselect.hardware.types import HardwareProfile
-from vlmselect.memory import MemoryEstimate, Workload
+from vlmselect.memory import MemoryEstimate, Workload, estimate_memory
 from vlmselect.placement import Placement, place, quant_options, runners_for, what_it_takes
 from vlmselect.quality import Quality, for_task
 from vlmselect.quant import LOW_QUALITY, Quant
@@ -137,8 +137,11 @@ def capable(item: ModelSpec | ApiSpec, task: TaskSpec) -> str | None:
 # ---------------------------------------------------------------- local ranking
 
 
-def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Request, quality: Quality) -> LocalPick | None:
-    pl = place(m, q, runner, hw, req.workload)
+def _evaluate(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, req: Request, quality: Quality,
+              mem: MemoryEstimate | None = None, explain: bool = True) -> LocalPick | None:
+    """The pick for `m` at `q` on `runner`, or None when it cannot run here. Ranking evaluates
+    without `explain` (no basis strings); _finish evaluates the shown picks again with it."""
+    pl = place(m, q, runner, hw, req.workload, mem, explain)
     if pl is None:
         return None
     mode, share, speed = pl.mode, pl.gpu_share, pl.speed
@@ -237,14 +240,15 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
                 excluded.append(Excluded(m.id, "; ".join(filters.runner_available(m, r, req.as_of) or "" for r in runners),
                                          "as-of"))
                 continue
-            pick = _best(m, able, hw, req, quals[m.id])
+            tried: dict = {}
+            pick = _best(m, able, hw, req, quals[m.id], tried)
             if pick is None:
-                excluded.append(filters.no_fit(m, hw, req.workload, able, req.as_of))
+                excluded.append(filters.no_fit(m, hw, req.workload, able, req.as_of, tried))
                 continue
             local.append(pick)
         ranked = ranking.order(local, req.priority, ranking.local_key,
                                lambda p: (_remote_code(p), p.speed.seconds_per_image))
-        local = [_tied(_finish(p, req)) for p in ranked[: req.top]]
+        local = [_tied(_finish(p, hw, req)) for p in ranked[: req.top]]
 
     apis: list[ApiPick] = []
     if req.api:
@@ -303,10 +307,12 @@ def _emptied_by(excluded: list, ids: set) -> str:
     return "excluded " + ", ".join(f"{n} by {FILTER_NAMES.get(k, k)}" for k, n in parts) + " (--explain lists each)"
 
 
-def _finish(p: LocalPick, req: Request) -> LocalPick:
-    """What a shown pick carries beyond its rank: `why` and the commands to run it. Written only
-    for the picks that are shown (building commands for all ~300 placements was a third of
-    recommend's time)."""
+def _finish(p: LocalPick, hw: HardwareProfile, req: Request) -> LocalPick:
+    """What a shown pick carries beyond its rank: the basis of its estimates, `why` and the commands
+    to run it. Written only for the picks that are shown (ranking evaluates ~300 placements)."""
+    full = _evaluate(p.model, p.quant, p.runner, hw, req, p.q, explain=True) if p.q is not None else None
+    if full is not None:
+        p = p._replace(placement=full.placement)
     steps = next_steps(p.model, p.placement, req.workload)
     return p._replace(why=_why(p, req.task), command=steps.command, steps=steps)
 
@@ -340,9 +346,10 @@ def _qualities(catalog: Catalog, req: Request) -> dict:
     return for_task(catalog, req.task, req.as_of)
 
 
-def _best(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, quality: Quality) -> LocalPick | None:
+def _best(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, quality: Quality,
+          tried: dict | None = None) -> LocalPick | None:
     """The one pick for a model: the same for recommend, estimate and pull."""
-    options = _options(m, runners, hw, req, quality, req.priority in ("balanced", "quality"))
+    options = _options(m, runners, hw, req, quality, req.priority in ("balanced", "quality"), tried)
     return _choose(options, req.priority) if options else None
 
 
@@ -352,7 +359,7 @@ def best_for_model(catalog: Catalog, hw: HardwareProfile, req: Request, model_id
     m = catalog.models[model_id]
     runners = runners or ([req.runner] if req.runner else runners_for(m))
     pick = _best(m, runners, hw, req, _qualities(catalog, req)[model_id])
-    return _finish(pick, req) if pick else None
+    return _finish(pick, hw, req) if pick else None
 
 
 def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: str) -> list[LocalPick]:
@@ -360,16 +367,17 @@ def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: 
     m = catalog.models[model_id]
     quality = _qualities(catalog, req)[model_id]
     runners = [req.runner] if req.runner else runners_for(m)
-    out = [_finish(p, req) for p in _options(m, runners, hw, req, quality, prune=False)]
+    out = [_finish(p, hw, req) for p in _options(m, runners, hw, req, quality, prune=False)]
     return sorted(out, key=lambda p: (p.fits, p.quant.id not in LOW_QUALITY, p.quant.bits, p.score), reverse=True)
 
 
 def _options(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, quality: Quality,
-             prune: bool) -> list[LocalPick]:
+             prune: bool, tried: dict | None = None) -> list[LocalPick]:
     """Every placement of `m` over runners and quants. With `prune` (the priorities under which
     _choose keeps only the most bits among good GPU fits), a runner stops at its first good fit,
     and quants with fewer bits than a good fit already found are not tried: they would lose to it
-    in _choose anyway."""
+    in _choose anyway. `tried` collects {(runner, quant id): (estimate, placed)} of every option
+    tried, so that filters.no_fit can say why none runs without estimating them again."""
     options = [(i, runner, quant_options(m, runner, hw)) for i, runner in enumerate(runners)]
     if prune:  # runners with the most bits on offer first: a good fit there rules out the others' fewer bits
         options.sort(key=lambda o: -max((q.bits for q in o[2]), default=0.0))
@@ -379,7 +387,10 @@ def _options(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request
         for q in quants:
             if prune and q.bits < best_bits:
                 continue
-            pick = _evaluate(m, q, runner, hw, req, quality)
+            mem = estimate_memory(m, q, runner, req.workload, explain=False)
+            pick = _evaluate(m, q, runner, hw, req, quality, mem, explain=False)
+            if tried is not None:
+                tried[runner, q.id] = (mem, pick is not None)
             if pick and filters.context_reason(m, pick.mem, req.workload) is None:
                 out.append((i, pick))
                 if prune and pick.fits and q.id not in LOW_QUALITY:

@@ -2,7 +2,6 @@
 (a file in its repository, a pull request, a release, or a log line a user pasted). runtimes.py looks
 them up and applies them; docs/estimation.md lists them. Data only: no imports beyond typing."""
 
-from __future__ import annotations
 
 from typing import NamedTuple
 

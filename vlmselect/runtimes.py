@@ -6,7 +6,6 @@ repository, a pull request, a release, or a log line a user pasted): the table i
 runtime_behaviours.py; docs/estimation.md lists them.
 """
 
-from __future__ import annotations
 
 import functools
 import re

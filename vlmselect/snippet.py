@@ -4,7 +4,6 @@ model or API. Templates are data (TEMPLATES); every value goes in through repr()
 (or by the shell in curl), never written into the code. Pure: no I/O, no rich.
 """
 
-from __future__ import annotations
 
 import json
 import re

@@ -116,8 +116,10 @@ def estimate_speed(
     m: ModelSpec, q: Quant, mem: MemoryEstimate, w: Workload, *,
     bandwidth_gbps: float | None, tflops: float | None, placement: Placement | None = None,
     ram_bandwidth_gbps: float = DEFAULT_RAM_BANDWIDTH_GBPS, cpu_cores: int = 8, prompt_tokens: int | None = None,
+    explain: bool = True,
 ) -> SpeedEstimate:
-    """`prompt_tokens`: text tokens the request carries (default: min(--context, 256))."""
+    """`prompt_tokens`: text tokens the request carries (default: min(--context, 256)). Without
+    `explain` the same numbers and an empty basis."""
     placement = placement or Placement("gpu")
     runner = mem.runner
     weights = weights_per_token(m, mem) * DEQUANT_PENALTY.get(q.fmt, 1.0)
@@ -133,7 +135,7 @@ def estimate_speed(
         ram_bw = ETA_MEM * ram_bandwidth_gbps * 1e9
         decode_t = max(weights / ram_bw, host) + kv / ram_bw + t_step
         flops = cpu_cores * CPU_FLOPS_PER_CORE
-        basis = f"CPU: {ram_bandwidth_gbps:g} GB/s RAM (assumed), {flops / 1e12:.2f} TFLOPS ({cpu_cores} cores)"
+        basis = "" if not explain else f"CPU: {ram_bandwidth_gbps:g} GB/s RAM (assumed), {flops / 1e12:.2f} TFLOPS ({cpu_cores} cores)"
     else:
         bw = bandwidth_gbps * 1e9 * ETA_MEM
         if placement.tensor_parallel and placement.gpus > 1:
@@ -143,7 +145,7 @@ def estimate_speed(
         kv_part = kv * placement.gpu_share / bw + kv * (1 - placement.gpu_share) / ram_bw
         decode_t = max(w_part, host) + kv_part + t_step
         flops = (tflops or 20.0) * 1e12 * ETA_COMPUTE * (placement.gpus if placement.tensor_parallel else 1)
-        basis = (f"decode: {per_token / 1e9:.2f} GB read per token / ({ETA_MEM} x {bandwidth_gbps:g} GB/s"
+        basis = "" if not explain else (f"decode: {per_token / 1e9:.2f} GB read per token / ({ETA_MEM} x {bandwidth_gbps:g} GB/s"
                  + (f" x TP{placement.gpus}" if placement.tensor_parallel else "")
                  + (f"; {1 - placement.gpu_share:.0%} of layers from RAM at {ram_bandwidth_gbps:g} GB/s"
                     if placement.gpu_share < 1 else "")

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from vlmselect.catalog.specs import ApiSpec, Arch, GpuSpec, ModelSpec, TaskSpec
-from vlmselect.errors import UsageError
 
 _PROVENANCE = ("by", "mode", "split", "version", "harness", "date", "note")
 
@@ -46,13 +45,11 @@ def _benchmarks(raw: dict[str, Any] | None) -> tuple[dict[str, float], dict[str,
 
 def _quant_key(name: str) -> str:
     """A quant name as written in a catalog ("Q4_K_M", "f16") -> vlmselect's id ("q4_k_m", "fp16")."""
-    from vlmselect.quant import quant
+    from vlmselect.quant import find_quant
 
     key = str(name).lower()
-    try:
-        return quant(key).id
-    except UsageError:
-        return key  # a format vlmselect does not model (q5_0 ...): kept as written, never offered
+    q = find_quant(key)
+    return q.id if q else key  # a format vlmselect does not model (q5_0 ...): kept as written, never offered
 
 
 def _runners(r: dict[str, Any] | None) -> dict[str, Any]:

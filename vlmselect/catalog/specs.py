@@ -4,7 +4,6 @@ These are plain NamedTuples built from validated entries (see `schema.py` for th
 `loader.py` for reading); building them never imports pydantic, so a cached catalog stays cheap.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import re
