@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from vlmselect import runtimes as rtm
 from vlmselect.catalog import ModelSpec
@@ -40,13 +40,12 @@ def checked(value: object, pattern: re.Pattern[str], what: str) -> str:
     return s
 
 
-@dataclass(frozen=True)
-class NextSteps:
+class NextSteps(NamedTuple):
     """The command to run, the ones that follow it, and what the user must decide."""
 
     command: str
     then: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
 
     @property
     def lines(self) -> list[str]:

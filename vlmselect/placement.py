@@ -4,11 +4,9 @@ Every command that judges fit (recommend, estimate, pull, smoke's prediction) ca
 and reads one typed `Placement`.
 """
 
-from __future__ import annotations
-
 import math
-from dataclasses import dataclass, replace
 from itertools import combinations
+from typing import NamedTuple
 
 from vlmselect.catalog import ModelSpec
 from vlmselect.hardware.types import GpuInfo, HardwareProfile
@@ -35,8 +33,7 @@ def speed_known(speed: SpeedEstimate) -> bool:
     return speed.basis != SPEED_UNKNOWN
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(NamedTuple):
     """One way to run a model at one quant on one runner on this machine.
 
     `gpus`, `gpu_share` and `tensor_parallel` are what the speed model reads.
@@ -86,8 +83,8 @@ class Placement:
             return self.usable_gib - need_gib(self.mem)
         return min(u - n for u, n in zip(self.gpu_usable_gib, self.gpu_need_gib))
 
-    def with_speed(self, speed: SpeedEstimate) -> Placement:
-        return replace(self, speed=speed)
+    def with_speed(self, speed: SpeedEstimate) -> "Placement":
+        return self._replace(speed=speed)
 
 
 def usable_vram(g: GpuInfo) -> float:
@@ -266,21 +263,23 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload,
     Without `explain`, the same placement without the basis of its estimates (for ranking).
     """
     mem = mem or estimate_memory(m, q, runner, w, explain=explain)
-    gpus = [g for g in hw.usable_gpus if gpu_unsupported(g, q, runner) is None]
+    usable = hw.usable_gpus
+    gpus = [g for g in usable if gpu_unsupported(g, q, runner) is None]
     ram = usable_ram(hw)
     margin = 1 + _margin(runner)
-    if not hw.usable_gpus:
-        if runner in ("ollama", "llama.cpp", "transformers") and need_gib(mem) <= ram:
+    need = mem.total_gib * margin  # need_gib(mem)
+    if not usable:
+        if runner in ("ollama", "llama.cpp", "transformers") and need <= ram:
             if runner == "transformers" and q.fmt != "fp":
                 return None  # bnb / AWQ / GPTQ kernels need a GPU
             return _placed(m, q, runner, hw, w, mem, explain, "cpu", (), 0.0, [], ram=ram, ram_gib=mem.total_gib)
         return None
     if not gpus:
         return None
-    single = [g for g in gpus if need_gib(mem) <= usable_vram(g)]
+    single = [g for g in gpus if need <= usable_vram(g)]
     if single:
-        g = max(single, key=lambda x: _rank_gpus((x,)))
-        return _placed(m, q, runner, hw, w, mem, explain, "gpu", (g,), 1.0, [need_gib(mem)])
+        g = single[0] if len(single) == 1 else max(single, key=lambda x: _rank_gpus((x,)))
+        return _placed(m, q, runner, hw, w, mem, explain, "gpu", (g,), 1.0, [need], all_gpus=len(usable))
     tp = runner == "vllm"
     for k in range(2, len(gpus) + 1):
         if tp and ((k & (k - 1)) or (m.arch.kv_heads % k and k % m.arch.kv_heads)):
@@ -289,7 +288,7 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload,
                 if (n := split_needs(mem, [usable_vram(g) for g in s], even=tp)) is not None]
         if fits:
             best, needs = max(fits, key=lambda sn: _rank_gpus(sn[0]))
-            return _placed(m, q, runner, hw, w, mem, explain, "multi-gpu", best, 1.0, needs)
+            return _placed(m, q, runner, hw, w, mem, explain, "multi-gpu", best, 1.0, needs, all_gpus=len(usable))
     g = max(gpus, key=usable_vram)
     # bitsandbytes does not offload quantized: "The weights dispatched to the CPU are stored in
     # float32 and aren't converted to 8-bit" (transformers docs/source/en/quantization/bitsandbytes.md,
@@ -303,21 +302,21 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload,
         rest = movable - max(on_gpu, 0)
         if on_gpu > 0.1 * movable and rest <= ram:
             share = max(min(on_gpu / movable, 1.0), 0.0)
-            return _placed(m, q, runner, hw, w, mem, explain, "offload", (g,), share, [usable_vram(g)], ram_gib=rest)
+            return _placed(m, q, runner, hw, w, mem, explain, "offload", (g,), share, [usable_vram(g)], ram_gib=rest,
+                           all_gpus=len(usable))
     return None
 
 
 def _placed(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload, mem: MemoryEstimate, explain: bool,
             mode: str,
             used: tuple[GpuInfo, ...], share: float, needs: list[float],
-            ram: float | None = None, ram_gib: float | None = None) -> Placement:
+            ram: float | None = None, ram_gib: float | None = None, all_gpus: int = 0) -> Placement:
     speed = _speed(m, q, mem, w, hw, mode, used, share, runner, explain)
-    usable = [usable_vram(g) for g in used]
-    return Placement(mode=mode, runner=runner, quant=q, mem=mem, speed=speed,
-                     gpu_indices=tuple(g.index for g in used), gpu_need_gib=tuple(needs),
-                     gpu_usable_gib=tuple(usable), usable_gib=min(usable) if usable else ram,
+    usable = tuple(usable_vram(g) for g in used)
+    return Placement(mode, runner, q, mem, speed, gpu_indices=tuple(g.index for g in used), gpu_need_gib=tuple(needs),
+                     gpu_usable_gib=usable, usable_gib=min(usable) if usable else ram,
                      gpu_share=share, ram_gib=ram_gib, gpu_uuids=tuple(g.uuid or "" for g in used),
-                     all_gpus=len(hw.usable_gpus))
+                     all_gpus=all_gpus)
 
 
 def _speed(m: ModelSpec, q: Quant, mem: MemoryEstimate, w: Workload, hw: HardwareProfile, mode: str,

@@ -107,6 +107,7 @@ def applies(b: Behaviour, version: str) -> bool:
     return (b.since is None or k >= version_key(b.since)) and (b.until is None or k < version_key(b.until))
 
 
+@functools.lru_cache(maxsize=256)  # BEHAVIOURS is a constant table
 def behaviour(runner: str, name: str, version: str) -> Behaviour | None:
     for b in BEHAVIOURS:
         if b.runner == runner and b.name == name and applies(b, version):
