@@ -14,8 +14,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vlmselect.errors import RuntimeFailure, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Scorer = Callable[[str], dict[str, Any]]  # an answer -> its score (card.score_card), with "passed"
 
 
 @dataclass
@@ -41,20 +47,20 @@ class Level:
     latency_p99_s: float | None
     ttft_p50_s: float | None
     passed: int
-    errors: list = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass
 class BenchResult:
     server: str
     model: str
-    levels: list
+    levels: list[Level]
     when: str
     gpu: str | None = None
     catalog_id: str | None = None
     record: str | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -66,7 +72,7 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(v[k], 4)
 
 
-def one_request(base: str, model: str, png: bytes, prompt: str, max_tokens: int, score) -> Reply:
+def one_request(base: str, model: str, png: bytes, prompt: str, max_tokens: int, score: Scorer) -> Reply:
     """One streamed request through the runners' OpenAI-compatible client; a failure is a failed Reply."""
     from vlmselect.runners.openai_compat import chat
 
@@ -79,7 +85,7 @@ def one_request(base: str, model: str, png: bytes, prompt: str, max_tokens: int,
 
 
 def run_level(base: str, model: str, png: bytes, prompt: str, max_tokens: int, concurrency: int,
-              requests: int, score) -> Level:
+              requests: int, score: Scorer) -> Level:
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         replies = list(pool.map(lambda _: one_request(base, model, png, prompt, max_tokens, score),
@@ -126,13 +132,13 @@ def save_bench(res: BenchResult) -> Path:
     return save_record(res.to_json(), kind="bench", name=res.model)
 
 
-def measured_rate(model_ids: set[str], gpu: str | None, concurrency: int) -> tuple[float, dict] | None:
+def measured_rate(model_ids: set[str], gpu: str | None, concurrency: int) -> tuple[float, dict[str, Any]] | None:
     """The newest recorded bench of one of `model_ids` on `gpu`: (images/hour at the highest concurrency
     measured up to `concurrency`, the record), or None."""
     d = bench_dir()
     if not gpu or not d.is_dir():
         return None
-    best = None
+    best: tuple[float, dict[str, Any]] | None = None
     for f in sorted(d.glob("*.json")):
         try:
             rec = json.loads(f.read_text(encoding="utf-8"))
