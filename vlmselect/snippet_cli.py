@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     from vlmselect.hardware.types import HardwareProfile
 
 
-def make_snippet(cat: Catalog, item: ModelSpec | ApiSpec, task: TaskSpec | None, w: Workload, hw: HardwareProfile | None,
-                 runner: str | None = None, lang: str = "python", image: str = "image.jpg", quant: str | None = None, low_detail: bool = False,
-                 trust_remote_code: bool = False, video: str = "video.mp4", today: dt.date | None = None) -> Snippet:
+def make_snippet(cat: Catalog, item: ModelSpec | ApiSpec, task: TaskSpec | None, w: Workload,
+                 hw: HardwareProfile | None, runner: str | None = None, lang: str = "python", image: str = "image.jpg",
+                 quant: str | None = None, low_detail: bool = False, trust_remote_code: bool = False,
+                 video: str = "video.mp4", today: dt.date | None = None) -> Snippet:
     if isinstance(item, ApiSpec):
         if quant:
             from vlmselect.errors import UsageError
