@@ -18,8 +18,10 @@ def console(stderr: bool = False):
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
     width = None if tty else _columns()
+    # emoji=False: catalog text is printed as written (":smile:" stays text), and rich's emoji
+    # table (~13 ms to import) is never loaded.
     return Console(file=stream, width=width, no_color=not tty or "NO_COLOR" in os.environ,
-                   highlight=False, soft_wrap=not tty)
+                   highlight=False, soft_wrap=not tty, emoji=False)
 
 
 def _columns() -> int:
@@ -40,7 +42,11 @@ def _json_plain(v):
 
 
 def print_json(data) -> None:
-    sys.stdout.write(json.dumps(_json_plain(data), indent=2, default=str, allow_nan=False) + "\n")
+    try:  # nearly always: nothing to replace, so no second walk over the data
+        text = json.dumps(data, indent=2, default=str, allow_nan=False)
+    except ValueError:  # a NaN or an infinity somewhere
+        text = json.dumps(_json_plain(data), indent=2, default=str, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 def r2(v: float | None, nd: int = 2) -> float | None:
