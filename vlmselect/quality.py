@@ -29,10 +29,21 @@ lower bound is what the `quality` priority ranks by.
 import datetime as dt
 import math
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from vlmselect.boards import _org, load_boards, validate_boards  # noqa: F401  (re-exported: tests, catalog loader)
+# load_boards and validate_boards are re-exported (tests, the catalog loader): `as` says so to mypy.
+from vlmselect.boards import _org, load_boards as load_boards, validate_boards as validate_boards
 from vlmselect.btfit import ridge, sigmoid, fit
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import TypeAlias
+
+    from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
+
+    Item: TypeAlias = ModelSpec | ApiSpec
+    Row: TypeAlias = "tuple[Evidence, float]"  # a piece of evidence and its relevance to the task
+    PoolRow: TypeAlias = "tuple[str, Evidence, float]"  # (id, evidence, relevance)
 
 VENDOR_WEIGHT = 0.5  # a vendor-reported pair counts half an independent one
 MODE_WEIGHT = {"plain": 1.0, "thinking": 0.5, "cot": 0.5}  # a mode you may not run counts half
@@ -94,7 +105,7 @@ class Quality(NamedTuple):
     se: float
     prior: float  # the prior's quality (0..1), what the model would get with no evidence
     basis: str  # "independent" | "vendor" | "prior"
-    evidence: tuple  # of Evidence, strongest first
+    evidence: tuple[Evidence, ...]  # strongest first
 
     def summary(self) -> str:
         """One phrase for `why`: the strongest evidence, or that there is none."""
@@ -110,7 +121,7 @@ class Quality(NamedTuple):
 # ---------------------------------------------------------------- evidence per task
 
 
-def _relevance(key: str, task) -> float:
+def _relevance(key: str, task: "TaskSpec") -> float:
     """The task's weight for a benchmark variant: `mmbench_v10` counts for a task listing `mmbench_v11`."""
     w = task.rank_benchmarks
     top = max(w.values(), default=1.0) or 1.0  # the task's main benchmark counts fully, the others by their ratio
@@ -120,10 +131,11 @@ def _relevance(key: str, task) -> float:
     return max((float(v) / top for k, v in w.items() if k.split("_")[0] == base), default=0.0)
 
 
-def gather(items: dict, boards: list[dict], task, as_of: dt.date | None = None) -> dict[str, list]:
+def gather(items: "dict[str, Item]", boards: list[dict[str, Any]], task: "TaskSpec",
+           as_of: dt.date | None = None) -> "dict[str, list[Row]]":
     """id -> [(Evidence, relevance)] for one task; nothing dated after `as_of`."""
     cutoff = str(as_of) if as_of else None
-    out: dict[str, list] = {i: [] for i in items}
+    out: dict[str, list[Row]] = {i: [] for i in items}
     # A board that speaks to this task makes its benchmark evidence for it, whoever ran the number:
     # the makers' own runs of that benchmark join the board's pool (at the vendor weight).
     board_rel = {b["benchmark"]: 1.0 for b in boards if task.id in b["tasks"] and b.get("metric_kind") != "arena"}
@@ -154,43 +166,43 @@ def gather(items: dict, boards: list[dict], task, as_of: dt.date | None = None) 
     return out
 
 
-def _tau(board: dict | None, scale: float) -> float:
+def _tau(board: dict[str, Any] | None, scale: float) -> float:
     """Noise (points on a 0-100 scale) of a score difference inside one board run."""
     if board and board.get("ci"):
         return max(float(board["ci"]) * 100.0 / scale * 0.72, MIN_TAU)  # a 95 % CI -> sd of a difference
     return VENDOR_TAU
 
 
-def _pools(evidence: dict[str, list]) -> dict[str, list]:
+def _pools(evidence: "dict[str, list[Row]]") -> "dict[str, list[PoolRow]]":
     """pool -> [(id, Evidence, relevance)], one row per model per pool: its independent run before
     its makers' number, the latest run first (Ai2 print olmOCR 2's 82.4 in two READMEs: one result,
     not two votes)."""
-    best: dict[tuple[str, str], tuple] = {}
+    best: dict[tuple[str, str], PoolRow] = {}
     for iid, evs in evidence.items():
         for ev, rel in evs:
             k = (ev.pool, iid)
             if k not in best or (ev.independent, ev.date) > (best[k][1].independent, best[k][1].date):
                 best[k] = (iid, ev, rel)
-    pools: dict[str, list] = {}
+    pools: dict[str, list[PoolRow]] = {}
     for (pool, _), row in best.items():
         pools.setdefault(pool, []).append(row)
     return pools
 
 
-def _marked(evidence: dict[str, list], pools: dict[str, list]) -> dict[str, list]:
+def _marked(evidence: "dict[str, list[Row]]", pools: "dict[str, list[PoolRow]]") -> "dict[str, list[Row]]":
     """The evidence with `use` set: what the fit compared, and what it shows only for provenance
     (a duplicate row of a pool, or a number no other model shares), so `why` never presents a
     number that moved nothing as the reason for a rank."""
     used = {(pool, iid): ev for pool, rows in pools.items() for iid, ev, _ in rows}
     size = {pool: len(rows) for pool, rows in pools.items()}
-    out: dict[str, list] = {}
+    out: dict[str, list[Row]] = {}
     for iid, evs in evidence.items():
         out[iid] = [(ev._replace(use=ALONE if size.get(ev.pool, 0) < 2 else "" if used.get((ev.pool, iid)) is ev
                                  else ONCE), rel) for ev, rel in evs]
     return out
 
 
-def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, float, float]]:
+def _pairs(evidence: "dict[str, list[Row]]", boards: dict[str, dict[str, Any]]) -> list[tuple[str, str, float, float]]:
     """(i, j, weight, share of i winning) for every comparable pair."""
     pools = _pools(evidence)
     out = []
@@ -224,7 +236,7 @@ def _pairs(evidence: dict[str, list], boards: dict) -> list[tuple[str, str, floa
 # ---------------------------------------------------------------- the prior
 
 
-def _features(it, task) -> list[float]:
+def _features(it: "Item", task: "TaskSpec") -> list[float]:
     # Only the capabilities the entry is rated on: an API entry with no `latex` rating is unrated
     # there, not rated 0 (issue 9: that put every API below Gemma 3 12B for PDFs).
     caps = {c: w for c, w in task.rank_capabilities.items() if c in it.capabilities}
@@ -241,13 +253,14 @@ def _features(it, task) -> list[float]:
     return [1.0, math.log2(params) if params and not spec else 0.0, api, years, cap, spec]
 
 
-def is_specialist(it) -> bool:
+def is_specialist(it: "Item") -> bool:
     """A document / OCR specialist: rated 2+ for documents and at most 1 for general single images."""
     c = getattr(it, "capabilities", {}) or {}
     return bool(c.get("documents", 0) >= 2 and c.get("single_image", 3) <= 1)
 
 
-def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None = None) -> dict[str, Quality]:
+def task_qualities(items: "dict[str, Item]", boards: list[dict[str, Any]], task: "TaskSpec",
+                   as_of: dt.date | None = None) -> dict[str, Quality]:
     """Quality of every id in `items` (models and APIs) for `task`."""
     evidence = gather(items, boards, task, as_of)
     pairs = _pairs(evidence, {b["id"]: b for b in boards})
@@ -270,7 +283,7 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
     else:
         beta = [0.0] * len(feats[ids[0]]) if ids else []
     reg = {i: sum(b * x for b, x in zip(beta, feats[i])) for i in ids}
-    fam_res: dict[str | None, list] = {}
+    fam_res: dict[str | None, list[float]] = {}
     for i in known:
         fam = getattr(items[i], "family", None) or getattr(items[i], "provider", None)
         if fam:
@@ -297,10 +310,11 @@ def task_qualities(items: dict, boards: list[dict], task, as_of: dt.date | None 
 # ---------------------------------------------------------------- per catalog, cached
 
 CACHE_VERSION = 5  # bump when the fit or its constants change
-_MEMO: dict[str, dict] = {}  # this process's fits (the same catalog is ranked many times in one test run)
+_MEMO: dict[str, dict[str, Quality]] = {}  # this process's fits (the same catalog is ranked many times in one test run)
 
 
-def for_task(catalog, task, as_of: dt.date | None = None, boards_path=None) -> dict[str, Quality]:
+def for_task(catalog: "Catalog", task: "TaskSpec", as_of: dt.date | None = None,
+             boards_path: "str | Path | None" = None) -> dict[str, Quality]:
     """`task_qualities` for every model and API in `catalog`; the fit is cached as JSON (it
     costs a few hundred ms, recommend's start-up budget is smaller) and redone when any
     catalog file, the boards or this module's constants change."""
@@ -333,7 +347,7 @@ def for_task(catalog, task, as_of: dt.date | None = None, boards_path=None) -> d
             return _MEMO[key]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    items = {**catalog.models, **catalog.apis}
+    items: dict[str, Item] = {**catalog.models, **catalog.apis}
     out = _MEMO[key] = task_qualities(items, load_boards(bpath), task, as_of)
     try:
         cf.parent.mkdir(parents=True, exist_ok=True)
