@@ -15,16 +15,26 @@ import platform
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from vlmselect import __version__
 from vlmselect.catalog import ApiSpec, Arch, Catalog, ModelSpec
 from vlmselect.errors import RuntimeFailure, UsageError
 from vlmselect.units import GIB
 
-from vlmselect.card import (  # noqa: F401 (the card and its scoring, re-exported for callers of smoke)
-    CARD_BARS, CARD_COLOUR, CARD_PROMPT, CARD_TEXT, MAX_CER, Card, _pil, line_cer, make_card, read_image, score_card,
-    score_expect,
+# The card and its scoring, re-exported for callers of smoke (`X as X` says so to mypy).
+from vlmselect.card import (
+    CARD_BARS as CARD_BARS, CARD_COLOUR as CARD_COLOUR, CARD_PROMPT as CARD_PROMPT, CARD_TEXT as CARD_TEXT,
+    MAX_CER as MAX_CER, Card as Card, _pil as _pil, line_cer as line_cer, make_card as make_card,
+    read_image as read_image, score_card as score_card, score_expect as score_expect,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PIL.Image import Image
+
+    from vlmselect.hardware.types import HardwareProfile
 
 
 # ---------------------------------------------------------------- model specs for the estimate
@@ -71,7 +81,7 @@ SMOKE_RUNNERS = (None, "ollama", "hf", "llama.cpp", "vllm")  # by runner_names.R
 SERVER_RUNNERS = ("llama.cpp", "vllm")
 
 
-def measured_speeds(gpu_name: str | None) -> dict:
+def measured_speeds(gpu_name: str | None) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Passed smoke records on this GPU: (model id, runner, quant) -> the newest record.
 
     Cheap (JSON files only), so `recommend` can use measured numbers where it has them.
@@ -81,7 +91,7 @@ def measured_speeds(gpu_name: str | None) -> dict:
     d = data_dir() / "smoke"
     if not gpu_name or not d.is_dir():
         return {}
-    out: dict = {}
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
     for f in sorted(d.glob("*.json")):  # names start with a UTC timestamp: newest last
         try:
             rec = json.loads(f.read_text(encoding="utf-8"))
@@ -99,7 +109,7 @@ def data_dir() -> Path:
     return user_dir("data")
 
 
-def save_record(rec: dict, kind: str = "smoke", name: str | None = None) -> Path:
+def save_record(rec: dict[str, Any], kind: str = "smoke", name: str | None = None) -> Path:
     """A record in the user data dir's `kind` folder (smoke, bench), named by UTC time and `name`."""
     d = data_dir() / kind
     d.mkdir(parents=True, exist_ok=True)
@@ -115,7 +125,8 @@ def save_record(rec: dict, kind: str = "smoke", name: str | None = None) -> Path
 # ---------------------------------------------------------------- the smoke test
 
 
-def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None = None, quant: str | None = None):
+def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None = None,
+             quant: str | None = None) -> tuple[ModelSpec | None, str | None, str]:
     """(catalog spec or None, runner, what to load). `model_id` names the catalog entry of a
     target that is an artifact of it (`pull --smoke` passes the tag or directory it fetched)."""
     from vlmselect.runners.hf import resolve_local
@@ -126,8 +137,8 @@ def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None
     if runner is not None and (r is None or r.short not in SMOKE_RUNNERS):
         raise UsageError(f"unknown runner {runner!r} for smoke", "--runner ollama, hf, llama.cpp or vllm")
     runner = r.short if r else None
-    if model_id is not None:
-        return cat.model(model_id), runner, target
+    if model_id is not None:  # `pull --smoke` passes the id of the local model it pulled
+        return cast(ModelSpec, cat.model(model_id)), runner, target
     spec = None
     try:
         spec = cat.model(target)
@@ -171,7 +182,7 @@ def _resolve(cat: Catalog, target: str, runner: str | None, model_id: str | None
 class SmokeResult:
     """One smoke run: the record as saved (see `record`), passed or not."""
 
-    record: dict
+    record: dict[str, Any]
 
     @property
     def passed(self) -> bool:
@@ -181,14 +192,14 @@ class SmokeResult:
     def path(self) -> str:
         return str(self.record.get("record", ""))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return self.record
 
 
 def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: str | None = None,
                 image: Path | None = None, prompt: str | None = None, expect: str | None = None,
-                trust_remote_code: bool = False, max_new_tokens: int = 128, hw=None,
-                model_id: str | None = None, warn=None, server: str | None = None,
+                trust_remote_code: bool = False, max_new_tokens: int = 128,
+                hw: HardwareProfile | None = None, model_id: str | None = None, warn: Callable[[str], None] | None = None, server: str | None = None,
                 ready_timeout_s: float | None = None) -> SmokeResult:
     """Run the smoke test and save its record. `warn(text)` is told what the user must know as it
     happens (that a repository's own code is about to run)."""
@@ -217,7 +228,7 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
         ask = prompt or CARD_PROMPT
     # What was measured before a failure: a failed run is recorded too, with these.
     ask = ask or ""
-    partial: dict = {"id": spec.id if spec else target, "runner": runner, "quant": quant, "target": load_target}
+    partial: dict[str, Any] = {"id": spec.id if spec else target, "runner": runner, "quant": quant, "target": load_target}
     try:
         if server is not None or runner in SERVER_RUNNERS:
             from vlmselect.render import console
@@ -243,7 +254,7 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
     return SmokeResult(rec)
 
 
-def _finish(cat: Catalog, rec: dict, hw, card: Card | None, expect: str | None, ask: str) -> str:
+def _finish(cat: Catalog, rec: dict[str, Any], hw: HardwareProfile | None, card: Card | None, expect: str | None, ask: str) -> str:
     """Add the machine and the run's inputs to `rec`, save it; returns where."""
     if hw is None or hw.source in ("preset", "manual"):  # the record is about this machine's real GPU
         from vlmselect.hardware import probe
@@ -254,8 +265,8 @@ def _finish(cat: Catalog, rec: dict, hw, card: Card | None, expect: str | None, 
                 "expected": {"text": card.text, "bars": card.bars, "colour": card.colour} if card else expect,
                 "prompt": ask, "version": __version__, "time": dt.datetime.now(dt.timezone.utc).isoformat(),
                 "machine": {"platform": platform.platform(), "python": platform.python_version()}})
-    rec["record"] = str(save_record(rec))
-    return rec["record"]
+    saved = rec["record"] = str(save_record(rec))
+    return saved
 
 
 def _catalog_spec(cat: Catalog, target: str, model_id: str | None) -> ModelSpec | None:
@@ -279,7 +290,8 @@ def _estimate(spec: ModelSpec | None, quant: str | None, runner: str, png: bytes
     return round(estimate_memory(spec, q, runner, w).total_gib, 3)
 
 
-def _smoke_ollama(spec, tag: str, png: bytes, prompt: str, max_new_tokens: int, partial: dict) -> dict:
+def _smoke_ollama(spec: ModelSpec | None, tag: str, png: bytes, prompt: str, max_new_tokens: int,
+                  partial: dict[str, Any]) -> dict[str, Any]:
     import time
 
     from vlmselect.runners import ollama as rt
@@ -304,8 +316,9 @@ def _smoke_ollama(spec, tag: str, png: bytes, prompt: str, max_new_tokens: int, 
             "vram_estimated_gib": _estimate(spec, quant, "ollama", png, max_new_tokens)}
 
 
-def _smoke_hf(cat, spec, target: str, quant: str | None, png: bytes, prompt: str, max_new_tokens: int,
-              trust_remote_code: bool, warn, partial: dict) -> dict:
+def _smoke_hf(cat: Catalog, spec: ModelSpec | None, target: str, quant: str | None, png: bytes, prompt: str,
+              max_new_tokens: int, trust_remote_code: bool, warn: Callable[[str], None] | None,
+              partial: dict[str, Any]) -> dict[str, Any]:
     from vlmselect.runners import hf
 
     path = hf.resolve_local(target)
@@ -348,7 +361,7 @@ def _smoke_hf(cat, spec, target: str, quant: str | None, png: bytes, prompt: str
             "vram_estimated_gib": _estimate(est_spec, est_runner_quant, "transformers", png, max_new_tokens)}
 
 
-def _download_hint(cat, spec, target: str) -> str:
+def _download_hint(cat: Catalog, spec: ModelSpec | None, target: str) -> str:
     """A download step that will be accepted: `vlmselect pull` for catalog models, else the hub's own CLI."""
     import shlex
 
@@ -364,7 +377,7 @@ def _download_hint(cat, spec, target: str) -> str:
     return "give a catalog id (`vlmselect models`), an HF repo id or a local directory"
 
 
-def _image_from_png(png: bytes):
+def _image_from_png(png: bytes) -> Image:
     from PIL import Image
 
     return Image.open(io.BytesIO(png)).convert("RGB")
