@@ -11,9 +11,19 @@ from __future__ import annotations
 
 import io
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vlmselect.placement import FIT_MARGIN, fit_margin
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from vlmselect.hardware.types import HardwareProfile
+    from vlmselect.recommend import LocalPick
 
 MAX_WIDTH = 80  # the picture never grows past a classic terminal
 
@@ -47,7 +57,7 @@ class Bar(NamedTuple):
     """One device: its share of each part (GiB), its usable memory and what it needs with the margin."""
 
     title: str
-    parts: dict  # key in SEGS -> GiB
+    parts: dict[str, float]  # key in SEGS -> GiB
     capacity_gib: float | None  # usable memory there; None when the machine is unknown
     need_gib: float  # parts + the fit margin where recommend applies one
     verdict: str  # from the estimate's own placement, never re-judged here
@@ -61,7 +71,7 @@ class Bar(NamedTuple):
 # ---------------------------------------------------------------- parts -> devices
 
 
-def split_parts(parts_gib: dict, kv_image_gib: float) -> dict:
+def split_parts(parts_gib: dict[str, float], kv_image_gib: float) -> dict[str, float]:
     """The five estimator parts, with the KV cache told apart into text and image tokens."""
     kv_img = min(max(kv_image_gib, 0.0), parts_gib["kv_cache"])
     return {"weights_text": parts_gib["weights_text"], "weights_vision": parts_gib["weights_vision"],
@@ -69,12 +79,12 @@ def split_parts(parts_gib: dict, kv_image_gib: float) -> dict:
             "compute": parts_gib["compute"], "overhead": parts_gib["overhead"]}
 
 
-def _scaled(parts: dict, keys: tuple, f: float) -> dict:
+def _scaled(parts: dict[str, float], keys: tuple[str, ...], f: float) -> dict[str, float]:
     return {k: (v * f if k in keys else v) for k, v in parts.items()}
 
 
-def device_loads(parts: dict, mode: str | None, gpus_used: int, gpu_share: float | None,
-                 margin: float) -> list[tuple[str, dict, float]]:
+def device_loads(parts: dict[str, float], mode: str | None, gpus_used: int, gpu_share: float | None,
+                 margin: float) -> list[tuple[str, dict[str, float], float]]:
     """[(device kind, parts there, need there)] by recommend.place()'s rule: one GPU holds all;
     k GPUs each hold 1/k of weights and KV plus their own compute and overhead; offload keeps
     vision, compute and overhead on the GPU and puts the rest of text weights and KV in RAM."""
@@ -104,7 +114,7 @@ def _verdict(mode: str | None, fits: bool, unplaced: str | None = None) -> str:
             }.get(mode or "", "fits" if fits else "does not fit")
 
 
-def bars_for(parts: dict, mode: str | None, gpus_used: int, gpu_share: float | None, usable_gib: float | None,
+def bars_for(parts: dict[str, float], mode: str | None, gpus_used: int, gpu_share: float | None, usable_gib: float | None,
              gpu_names: list[str], ram_usable_gib: float | None, fits: bool, unplaced: str | None = None,
              runner: str = "") -> list[Bar]:
     """The bars of one placement: a GPU's usable memory is `usable_gib` (the placement's own), the
@@ -125,7 +135,7 @@ def bars_for(parts: dict, mode: str | None, gpus_used: int, gpu_share: float | N
     return out
 
 
-def bars_from_estimate(d: dict, hw) -> list[Bar]:
+def bars_from_estimate(d: dict[str, Any], hw: HardwareProfile) -> list[Bar]:
     """Bars of `estimate`'s own result (its dict)."""
     from vlmselect.placement import usable_ram
 
@@ -135,7 +145,7 @@ def bars_from_estimate(d: dict, hw) -> list[Bar]:
                     d.get("unplaced"), d.get("runner") or "")
 
 
-def bars_from_pick(p, hw) -> list[Bar]:
+def bars_from_pick(p: LocalPick, hw: HardwareProfile) -> list[Bar]:
     """Bars of one recommend pick."""
     from vlmselect.placement import usable_ram
 
@@ -244,11 +254,11 @@ def bar_lines(b: Bar, width: int, unicode: bool) -> list[list[tuple[str, str]]]:
 # ---------------------------------------------------------------- output
 
 
-def picture_width(console) -> int:
+def picture_width(console: Console) -> int:
     return max(min(console.width, MAX_WIDTH), 40)
 
 
-def _text(runs, color: bool):
+def _text(runs: Iterable[tuple[str, str]], color: bool) -> Text:
     from rich.text import Text
 
     t = Text(no_wrap=True, overflow="crop")
@@ -257,7 +267,7 @@ def _text(runs, color: bool):
     return t
 
 
-def print_bars(console, bars: list[Bar], unicode: bool | None = None, indent: int = 0) -> None:
+def print_bars(console: Console, bars: list[Bar], unicode: bool | None = None, indent: int = 0) -> None:
     """Draw `bars` on `console` (terminal: block fills and colours; otherwise plain ASCII)."""
     uni = console.is_terminal if unicode is None else unicode
     width = picture_width(console) - indent
@@ -268,7 +278,7 @@ def print_bars(console, bars: list[Bar], unicode: bool | None = None, indent: in
             console.print(_text([(" " * indent, ""), *runs], not console.no_color))
 
 
-def recording_console(width: int = MAX_WIDTH):
+def recording_console(width: int = MAX_WIDTH) -> Console:
     """A colour console that records what is drawn, for --svg (the pictures stay within 80 columns)."""
     from rich.console import Console
 
@@ -276,7 +286,7 @@ def recording_console(width: int = MAX_WIDTH):
                    color_system="truecolor", highlight=False, legacy_windows=False)
 
 
-def save_svg(console, path, title: str) -> None:
+def save_svg(console: Console, path: str | os.PathLike[str], title: str) -> None:
     from vlmselect.errors import UsageError
 
     try:
@@ -292,16 +302,16 @@ def save_svg(console, path, title: str) -> None:
 _MODE_SHORT = {"gpu": "fits", "multi-gpu": "fits", "offload": "offload", "cpu": "cpu"}
 
 
-def _row_verdict(r: dict) -> str:
+def _row_verdict(r: dict[str, Any]) -> str:
     s = _MODE_SHORT.get(r.get("mode") or "", "no artifact" if r.get("unplaced") == "no artifact" else "no fit")
     return f"fits x{r['gpus_used']}" if r.get("mode") == "multi-gpu" else s
 
 
-def _num(v, fmt: str) -> str:
+def _num(v: float | None, fmt: str) -> str:
     return format(v, fmt) if v is not None else "-".rjust(int(fmt.split(".")[0]))
 
 
-def print_sweep(console, data: dict, unicode: bool | None = None) -> None:
+def print_sweep(console: Console, data: dict[str, Any], unicode: bool | None = None) -> None:
     """Memory (stacked as in the bars), tokens/s and s/image against the swept value, with this
     machine's usable memory marked and a line where `estimate`'s verdict changes."""
     uni = console.is_terminal if unicode is None else unicode
@@ -362,7 +372,7 @@ def print_sweep(console, data: dict, unicode: bool | None = None) -> None:
 # ---------------------------------------------------------------- plan: throughput by concurrency
 
 
-def print_curve(console, p: dict, unicode: bool | None = None) -> None:
+def print_curve(console: Console, p: dict[str, Any], unicode: bool | None = None) -> None:
     """A plan's images/h against requests in flight, up to what the KV pool holds (`plan`'s own
     curve: one point per doubling, and the concurrency it runs at)."""
     uni = console.is_terminal if unicode is None else unicode
