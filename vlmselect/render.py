@@ -9,10 +9,21 @@ import json
 import math
 import os
 import sys
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vlmselect.catalog import TaskSpec
+    from vlmselect.hardware.types import HardwareProfile
+    from vlmselect.memory import Workload
+    from vlmselect.placement import Placement
+    from vlmselect.quant import Quant
+    from vlmselect.recommend import ApiPick, LocalPick, Recommendation, Request
+    from vlmselect.speed import SpeedEstimate
 
 
-
-def console(stderr: bool = False):
+def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
@@ -30,7 +41,7 @@ def _columns() -> int:
     return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 160
 
 
-def _json_plain(v):
+def _json_plain(v: object) -> object:
     """NaN and infinities are not JSON (RFC 8259; strict readers refuse them): they print as null."""
     if isinstance(v, float):
         return v if math.isfinite(v) else None
@@ -41,7 +52,7 @@ def _json_plain(v):
     return v
 
 
-def print_json(data) -> None:
+def print_json(data: object) -> None:
     try:  # nearly always: nothing to replace, so no second walk over the data
         text = json.dumps(data, indent=2, default=str, allow_nan=False)
     except ValueError:  # a NaN or an infinity somewhere
@@ -56,7 +67,7 @@ def r2(v: float | None, nd: int = 2) -> float | None:
 # ---------------------------------------------------------------- recommend
 
 
-def quality_json(p) -> dict:
+def quality_json(p: LocalPick | ApiPick) -> dict[str, Any]:
     """Quality, its 80 % interval and the evidence behind it (after the quantization's loss, for local picks)."""
     q = p.q
     ev = [] if q is None else [
@@ -71,7 +82,7 @@ def quality_json(p) -> dict:
             "tie": p.tie, "evidence": ev}
 
 
-def local_json(p) -> dict:
+def local_json(p: LocalPick) -> dict[str, Any]:
     return {
         "id": p.model.id, "name": p.model.name, "quant": p.quant.id, "runner": p.runner, "mode": p.mode,
         "gpus_used": p.gpus_used, "vram_gib": r2(p.mem.total_gib, 1), "fits": p.fits,
@@ -86,30 +97,30 @@ def local_json(p) -> dict:
     }
 
 
-def _tps(speed) -> float | None:
+def _tps(speed: SpeedEstimate) -> float | None:
     from vlmselect.placement import speed_known
 
     return r2(speed.tokens_per_s, 1) if speed_known(speed) else None
 
 
-def _spi(speed) -> float | None:
+def _spi(speed: SpeedEstimate) -> float | None:
     from vlmselect.placement import speed_known
 
     return r2(speed.seconds_per_image, 1) if speed_known(speed) else None
 
 
-def unit(w) -> str:
+def unit(w: Workload) -> str:
     """What the per-item figures are per: a video's frames, images, or the whole request."""
     return "request" if w.images == 0 else ("frame" if w.video else "image")
 
 
-def placement_json(pl) -> dict:
+def placement_json(pl: Placement) -> dict[str, Any]:
     return {"mode": pl.mode, "gpu_indices": list(pl.gpu_indices),
             "gpu_need_gib": [r2(x) for x in pl.gpu_need_gib], "gpu_usable_gib": [r2(x) for x in pl.gpu_usable_gib],
             "gpu_share": r2(pl.gpu_share, 3), "ram_gib": r2(pl.ram_gib)}
 
 
-def memory_cell(p) -> str:
+def memory_cell(p: LocalPick) -> str:
     """The memory column in the frame of the placement: per GPU for splits, RAM for the CPU."""
     pl = p.placement
     if pl.mode == "cpu":
@@ -125,12 +136,13 @@ def memory_cell(p) -> str:
     return f"{p.mem.total_gib:.1f} / {avail} GiB"
 
 
-def api_json(p, req=None) -> dict:
-    extra = {}
+def api_json(p: ApiPick, req: Request | None = None) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
     if req is not None:
         from vlmselect.snippet_cli import api_next_step
 
-        extra["next_step"] = api_next_step(p.api, req.task, req.workload)
+        # (cast: a recommendation is made for a task: `recommend` requires --task, and so do these renderers)
+        extra["next_step"] = api_next_step(p.api, cast("TaskSpec", req.task), req.workload)
     return {**extra,
         "id": p.api.id, "name": p.api.name, "provider": p.api.provider,
         "cost_per_image_usd": round(p.cost.usd, 6), "cost_per": p.cost.per, "status": p.status, "score": r2(p.score, 3),
@@ -139,10 +151,10 @@ def api_json(p, req=None) -> dict:
     }
 
 
-def recommendation_json(rec) -> dict:
+def recommendation_json(rec: Recommendation) -> dict[str, Any]:
     req = rec.request
     return {
-        "task": req.task.id, "priority": req.priority, "as_of": str(req.as_of) if req.as_of else None,
+        "task": cast("TaskSpec", req.task).id, "priority": req.priority, "as_of": str(req.as_of) if req.as_of else None,
         "workload": {"context": req.workload.context, "images": req.workload.images, "video": req.workload.video,
                      "per": unit(req.workload),
                      "resolution": f"{req.workload.width}x{req.workload.height}",
@@ -155,7 +167,7 @@ def recommendation_json(rec) -> dict:
     }
 
 
-def hardware_line(hw) -> str:
+def hardware_line(hw: HardwareProfile) -> str:
     if not hw.gpus:
         ram = f"{hw.ram_total_gib:.0f} GiB RAM" if hw.ram_total_gib else "RAM unknown"
         return f"Hardware ({hw.source}): no GPU, {ram}"
@@ -167,13 +179,14 @@ def hardware_line(hw) -> str:
     return f"Hardware ({hw.source}): " + ", ".join(parts)
 
 
-def print_recommendation(rec, explain: bool, c=None) -> None:
+def print_recommendation(rec: Recommendation, explain: bool, c: Console | None = None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     c = c or console()
     req = rec.request
-    c.print(f"[bold]Task:[/bold] {req.task.name} ({req.task.id}) · priority {req.priority}"
+    task = cast("TaskSpec", req.task)  # `recommend` requires --task
+    c.print(f"[bold]Task:[/bold] {task.name} ({task.id}) · priority {req.priority}"
             + (f" · as of {req.as_of}" if req.as_of else ""))
     c.print(escape(hardware_line(rec.hardware)))
     for n in rec.hardware.notes:
@@ -222,7 +235,7 @@ def print_recommendation(rec, explain: bool, c=None) -> None:
     if rec.api:
         from vlmselect.snippet_cli import api_next_step
 
-        step = api_next_step(rec.api[0].api, req.task, req.workload)
+        step = api_next_step(rec.api[0].api, task, req.workload)
         c.print(f"[bold]Next step ({escape(rec.api[0].api.name)}):[/bold] {escape(step['command'])} prints:")
         c.print(escape(step["code"]).rstrip(), soft_wrap=True)
     if explain:
@@ -248,7 +261,7 @@ def print_recommendation(rec, explain: bool, c=None) -> None:
         c.print(f"({len(rec.excluded)} models excluded; --explain says why)")
 
 
-def _print_quality(c, p, quant) -> None:
+def _print_quality(c: Console, p: LocalPick | ApiPick, quant: Quant | None) -> None:
     from rich.markup import escape
 
     from vlmselect.ranking import explain_lines
@@ -257,8 +270,8 @@ def _print_quality(c, p, quant) -> None:
         return
     for i, line in enumerate(explain_lines(p.q, quant)):
         c.print(escape(f"    {'quality: ' if i == 0 else '  '}{line}"))
-    if getattr(p, "penalty", 0.0):
-        c.print(f"      deprecated: ranked as if its lower bound were {p.penalty:g} lower ({p.quality_low:.2f})")
+    if getattr(p, "penalty", 0.0):  # an ApiPick's
+        c.print(f"      deprecated: ranked as if its lower bound were {cast('ApiPick', p).penalty:g} lower ({p.quality_low:.2f})")
     if p.tie:
         c.print("      statistical tie with its neighbours (quality bounds within 0.02): ordered by speed / price")
 
@@ -266,7 +279,7 @@ def _print_quality(c, p, quant) -> None:
 # ---------------------------------------------------------------- estimate
 
 
-def print_estimate(d: dict, hw=None, c=None) -> None:
+def print_estimate(d: dict[str, Any], hw: HardwareProfile | None = None, c: Console | None = None) -> None:
     c = c or console()
     c.print(f"[bold]{d['id']}[/bold] at {d['quant']} on {d['runner']}: {d['total_gib']:.2f} GiB"
             + (f" ({d['mode']})" if d.get("mode") else ""))
@@ -309,7 +322,7 @@ def print_estimate(d: dict, hw=None, c=None) -> None:
         viz.print_bars(c, viz.bars_from_estimate(d, hw))
 
 
-def print_sweep(data: dict, c=None) -> None:
+def print_sweep(data: dict[str, Any], c: Console | None = None) -> None:
     from vlmselect import viz
 
     viz.print_sweep(c or console(), data)
