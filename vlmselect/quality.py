@@ -325,14 +325,15 @@ def for_task(catalog, task, as_of: dt.date | None = None, boards_path=None) -> d
           f"{sorted(task.rank_capabilities.items())}:{'|'.join(stamp)}"
     if key in _MEMO:
         return _MEMO[key]
-    cf = user_dir("cache") / f"quality-{task.id}-{zlib.crc32(key.encode()):08x}.json"
+    crc = zlib.crc32(key.encode("utf-8", "surrogateescape"))  # the key holds file names, which need not be UTF-8
+    cf = user_dir("cache") / f"quality-{task.id}-{crc:08x}.json"
     try:
         data = json.loads(cf.read_text(encoding="utf-8"))
-        if data.get("key") == key:
+        if isinstance(data, dict) and data.get("key") == key:
             _MEMO[key] = {i: Quality._make([*v[:7], tuple(Evidence(*e) for e in v[7])]) for i, v in data["q"].items()}
             return _MEMO[key]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+        pass  # damaged, or written by another version (JSON of another shape): fit again and overwrite it
     items = {**catalog.models, **catalog.apis}
     out = _MEMO[key] = task_qualities(items, load_boards(bpath), task, as_of)
     try:

@@ -74,7 +74,8 @@ SERVER_RUNNERS = ("llama.cpp", "vllm")
 def measured_speeds(gpu_name: str | None) -> dict:
     """Passed smoke records on this GPU: (model id, runner, quant) -> the newest record.
 
-    Cheap (JSON files only), so `recommend` can use measured numbers where it has them.
+    Cheap (JSON files only), so `recommend` can use measured numbers where it has them. A record
+    that is not one (damaged, edited by hand, of another shape) is skipped: it must not stop `recommend`.
     """
     from vlmselect.runner_names import runner_or_none
 
@@ -83,14 +84,37 @@ def measured_speeds(gpu_name: str | None) -> dict:
         return {}
     out: dict = {}
     for f in sorted(d.glob("*.json")):  # names start with a UTC timestamp: newest last
-        try:
-            rec = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        rec = load_record(f)
+        if (rec is None or rec.get("passed") is not True or rec.get("gpu") != gpu_name
+                or not positive(rec.get("tokens_per_s")) or not isinstance(rec.get("quant"), str)
+                or not isinstance(rec.get("id"), str) or not isinstance(rec.get("runner"), str)):
             continue
-        if rec.get("passed") and rec.get("gpu") == gpu_name and rec.get("tokens_per_s") and rec.get("quant"):
-            r = runner_or_none(rec.get("runner"))
-            out[(rec["id"], r.value if r else rec.get("runner"), rec["quant"])] = rec
+        r = runner_or_none(rec["runner"])
+        out[(rec["id"], r.value if r else rec["runner"], rec["quant"])] = dict(
+            rec, time=rec["time"] if isinstance(rec.get("time"), str) else "")
     return out
+
+
+RECORD_MAX_BYTES = 4 * 2**20  # a record is a few KB
+
+
+def load_record(f: Path) -> dict | None:
+    """One saved smoke or bench record, or None when `f` does not hold one: not a plain file (a
+    FIFO would block the read), too large, not JSON, nested too deeply, or not a JSON object."""
+    try:
+        if not f.is_file() or f.stat().st_size > RECORD_MAX_BYTES:
+            return None
+        rec = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+def positive(v: object) -> bool:
+    """A finite number above zero (not a bool, not a string): a measurement a record may carry."""
+    import math
+
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
 def data_dir() -> Path:
@@ -110,6 +134,16 @@ def save_record(rec: dict, kind: str = "smoke", name: str | None = None) -> Path
     tmp.write_text(json.dumps(rec, indent=2, default=str), encoding="utf-8")
     tmp.replace(path)  # atomic: an interrupted run never leaves half a record
     return path
+
+
+def try_save(rec: dict, kind: str = "smoke", name: str | None = None) -> tuple[str | None, str | None]:
+    """save_record, for a run that has finished: (path, None), or (None, why) when the data folder
+    cannot take it (a file, read-only). The measurement is still shown; losing it to a folder would not help."""
+    try:
+        return str(save_record(rec, kind, name)), None
+    except OSError as exc:
+        return None, (f"not saved in {data_dir() / kind}: {exc.strerror or exc} "
+                      "(set VLMSELECT_DATA_DIR to a writable folder)")
 
 
 # ---------------------------------------------------------------- the smoke test
@@ -234,7 +268,8 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
     except RuntimeFailure as exc:
         partial.update({"passed": False, "score": None, "error": {"message": exc.message, "hint": exc.hint}})
         saved = _finish(cat, partial, hw, card, expect, ask)
-        exc.hint = f"{exc.hint or ''}; the failed run is recorded in {saved}".lstrip("; ")
+        where = f"is recorded in {saved}" if saved else f"record {partial['record_error']}"
+        exc.hint = f"{exc.hint or ''}; the failed run {where}".lstrip("; ")
         raise
     scored = score_card(rec["answer"], card) if card else (score_expect(rec["answer"], expect) if expect else
                                                           {"score": None, "passed": True, "text_cer": None})
@@ -243,8 +278,9 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
     return SmokeResult(rec)
 
 
-def _finish(cat: Catalog, rec: dict, hw, card: Card | None, expect: str | None, ask: str) -> str:
-    """Add the machine and the run's inputs to `rec`, save it; returns where."""
+def _finish(cat: Catalog, rec: dict, hw, card: Card | None, expect: str | None, ask: str) -> str | None:
+    """Add the machine and the run's inputs to `rec`, save it; returns where (None: not saved, and
+    `record_error` says why)."""
     if hw is None or hw.source in ("preset", "manual"):  # the record is about this machine's real GPU
         from vlmselect.hardware import probe
 
@@ -254,7 +290,7 @@ def _finish(cat: Catalog, rec: dict, hw, card: Card | None, expect: str | None, 
                 "expected": {"text": card.text, "bars": card.bars, "colour": card.colour} if card else expect,
                 "prompt": ask, "version": __version__, "time": dt.datetime.now(dt.timezone.utc).isoformat(),
                 "machine": {"platform": platform.platform(), "python": platform.python_version()}})
-    rec["record"] = str(save_record(rec))
+    rec["record"], rec["record_error"] = try_save(rec)
     return rec["record"]
 
 
