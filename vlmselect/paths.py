@@ -1,6 +1,7 @@
 """Where vlmselect keeps the user's files. Each has an environment override (tests use them)."""
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -46,3 +47,20 @@ def ollama_models_dir() -> Path:
     does not expand it), else ~/.ollama/models."""
     raw = os.environ.get("OLLAMA_MODELS")
     return Path(raw) if raw else Path.home() / ".ollama" / "models"
+
+
+def read_small_file(path: Path, limit: int) -> str | None:
+    """The UTF-8 text of `path` when it is a plain file of at most `limit` bytes, else None (a
+    cache or a record that is not one). Opened without blocking: a FIFO in its place would block
+    open() itself; only a plain file is read, so /dev/zero cannot fill memory. Raises OSError
+    (missing, unreadable) and ValueError (not UTF-8) as a read would."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # no effect on a plain file's reads
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)  # it may have grown since fstat
+    finally:
+        os.close(fd)
+    return data.decode("utf-8") if len(data) <= limit else None

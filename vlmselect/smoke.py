@@ -101,10 +101,11 @@ RECORD_MAX_BYTES = 4 * 2**20  # a record is a few KB
 def load_record(f: Path) -> dict | None:
     """One saved smoke or bench record, or None when `f` does not hold one: not a plain file (a
     FIFO would block the read), too large, not JSON, nested too deeply, or not a JSON object."""
+    from vlmselect.paths import read_small_file
+
     try:
-        if not f.is_file() or f.stat().st_size > RECORD_MAX_BYTES:
-            return None
-        rec = json.loads(f.read_text(encoding="utf-8"))
+        text = read_small_file(f, RECORD_MAX_BYTES)
+        rec = json.loads(text) if text is not None else None
     except (OSError, ValueError, RecursionError):
         return None
     return rec if isinstance(rec, dict) else None

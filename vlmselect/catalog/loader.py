@@ -23,6 +23,7 @@ MAX_FILE_BYTES = 4 * 2**20  # the shipped models.yaml is ~0.3 MB; parsing costs 
 MAX_NODES = 1_000_000  # YAML nodes after alias expansion (the shipped catalog has ~60 000)
 MAX_DEPTH = 64  # nesting; a catalog entry is at most ~6 deep
 CACHE_SCHEMA = 3  # bump when validation or the entry format changes
+CACHE_MAX_BYTES = 64 * 2**20  # a cached file's JSON is about its YAML's size (at most MAX_FILE_BYTES)
 
 Tables = dict[str, list[dict[str, Any]]]
 
@@ -182,8 +183,11 @@ def _cached(path: Path) -> Tables | None:
         memo = _MEMO.get(str(path))
         if memo and memo[0] == key:
             return memo[1]
-        data = json.loads(_cache_file(path).read_text(encoding="utf-8"))
-        if data.get("key") != key:
+        from vlmselect.paths import read_small_file
+
+        text = read_small_file(_cache_file(path), CACHE_MAX_BYTES)  # a FIFO or /dev/zero there must not hang us
+        data = json.loads(text) if text is not None else None
+        if not isinstance(data, dict) or data.get("key") != key:
             return None
         _MEMO[str(path)] = (key, data["tables"])
         return data["tables"]  # type: ignore[no-any-return]
