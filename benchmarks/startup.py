@@ -4,14 +4,21 @@ The floor is a minimal typer program (one command, two options, printing one lin
 same interpreter. Runs alternate so that machine noise hits both alike. Prints medians and ratios;
 asserts nothing (these machines are shared and noisy).
 
-    .venv/bin/python benchmarks/startup.py [--runs 21]
+With `--instructions` (needs valgrind) it also counts the instructions each program executes
+(callgrind, PYTHONHASHSEED=0): a figure the machine's load does not move, for comparing changes.
+Instructions overstate the wall ratio, since part of every process's time is the kernel's.
+
+    .venv/bin/python benchmarks/startup.py [--runs 21] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,9 +56,21 @@ def measure(argv: list[str]) -> tuple[float, float, float]:
     return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # Linux reports KiB
 
 
+def instructions(argv: list[str]) -> int:
+    """Instructions one run of `python argv` executes, as valgrind's callgrind counts them."""
+    env = {**ENV, "PYTHONHASHSEED": "0"}
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, *argv],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+    found = re.search(r"refs:\s+([\d,]+)", out.stderr)
+    if not found:
+        raise SystemExit("valgrind printed no instruction count")
+    return int(found.group(1).replace(",", ""))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--instructions", action="store_true", help="also count instructions with valgrind")
     args = ap.parse_args()
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(FLOOR)
@@ -62,6 +81,10 @@ def main() -> None:
     for _ in range(args.runs):
         ours.append(measure(CMD))
         base.append(measure(floor))
+    if args.instructions:
+        if shutil.which("valgrind") is None:
+            raise SystemExit("--instructions needs valgrind")
+        i_ours, i_base = instructions(CMD), instructions(floor)
     os.unlink(f.name)
     t_ours = statistics.median(r[0] for r in ours)
     t_base = statistics.median(r[0] for r in base)
@@ -74,6 +97,8 @@ def main() -> None:
     print(f"vlmselect recommend:  {t_ours * 1000:7.1f} ms wall  {c_ours * 1000:7.1f} ms CPU  {m_ours:6.1f} MiB peak RSS")
     print(f"ratio (time):   {t_ours / t_base:5.2f}x wall, {c_ours / c_base:5.2f}x CPU   (goal <= 1.25x)")
     print(f"ratio (memory): {m_ours / m_base:5.2f}x   (goal <= 45 MiB absolute: {'met' if m_ours <= 45 else 'not met'})")
+    if args.instructions:
+        print(f"instructions:   {i_base / 1e6:,.0f}M floor, {i_ours / 1e6:,.0f}M recommend: {i_ours / i_base:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from probe import RUN_AS_MAIN
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "transformers", "bitsandbytes", "huggingface_hub", "ollama", "httpx", "PIL")
@@ -33,9 +34,8 @@ def test_python_dash_m_and_version():
 
 
 def test_startup_path_imports_nothing_heavy():
-    code = ("import sys, runpy; sys.argv=['vlmselect','recommend','--task','ocr','--gpu','RTX 3090','--json'];\n"
-            "try:\n    runpy.run_module('vlmselect', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
+    code = ("import sys; sys.argv=['vlmselect','recommend','--task','ocr','--gpu','RTX 3090','--json']\n" + RUN_AS_MAIN
+            + f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     heavy = [ln for ln in r.stderr.splitlines() if ln.startswith("HEAVY=")][0]
     assert heavy == "HEAVY=", heavy
@@ -44,9 +44,8 @@ def test_startup_path_imports_nothing_heavy():
 
 @pytest.mark.parametrize("cmd", [["models"], ["doctor"], ["show", "qwen2-vl-7b"], ["estimate", "qwen2-vl-7b"]])
 def test_other_commands_stay_light(cmd):
-    code = ("import sys, runpy; sys.argv=['vlmselect', *sys.argv[1:]];\n"
-            "try:\n    runpy.run_module('vlmselect', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
+    code = ("import sys; sys.argv=['vlmselect', *sys.argv[1:]]\n" + RUN_AS_MAIN
+            + f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, timeout=120)
     assert "HEAVY=\n" in r.stderr + "\n", r.stderr[-500:]
 

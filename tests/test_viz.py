@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from probe import RUN_AS_MAIN
 
 from vlmselect.viz import FREE, MARGIN, SEGS
 
@@ -247,9 +248,8 @@ def test_pipes_get_plain_ascii_within_80_columns(cli):
 
 
 def test_recommend_json_path_does_not_import_rich():
-    code = ("import sys, runpy; sys.argv=['vlmselect','recommend','--task','ocr','--gpu','RTX 3090','--json'];\n"
-            "try:\n    runpy.run_module('vlmselect', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print('RICH=' + ','.join(m for m in sys.modules if m == 'rich' or m.startswith('rich.')), file=sys.stderr)")
+    code = ("import sys; sys.argv=['vlmselect','recommend','--task','ocr','--gpu','RTX 3090','--json']\n" + RUN_AS_MAIN
+            + "print('RICH=' + ','.join(m for m in sys.modules if m == 'rich' or m.startswith('rich.')), file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "RICH=\n" in r.stderr + "\n", r.stderr[-500:]
 

@@ -115,9 +115,11 @@ def _choice(value: str | None, choices: Sequence[str], flag: str) -> str | None:
 
 def _runner(value: str | None) -> str | None:
     """--runner for recommend and estimate: any name of the runner vocabulary (hf, llamacpp ...)."""
+    if value is None:
+        return None
     from vlmselect.runner_names import parse_runner
 
-    return parse_runner(value).value if value is not None else None
+    return parse_runner(value).value
 
 
 def _svg(path: Path, title: str, draw: Callable[[Console], None], width: int = 80) -> None:

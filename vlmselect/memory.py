@@ -253,7 +253,8 @@ def _kv(m: ModelSpec, w: Workload, rt: Runtime, per_image: int, patches: int, kv
 def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: float | None = None,
                     explain: bool = True) -> MemoryEstimate:
     """Peak GPU memory of `m` at quant `q` on `runner` for workload `w` (all GiB). Without `explain`
-    the same numbers and no `basis` (ranking sizes ~300 options and explains the few it shows)."""
+    the same parts and totals, but no `basis` and no `kv_image_gib` (the pictures' split of the KV
+    cache): ranking sizes ~300 options and explains the few it shows."""
     rt = rtm.resolve(runner, w.runtime, m.family, strict=False)
     kv_b = rtm.kv_bytes_per_elem(rt) if kv_bytes is None else kv_bytes
     cap = OLLAMA_QWEN_MAX_TOKENS if runner == "ollama" and m.image_tokens["rule"] == "qwen2-vl" else None
@@ -262,7 +263,8 @@ def estimate_memory(m: ModelSpec, q: Quant, runner: str, w: Workload, kv_bytes: 
     ctx, kv, kv_basis = _kv(m, w, rt, per_image, patches, kv_b, explain)
     # The image tokens' share of the cache: what it would shrink by without them (sliding-window
     # layers and llama-server's rounding make this less than proportional).
-    kv_img = kv - _kv(m, w._replace(images=0), rt, per_image, patches, kv_b, explain=False)[1] if w.images else 0.0
+    kv_img = (kv - _kv(m, w._replace(images=0), rt, per_image, patches, kv_b, explain=False)[1]
+              if w.images and explain else 0.0)
 
     text_gib, vision_gib, w_basis, published = _weights(m, q, runner, explain)
     has_vision = w.images > 0

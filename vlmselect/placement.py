@@ -158,8 +158,8 @@ def artifact_missing(m: ModelSpec, q: Quant, runner: str) -> str | None:
     """Why the catalog has nothing `runner` can load at `q` for `m` (None when it has)."""
     r = m.runners
     if runner == "ollama":
-        tags = [t for t in r.get("ollama") or [] if t.get("quant") == q.id]
-        return None if tags else f"no Ollama tag at {q.id}"
+        tagged = any(t.get("quant") == q.id for t in r.get("ollama") or [])
+        return None if tagged else f"no Ollama tag at {q.id}"
     if runner == "llama.cpp":
         return None if q.id in ((r.get("gguf") or {}).get("files") or {}) else f"no GGUF file at {q.id}"
     if q.fmt == "gguf":

@@ -18,8 +18,10 @@ def console(stderr: bool = False):
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
     width = None if tty else _columns()
+    # emoji=False: catalog text is printed as written (":smile:" stays text), and rich's emoji
+    # table (~13 ms to import) is never loaded.
     return Console(file=stream, width=width, no_color=not tty or "NO_COLOR" in os.environ,
-                   highlight=False, soft_wrap=not tty)
+                   highlight=False, soft_wrap=not tty, emoji=False)
 
 
 def _columns() -> int:

@@ -41,7 +41,7 @@ def free_disk_gib(path: Path) -> float | None:
 def _meminfo() -> tuple[float, float] | None:
     """(total, available) GiB from /proc/meminfo: what psutil reads on Linux, without importing it."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as f:
+        with open("/proc/meminfo", encoding="utf-8") as f:  # ASCII; utf-8's codec is loaded already
             kv = dict(line.split(":", 1) for line in f if ":" in line)
         return int(kv["MemTotal"].split()[0]) * 1024 / GIB, int(kv["MemAvailable"].split()[0]) * 1024 / GIB
     except (OSError, KeyError, ValueError):
@@ -145,20 +145,22 @@ MAX_SIZE_GIB = 65536  # 64 TiB: no single GPU or host holds more
 DESCRIBED_RAM_FACTOR = 2.0
 DESCRIBED_RAM_MIN_GIB = 16.0
 _VARIANT = re.compile(r"\b(\d+\s?gb|pcie|sxm\d?|nvl)\b")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_SPACES = re.compile(r"\s+")
 
 
 def ambiguous_gpu(catalog, typed: str, spec) -> list[str]:
     """The presets a typed name could mean when it leaves out the memory size: '4060 ti' (8 or 16 GB),
     'a100' (40 or 80 GB). Empty when the name is specific or its variants share one memory size."""
     def norm(s: str) -> str:
-        return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9]+", " ", s.lower().replace("nvidia", "").replace("geforce", ""))).strip()
+        return _SPACES.sub(" ", _NOT_ALNUM.sub(" ", s.lower().replace("nvidia", "").replace("geforce", ""))).strip()
 
     key = norm(typed)
     if _VARIANT.search(key):
         return []
 
     def base(s: str) -> str:
-        return re.sub(r"\s+", " ", _VARIANT.sub(" ", norm(s))).strip()
+        return _SPACES.sub(" ", _VARIANT.sub(" ", norm(s))).strip()
 
     same = [g for g in catalog.gpus.values()
             if key in {base(n) for n in (g.id, g.name, *g.aliases)}]
