@@ -395,3 +395,24 @@ def test_on_a_terminal_columns_that_are_no_width_give_the_terminals_width(column
     assert p.wait(timeout=60) == 0, p.stderr.read()
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))
     assert "Qwen2-VL 7B" in text and max(len(line) for line in text.splitlines()) <= 100, text[:500]
+
+
+def test_no_home_at_all(cli, monkeypatch):
+    # HOME unset and a user id without a passwd entry (a container run as an arbitrary uid):
+    # Path.home() raises RuntimeError; once an internal error in every command.
+    import pwd
+
+    def no_entry(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    monkeypatch.delenv("HOME", raising=False)
+    r = cli("models", "--json")  # the fixture's VLMSELECT_*_DIR and OLLAMA_MODELS need no home
+    assert r.code == 0, r.err[-1500:]
+    for var in ("VLMSELECT_CONFIG_DIR", "VLMSELECT_CACHE_DIR", "VLMSELECT_DATA_DIR", "XDG_CONFIG_HOME",
+                "XDG_CACHE_HOME", "XDG_DATA_HOME", "OLLAMA_MODELS"):
+        monkeypatch.delenv(var, raising=False)
+    for args in CMDS:
+        r = cli(*args)
+        _ok(r, args)
+        assert r.code == 2 and "HOME is not set" in r.err and "Hint: set HOME" in r.err, (args, r.err[-1500:])

@@ -17,10 +17,24 @@ def user_dir(kind: str) -> Path:
     if sys.platform.startswith("linux"):
         # The XDG rules platformdirs applies on Linux, without importing it on the start-up path.
         var, default = _XDG[kind]
-        return Path(os.environ.get(var) or Path.home() / default) / "vlmselect"
+        return Path(os.environ.get(var) or home() / default) / "vlmselect"
     import platformdirs
 
     return Path(getattr(platformdirs, f"user_{kind}_dir")("vlmselect"))
+
+
+def home() -> Path:
+    """The user's home folder. Path.home() raises RuntimeError when HOME is unset and the user id
+    has no entry in the password database (a container run as an arbitrary uid): say so, with the fix."""
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError):
+        from vlmselect.errors import UsageError
+
+        uid = os.getuid() if hasattr(os, "getuid") else "?"
+        raise UsageError(f"cannot tell where your home folder is: HOME is not set and user id {uid} "
+                         "has no entry in the password database",
+                         "set HOME, or VLMSELECT_CONFIG_DIR, VLMSELECT_CACHE_DIR and VLMSELECT_DATA_DIR") from None
 
 
 def _expand(p: str) -> str:
@@ -46,7 +60,7 @@ def ollama_models_dir() -> Path:
     """Where the Ollama server keeps models: OLLAMA_MODELS as written (the server's envconfig
     does not expand it), else ~/.ollama/models."""
     raw = os.environ.get("OLLAMA_MODELS")
-    return Path(raw) if raw else Path.home() / ".ollama" / "models"
+    return Path(raw) if raw else home() / ".ollama" / "models"
 
 
 def read_small_file(path: Path, limit: int) -> str | None:
