@@ -416,3 +416,23 @@ def test_no_home_at_all(cli, monkeypatch):
         r = cli(*args)
         _ok(r, args)
         assert r.code == 2 and "HOME is not set" in r.err and "Hint: set HOME" in r.err, (args, r.err[-1500:])
+
+
+@pytest.mark.parametrize("var,value,says", [
+    ("HTTPS_PROXY", "garbage://u:s3cr3t@proxy:3128", "HTTPS_PROXY='garbage://u:***@proxy:3128'"),  # once: blamed OLLAMA_HOST
+    ("HTTP_PROXY", "http://[::1", "InvalidURL"),  # once: an internal error
+    ("ALL_PROXY", "socks5://127.0.0.1:1", "socksio"),  # a SOCKS proxy without httpx[socks]: once an internal error
+    ("SSL_CERT_FILE", "/nonexistent/ca.pem", "SSL_CERT_FILE='/nonexistent/ca.pem'"),  # once: FileNotFoundError
+], ids=["proxy_scheme", "proxy_url", "socks_proxy", "cert_file"])
+def test_proxy_and_certificate_settings_the_ollama_client_cannot_use(cli, monkeypatch, var, value, says):
+    # httpx reads them as the Ollama client is built, before any request: even for a loopback server.
+    monkeypatch.setenv(var, value)
+    if var == "ALL_PROXY":
+        import importlib.util
+
+        if importlib.util.find_spec("socksio") is not None:
+            pytest.skip("socksio is installed: the SOCKS proxy is usable")
+    for args in CMDS[-2:]:
+        r = cli(*args)
+        _ok(r, args)
+        assert r.code == 2 and says in r.err and "OLLAMA_HOST" not in r.err.split("Hint:")[0], (args, r.err)
