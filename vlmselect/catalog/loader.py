@@ -22,7 +22,7 @@ from vlmselect.errors import UsageError
 MAX_FILE_BYTES = 4 * 2**20  # the shipped models.yaml is ~0.3 MB; parsing costs about 1 s per MB
 MAX_NODES = 1_000_000  # YAML nodes after alias expansion (the shipped catalog has ~60 000)
 MAX_DEPTH = 64  # nesting; a catalog entry is at most ~6 deep
-CACHE_SCHEMA = 3  # bump when validation or the entry format changes
+CACHE_SCHEMA = 4  # bump when validation or the entry format changes
 CACHE_MAX_BYTES = 64 * 2**20  # a cached file's JSON is about its YAML's size (at most MAX_FILE_BYTES)
 
 Tables = dict[str, list[dict[str, Any]]]
