@@ -55,7 +55,11 @@ def _json_plain(v):
 
 
 def print_json(data) -> None:
-    sys.stdout.write(json.dumps(_json_plain(data), indent=2, default=str, allow_nan=False) + "\n")
+    try:  # nearly always: nothing to replace, so no second walk over the data
+        text = json.dumps(data, indent=2, default=str, allow_nan=False)
+    except ValueError:  # a NaN or an infinity somewhere
+        text = json.dumps(_json_plain(data), indent=2, default=str, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 def r2(v: float | None, nd: int = 2) -> float | None:
