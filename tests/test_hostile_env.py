@@ -1,6 +1,10 @@
 """Hostile environments: every command under odd HOME, cache, Ollama host, CUDA device, locale and
 terminal settings ends in its answer or in a message with a hint (exit 1 or 2), never an internal
-error, a traceback or a printed credential. `pull` and `smoke` run against the loopback Ollama."""
+error, a traceback or a printed credential. `pull` and `smoke` run against the loopback Ollama.
+Also: damaged caches and saved records (rebuilt or skipped, never fatal, never a hang), a data
+folder that cannot take a record, closed or full standard streams, a terminal whose COLUMNS is no
+width, no home at all, another service on Ollama's port, and proxy or certificate variables the
+Ollama client cannot use."""
 
 from __future__ import annotations
 
