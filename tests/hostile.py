@@ -161,6 +161,19 @@ def all_cases(kind: str, entries: list[dict[str, Any]]) -> list[tuple[str, dict[
     return out
 
 
+def case(desc: str) -> tuple[str, str, dict[str, Any]]:
+    """The (kind, description, entry) that all_cases names `desc` (kind:id:dotted.path:mutation),
+    built alone: a case a sweep found, kept as a regression test."""
+    kind, eid = desc.split(":", 2)[:2]
+    entry = next(e for e in shipped(kind) if e["id"] == eid)
+    for path, value in paths(entry):
+        where = ".".join(str(p) for p in path)
+        for name, new in mutations(value):
+            if f"{kind}:{eid}:{where}:{name}" == desc:
+                return kind, desc, mutate(entry, path, new)
+    raise KeyError(desc)
+
+
 def _shape(desc: str) -> str:
     """A case's schema position: benchmark names, score keys and list positions folded together."""
     kind, _, where, name = desc.split(":", 3)

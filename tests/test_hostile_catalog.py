@@ -111,6 +111,24 @@ def test_mutated_shipped_entries_sampled(cli, isolated_user):
     assert 0 < valid < len(cases)  # the sample holds both kinds of answer
 
 
+# Cases the full sweep found (scripts/hostile_sweep.py: every distinct case, and with --all every
+# base entry's): each once broke a command of a catalog that `catalog validate` called valid.
+SWEEP_FOUND = [
+    "models:qwen2-vl-7b:seed.vram_fp16_gb:num:zero",  # `models`: ZeroDivisionError comparing the seed's claim
+    "models:qwen2-vl-7b:seed.vram_fp16_gb:num:huge_int",  # OverflowError
+    "models:qwen2-vl-7b:seed.vram_fp16_gb:type:bool",  # true read as 1 GB, false as 0: ZeroDivisionError
+    "models:qwen2-vl-7b:seed.vram_q4_gb:num:zero",
+    "models:qwen2-vl-7b:seed.vram_q4_gb:num:huge_int",
+    "models:qwen2-vl-7b:seed.vram_q4_gb:type:bool",
+]
+
+
+@pytest.mark.parametrize("desc", SWEEP_FOUND)
+def test_cases_the_full_sweep_found(cli, isolated_user, desc):
+    kind, desc, entry = hostile.case(desc)
+    assert not _entry_case(cli, isolated_user, 0, kind, desc, entry, use_user_dir=False)  # refused, with its line
+
+
 # ---------------------------------------------------------------- numbers no real entry has
 
 

@@ -9,7 +9,6 @@ output tokens/s and latency percentiles. The record is saved, and `plan` prefers
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -59,6 +58,7 @@ class BenchResult:
     gpu: str | None = None
     catalog_id: str | None = None
     record: str | None = None
+    record_error: str | None = None  # why `record` is None after a run that was to be saved
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,7 +116,9 @@ def bench(server: str, model: str | None, levels: list[int], requests: int | Non
                              "start the server first, check the model name (--model) and that it takes images")
     res = BenchResult(base, name, out, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), gpu, catalog_id)
     if save:
-        res.record = str(save_bench(res))
+        from vlmselect.smoke import try_save
+
+        res.record, res.record_error = try_save(res.to_json(), kind="bench", name=res.model)
     return res
 
 
@@ -126,27 +128,23 @@ def bench_dir() -> Path:
     return data_dir() / "bench"
 
 
-def save_bench(res: BenchResult) -> Path:
-    from vlmselect.smoke import save_record
-
-    return save_record(res.to_json(), kind="bench", name=res.model)
-
-
 def measured_rate(model_ids: set[str], gpu: str | None, concurrency: int) -> tuple[float, dict[str, Any]] | None:
     """The newest recorded bench of one of `model_ids` on `gpu`: (images/hour at the highest concurrency
     measured up to `concurrency`, the record), or None."""
     d = bench_dir()
     if not gpu or not d.is_dir():
         return None
+    from vlmselect.smoke import load_record, positive
+
     best: tuple[float, dict[str, Any]] | None = None
     for f in sorted(d.glob("*.json")):
-        try:
-            rec = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        rec = load_record(f)  # None for a file that is not a record: skipped, like one of another GPU
+        names = {v for v in (rec.get("catalog_id"), rec.get("model")) if isinstance(v, str)} if rec else set()
+        if rec is None or rec.get("gpu") != gpu or not names & model_ids:
             continue
-        if rec.get("gpu") != gpu or not ({rec.get("catalog_id"), rec.get("model")} & model_ids):
-            continue
-        ok = [lv for lv in rec.get("levels") or [] if lv.get("ok") and lv["concurrency"] <= concurrency]
+        levels = rec.get("levels")
+        ok = [lv for lv in (levels if isinstance(levels, list) else []) if isinstance(lv, dict) and lv.get("ok")
+              and positive(lv.get("concurrency")) and lv["concurrency"] <= concurrency and positive(lv.get("images_per_s"))]
         if ok:
             top = max(ok, key=lambda lv: lv["concurrency"])
             best = (top["images_per_s"] * 3600, rec)

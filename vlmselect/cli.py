@@ -214,9 +214,12 @@ def _kind(exc: BaseException) -> str | None:
     return None
 
 
-def _safe_streams() -> None:
+def _safe_streams() -> bool:
     """On a terminal (or pipe) that cannot encode the output's symbols (·, ⚠, —) under
-    PYTHONIOENCODING=ascii or a C locale, print '?' for them instead of failing."""
+    PYTHONIOENCODING=ascii or a C locale, print '?' for them instead of failing. False when
+    standard output is closed (`>&-`: Python sets sys.stdout to None)."""
+    if sys.stderr is None:  # `2>&-`: messages go nowhere, the exit code still tells
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the life of the process
     for stream in (sys.stdout, sys.stderr):
         enc = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
         if enc and not enc.startswith("utf"):
@@ -224,10 +227,29 @@ def _safe_streams() -> None:
                 stream.reconfigure(errors="replace")  # type: ignore[union-attr]
             except (AttributeError, ValueError):  # not a TextIOWrapper (tests' StringIO): nothing to do
                 pass
+    return sys.stdout is not None
+
+
+def _output_broken(exc: OSError) -> bool:
+    """Whether `exc` is standard output refusing what is printed (`> /dev/full`, a full disk under
+    `> out.txt`): a write error that names no file (a failed open names its file; a download maps
+    its own). Standard output is then pointed at /dev/null, so that the exit does not fail a second time."""
+    import errno
+
+    if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF):
+        return False
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return True
 
 
 def main() -> None:
-    _safe_streams()
+    if not _safe_streams():
+        typer.echo("Error: standard output is closed: there is nowhere to print the answer", err=True)
+        typer.echo("Hint: send it to a file or to /dev/null instead of closing it (> out.txt)", err=True)
+        sys.exit(1)
     try:
         rv = build_app(_command_in(sys.argv[1:]))(standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
@@ -257,6 +279,10 @@ def main() -> None:
         elif kind == "Abort":
             typer.echo("Aborted.", err=True)
             code = 130
+        elif isinstance(exc, OSError) and _output_broken(exc):  # a full disk under `> file`, not a bug of ours
+            typer.echo(f"Error: cannot write the output: {exc.strerror or exc}", err=True)
+            typer.echo("Hint: check where standard output goes (a full disk, a closed descriptor)", err=True)
+            code = 1
         elif _debug():  # a bug of ours: say so, without a traceback unless asked
             raise
         else:

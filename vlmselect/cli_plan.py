@@ -123,7 +123,7 @@ def bench(
                 f"  p50 {lv.latency_p50_s}s  p90 {lv.latency_p90_s}s  TTFT p50 {lv.ttft_p50_s}s"
                 f"  passed {lv.passed}/{lv.ok}" + (f"  errors: {'; '.join(lv.errors)}" if lv.errors else ""),
                 markup=False)
-    c.print(f"recorded: {res.record}", markup=False)
+    c.print(f"recorded: {res.record}" if res.record else f"record {res.record_error}", markup=False)
 
 
 def _local_gpu_name(cat: "Catalog") -> str | None:

@@ -61,7 +61,8 @@ def pull(
         rr.note(p, "warning (--force)")
     if plan.mode in ("offload", "cpu"):
         rr.note(f"it will run as {plan.mode}: slow (see `vlmselect estimate {plan.model.id}`)")
-    if not yes and sys.stdin.isatty() and not typer.confirm(f"Download {plan.artifact}?", default=True):
+    # sys.stdin is None when it was closed (<&-): no one to ask, as with a pipe.
+    if not yes and sys.stdin is not None and sys.stdin.isatty() and not typer.confirm(f"Download {plan.artifact}?", default=True):
         raise RuntimeFailure("cancelled", "pass --yes to skip the question")
     with rr.pull_progress(quiet=json_out) as on_progress:
         result = fetch(plan, on_progress)

@@ -112,6 +112,7 @@ def _ram_disk_checks(hw: HardwareProfile) -> list[Check]:
 
 
 def _ollama_checks() -> list[Check]:
+    import http.client
     import urllib.error
     import urllib.request
 
@@ -129,9 +130,15 @@ def _ollama_checks() -> list[Check]:
              "Ollama client does not send" if host_has_credentials() else "")
     try:
         with urllib.request.urlopen(host + "/api/version", timeout=OLLAMA_TIMEOUT_S) as resp:  # noqa: S310 (loopback/user host)
-            version = json.loads(resp.read().decode()).get("version", "?")
-        out.append(Check("ollama server", "ok", f"reachable at {host}, version {version}{creds}"))
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+            body = json.loads(resp.read().decode())
+        version = body.get("version") if isinstance(body, dict) else None
+        if isinstance(version, str):
+            out.append(Check("ollama server", "ok", f"reachable at {host}, version {version}{creds}"))
+        else:  # another HTTP service on that port: it answers, but not as Ollama's /api/version does
+            out.append(Check("ollama server", "warn", f"something at {host} answers, but not as Ollama does "
+                             f"(/api/version gave no version){creds}", "point OLLAMA_HOST at the Ollama server"))
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        # HTTPException: a host http.client refuses ('a b'), or a port where something else answers (BadStatusLine).
         reason = getattr(exc, "reason", exc)
         out.append(Check("ollama server", "warn", f"not reachable at {host} ({reason}){creds}",
                          "start it with `ollama serve` (or set OLLAMA_HOST to where it runs)"))

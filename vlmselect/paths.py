@@ -1,6 +1,7 @@
 """Where vlmselect keeps the user's files. Each has an environment override (tests use them)."""
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -16,10 +17,24 @@ def user_dir(kind: str) -> Path:
     if sys.platform.startswith("linux"):
         # The XDG rules platformdirs applies on Linux, without importing it on the start-up path.
         var, default = _XDG[kind]
-        return Path(os.environ.get(var) or Path.home() / default) / "vlmselect"
+        return Path(os.environ.get(var) or home() / default) / "vlmselect"
     import platformdirs
 
     return Path(getattr(platformdirs, f"user_{kind}_dir")("vlmselect"))
+
+
+def home() -> Path:
+    """The user's home folder. Path.home() raises RuntimeError when HOME is unset and the user id
+    has no entry in the password database (a container run as an arbitrary uid): say so, with the fix."""
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError):
+        from vlmselect.errors import UsageError
+
+        uid = os.getuid() if hasattr(os, "getuid") else "?"
+        raise UsageError(f"cannot tell where your home folder is: HOME is not set and user id {uid} "
+                         "has no entry in the password database",
+                         "set HOME, or VLMSELECT_CONFIG_DIR, VLMSELECT_CACHE_DIR and VLMSELECT_DATA_DIR") from None
 
 
 def _expand(p: str) -> str:
@@ -45,4 +60,21 @@ def ollama_models_dir() -> Path:
     """Where the Ollama server keeps models: OLLAMA_MODELS as written (the server's envconfig
     does not expand it), else ~/.ollama/models."""
     raw = os.environ.get("OLLAMA_MODELS")
-    return Path(raw) if raw else Path.home() / ".ollama" / "models"
+    return Path(raw) if raw else home() / ".ollama" / "models"
+
+
+def read_small_file(path: Path, limit: int) -> str | None:
+    """The UTF-8 text of `path` when it is a plain file of at most `limit` bytes, else None (a
+    cache or a record that is not one). Opened without blocking: a FIFO in its place would block
+    open() itself; only a plain file is read, so /dev/zero cannot fill memory. Raises OSError
+    (missing, unreadable) and ValueError (not UTF-8) as a read would."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # no effect on a plain file's reads
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)  # it may have grown since fstat
+    finally:
+        os.close(fd)
+    return data.decode("utf-8") if len(data) <= limit else None

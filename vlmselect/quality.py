@@ -325,7 +325,7 @@ def for_task(catalog: "Catalog", task: "TaskSpec", as_of: dt.date | None = None,
 
     from vlmselect import __version__
     from vlmselect.catalog import shipped_dir
-    from vlmselect.paths import user_dir
+    from vlmselect.paths import read_small_file, user_dir
 
     bpath = Path(boards_path) if boards_path else shipped_dir() / "boards.yaml"
     stamp = []
@@ -339,14 +339,16 @@ def for_task(catalog: "Catalog", task: "TaskSpec", as_of: dt.date | None = None,
           f"{sorted(task.rank_capabilities.items())}:{'|'.join(stamp)}"
     if key in _MEMO:
         return _MEMO[key]
-    cf = user_dir("cache") / f"quality-{task.id}-{zlib.crc32(key.encode()):08x}.json"
+    crc = zlib.crc32(key.encode("utf-8", "surrogateescape"))  # the key holds file names, which need not be UTF-8
+    cf = user_dir("cache") / f"quality-{task.id}-{crc:08x}.json"
     try:
-        data = json.loads(cf.read_text(encoding="utf-8"))
-        if data.get("key") == key:
+        text = read_small_file(cf, 64 * 2**20)  # None: not a plain file (a FIFO would block the read)
+        data = json.loads(text) if text is not None else None
+        if isinstance(data, dict) and data.get("key") == key:
             _MEMO[key] = {i: Quality._make([*v[:7], tuple(Evidence(*e) for e in v[7])]) for i, v in data["q"].items()}
             return _MEMO[key]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+        pass  # damaged, or written by another version (JSON of another shape): fit again and overwrite it
     items: dict[str, Item] = {**catalog.models, **catalog.apis}
     out = _MEMO[key] = task_qualities(items, load_boards(bpath), task, as_of)
     try:

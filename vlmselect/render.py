@@ -12,6 +12,8 @@ import sys
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from rich.console import Console
 
     from vlmselect.catalog import TaskSpec
@@ -28,11 +30,24 @@ def console(stderr: bool = False) -> Console:
 
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
-    width = None if tty else _columns()
+    width = _tty_width(stream) if tty else _columns()
     # emoji=False: catalog text is printed as written (":smile:" stays text), and rich's emoji
     # table (~13 ms to import) is never loaded.
     return Console(file=stream, width=width, no_color=not tty or "NO_COLOR" in os.environ,
                    highlight=False, soft_wrap=not tty, emoji=False)
+
+
+def _tty_width(stream: TextIO) -> int | None:
+    """None on a terminal (rich takes COLUMNS, else asks the terminal), unless COLUMNS is a number
+    that is no width (0, or 100000 and more): rich would take it as written, and COLUMNS=0 printed
+    nothing at all. The terminal's own width then."""
+    raw = os.environ.get("COLUMNS", "").strip()
+    if not raw.isdigit() or 0 < int(raw) < 100_000:  # rich ignores what is not digits itself
+        return None
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (OSError, ValueError, AttributeError):
+        return 80
 
 
 def _columns() -> int:

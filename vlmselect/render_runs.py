@@ -106,7 +106,7 @@ def print_smoke(rec: dict[str, Any]) -> None:
     if shown:  # what llama-server / vLLM said they allocated
         c.print(f"  {rec['runner']} reports: {shown}" + (f" (version {rec['server_version']})"
                                                          if rec.get("server_version") else ""), markup=False)
-    c.print(f"  saved {rec['record']}", markup=False)
+    c.print(f"  saved {rec['record']}" if rec.get("record") else f"  record {rec.get('record_error')}", markup=False)
 
 
 def print_doctor(report: Any) -> None:

@@ -84,7 +84,8 @@ SERVER_RUNNERS = ("llama.cpp", "vllm")
 def measured_speeds(gpu_name: str | None) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Passed smoke records on this GPU: (model id, runner, quant) -> the newest record.
 
-    Cheap (JSON files only), so `recommend` can use measured numbers where it has them.
+    Cheap (JSON files only), so `recommend` can use measured numbers where it has them. A record
+    that is not one (damaged, edited by hand, of another shape) is skipped: it must not stop `recommend`.
     """
     from vlmselect.runner_names import runner_or_none
 
@@ -93,14 +94,38 @@ def measured_speeds(gpu_name: str | None) -> dict[tuple[str, str, str], dict[str
         return {}
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
     for f in sorted(d.glob("*.json")):  # names start with a UTC timestamp: newest last
-        try:
-            rec = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        rec = load_record(f)
+        if (rec is None or rec.get("passed") is not True or rec.get("gpu") != gpu_name
+                or not positive(rec.get("tokens_per_s")) or not isinstance(rec.get("quant"), str)
+                or not isinstance(rec.get("id"), str) or not isinstance(rec.get("runner"), str)):
             continue
-        if rec.get("passed") and rec.get("gpu") == gpu_name and rec.get("tokens_per_s") and rec.get("quant"):
-            r = runner_or_none(rec.get("runner"))
-            out[(rec["id"], r.value if r else rec.get("runner"), rec["quant"])] = rec
+        r = runner_or_none(rec["runner"])
+        out[(rec["id"], r.value if r else rec["runner"], rec["quant"])] = dict(
+            rec, time=rec["time"] if isinstance(rec.get("time"), str) else "")
     return out
+
+
+RECORD_MAX_BYTES = 4 * 2**20  # a record is a few KB
+
+
+def load_record(f: Path) -> dict[str, Any] | None:
+    """One saved smoke or bench record, or None when `f` does not hold one: not a plain file (a
+    FIFO would block the read), too large, not JSON, nested too deeply, or not a JSON object."""
+    from vlmselect.paths import read_small_file
+
+    try:
+        text = read_small_file(f, RECORD_MAX_BYTES)
+        rec = json.loads(text) if text is not None else None
+    except (OSError, ValueError, RecursionError):
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+def positive(v: object) -> bool:
+    """A finite number above zero (not a bool, not a string): a measurement a record may carry."""
+    import math
+
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
 def data_dir() -> Path:
@@ -120,6 +145,16 @@ def save_record(rec: dict[str, Any], kind: str = "smoke", name: str | None = Non
     tmp.write_text(json.dumps(rec, indent=2, default=str), encoding="utf-8")
     tmp.replace(path)  # atomic: an interrupted run never leaves half a record
     return path
+
+
+def try_save(rec: dict[str, Any], kind: str = "smoke", name: str | None = None) -> tuple[str | None, str | None]:
+    """save_record, for a run that has finished: (path, None), or (None, why) when the data folder
+    cannot take it (a file, read-only). The measurement is still shown; losing it to a folder would not help."""
+    try:
+        return str(save_record(rec, kind, name)), None
+    except OSError as exc:
+        return None, (f"not saved in {data_dir() / kind}: {exc.strerror or exc} "
+                      "(set VLMSELECT_DATA_DIR to a writable folder)")
 
 
 # ---------------------------------------------------------------- the smoke test
@@ -245,7 +280,8 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
     except RuntimeFailure as exc:
         partial.update({"passed": False, "score": None, "error": {"message": exc.message, "hint": exc.hint}})
         saved = _finish(cat, partial, hw, card, expect, ask)
-        exc.hint = f"{exc.hint or ''}; the failed run is recorded in {saved}".lstrip("; ")
+        where = f"is recorded in {saved}" if saved else f"record {partial['record_error']}"
+        exc.hint = f"{exc.hint or ''}; the failed run {where}".lstrip("; ")
         raise
     scored = score_card(rec["answer"], card) if card else (score_expect(rec["answer"], expect) if expect else
                                                           {"score": None, "passed": True, "text_cer": None})
@@ -254,8 +290,10 @@ def smoke_model(cat: Catalog, target: str, *, runner: str | None = None, quant: 
     return SmokeResult(rec)
 
 
-def _finish(cat: Catalog, rec: dict[str, Any], hw: HardwareProfile | None, card: Card | None, expect: str | None, ask: str) -> str:
-    """Add the machine and the run's inputs to `rec`, save it; returns where."""
+def _finish(cat: Catalog, rec: dict[str, Any], hw: HardwareProfile | None, card: Card | None, expect: str | None,
+            ask: str) -> str | None:
+    """Add the machine and the run's inputs to `rec`, save it; returns where (None: not saved, and
+    `record_error` says why)."""
     if hw is None or hw.source in ("preset", "manual"):  # the record is about this machine's real GPU
         from vlmselect.hardware import probe
 
@@ -265,7 +303,8 @@ def _finish(cat: Catalog, rec: dict[str, Any], hw: HardwareProfile | None, card:
                 "expected": {"text": card.text, "bars": card.bars, "colour": card.colour} if card else expect,
                 "prompt": ask, "version": __version__, "time": dt.datetime.now(dt.timezone.utc).isoformat(),
                 "machine": {"platform": platform.platform(), "python": platform.python_version()}})
-    saved = rec["record"] = str(save_record(rec))
+    rec["record"], rec["record_error"] = try_save(rec)
+    saved: str | None = rec["record"]
     return saved
 
 

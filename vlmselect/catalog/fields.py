@@ -130,6 +130,23 @@ def _plain(v: Any, where: str = "") -> Any:
 
 # Free-form data kept verbatim (the seed document's claims).
 Plain = Annotated[dict[str, Any], AfterValidator(_plain)]
+# The seed's claims that the code reads as numbers: `models` compares them with the estimate
+# (catalog_views.seed_check divides by them): 0 once divided by zero, 10**400 overflowed.
+SEED_NUMBERS = ("vram_fp16_gb", "vram_q4_gb")
+
+
+def _seed_numbers(v: dict[str, Any]) -> dict[str, Any]:
+    lo, hi = NUM_RANGE
+    for key in SEED_NUMBERS:
+        x = v.get(key)
+        if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float)) or not lo <= x <= hi):
+            raise PydanticCustomError("cat_range", f"{{key}} must be a number of GB between {lo:g} and {hi:g}, got {{value}}",
+                                      {"key": key, "value": repr(x) if not isinstance(x, int) or x < 10**30
+                                       else f"a {len(str(x))}-digit number"})
+    return v
+
+
+Seed = Annotated[dict[str, Any], AfterValidator(_plain), AfterValidator(_seed_numbers)]
 
 
 def _level(v: int) -> int:

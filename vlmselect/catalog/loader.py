@@ -22,7 +22,8 @@ from vlmselect.errors import UsageError
 MAX_FILE_BYTES = 4 * 2**20  # the shipped models.yaml is ~0.3 MB; parsing costs about 1 s per MB
 MAX_NODES = 1_000_000  # YAML nodes after alias expansion (the shipped catalog has ~60 000)
 MAX_DEPTH = 64  # nesting; a catalog entry is at most ~6 deep
-CACHE_SCHEMA = 3  # bump when validation or the entry format changes
+CACHE_SCHEMA = 4  # bump when validation or the entry format changes
+CACHE_MAX_BYTES = 64 * 2**20  # a cached file's JSON is about its YAML's size (at most MAX_FILE_BYTES)
 
 Tables = dict[str, list[dict[str, Any]]]
 
@@ -154,8 +155,8 @@ def _cache_file(path: Path) -> Path:
 
     from vlmselect.paths import user_dir
 
-    where = str(path.resolve())
-    return user_dir("cache") / f"catalog-{path.stem}-{zlib.crc32(where.encode()):08x}.json"
+    where = os.fsencode(path.resolve())  # not str.encode(): a file name need not be UTF-8 (it fails on b'\xff')
+    return user_dir("cache") / f"catalog-{path.stem}-{zlib.crc32(where):08x}.json"
 
 
 def _cache_key(path: Path) -> str:
@@ -182,13 +183,16 @@ def _cached(path: Path) -> Tables | None:
         memo = _MEMO.get(str(path))
         if memo and memo[0] == key:
             return memo[1]
-        data = json.loads(_cache_file(path).read_text(encoding="utf-8"))
-        if data.get("key") != key:
+        from vlmselect.paths import read_small_file
+
+        text = read_small_file(_cache_file(path), CACHE_MAX_BYTES)  # a FIFO or /dev/zero there must not hang us
+        data = json.loads(text) if text is not None else None
+        if not isinstance(data, dict) or data.get("key") != key:
             return None
         _MEMO[str(path)] = (key, data["tables"])
         return data["tables"]  # type: ignore[no-any-return]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None  # damaged (RecursionError: JSON nested deeper than the parser goes): parse the YAML again
 
 
 def _as_json(tables: Tables) -> Tables:
@@ -297,20 +301,41 @@ def load_catalog(extra: list[Path] | None = None, include_user: bool = True) -> 
         tables, probs = load_file(path, use_cache=True)
         problems += probs
         cat.files.append(str(path))
-        for kind, entries in tables.items():
+        try:
+            built = _build(tables, path)
+        except Exception:  # noqa: BLE001 - validated entries always build: a retry from the YAML re-raises a real bug
+            tables, probs = _reparse(path)
+            problems += probs
+            built = _build(tables, path)
+        for kind, specs in built.items():
             table = getattr(cat, kind)
-            for e in entries:
+            for spec in specs:
                 other = _OTHER.get(kind)
-                clash = getattr(cat, other).get(e["id"]) if other is not None else None
+                clash = getattr(cat, other).get(spec.id) if other is not None else None
                 if other is not None and clash is not None:
                     # `show ID` looks in both tables: one id for two things would hide one of them.
-                    problems.append(f"{path}: {e['id']}: id already names {_WHAT[other]} (from {clash.origin or 'the catalog'}); "
+                    problems.append(f"{path}: {spec.id}: id already names {_WHAT[other]} (from {clash.origin or 'the catalog'}); "
                                     "a local model and an API need different ids")
                     continue
-                table[e["id"]] = BUILD[kind](e, str(path))
+                table[spec.id] = spec
     if problems:
         raise CatalogError(problems)
     return cat
+
+
+def _build(tables: Tables, path: Path) -> dict[str, list[Any]]:
+    return {kind: [BUILD[kind](e, str(path)) for e in entries] for kind, entries in tables.items()}
+
+
+def _reparse(path: Path) -> tuple[Tables, list[str]]:
+    """The file's entries from its YAML, the cache bypassed and then overwritten. Only a cache holds
+    entries that do not build: one damaged, or written by another entry format under the same
+    version and CACHE_SCHEMA (a development build); every command would otherwise fail on it."""
+    _MEMO.pop(str(path), None)
+    tables, probs = load_file(path)
+    if not probs:
+        _store(path, tables)
+    return tables, probs
 
 
 class CatalogError(UsageError):

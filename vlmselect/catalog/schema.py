@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from vlmselect.catalog.fields import (  # noqa: F401 (re-exported: the schema in one import)
-    CapLevel, Date, GgufFile, HfRepo, Identifier, NonEmpty, NonNegInt, NonNegNum, OllamaTag, PipName, Plain, PosInt, PosNum,
+    CapLevel, Date, GgufFile, HfRepo, Identifier, NonEmpty, NonNegInt, NonNegNum, OllamaTag, PipName, Plain, PosInt, PosNum, Seed,
     PubDate, QuantKey, Size, Slug, Strict, Url, Version, _level, _pattern, _to_date,
 )
 from vlmselect.catalog.rules import ApiRule, LocalRule  # noqa: F401
@@ -205,7 +205,7 @@ class ModelEntry(_Listed):
     capabilities: Capabilities
     benchmarks: Benchmarks | None = None
     runners: Runners | None = None
-    seed: Plain | None = None  # the seed document's own claims, verbatim
+    seed: Seed | None = None  # the seed document's own claims, verbatim (the VRAM ones numbers: they are compared)
     sources: list[Url] = Field(min_length=1)
     unknown: Unknowns | None = None
 

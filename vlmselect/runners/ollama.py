@@ -73,16 +73,46 @@ def host_has_credentials() -> bool:
     return redact(raw) != raw
 
 
+# What httpx reads from the environment as it builds a client (trust_env): proxies and certificates.
+_PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+_CERT_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
 def _client() -> tuple[ModuleType, Client]:
     host = ollama_host()  # first: a bad OLLAMA_HOST is the user's to fix (exit 2 with a hint)
     try:
         # Importing the package builds its default client from OLLAMA_HOST (ollama/__init__.py).
         import ollama
-    except ValueError as exc:
-        raise UsageError(f"the Ollama client cannot use OLLAMA_HOST={redact(os.environ.get('OLLAMA_HOST', ''))!r}: {exc}",
-                         "set it as host:port, e.g. OLLAMA_HOST=127.0.0.1:11434") from None
-    # The client has no timeout by default: a stalled server would hang us forever.
-    return ollama, ollama.Client(host=host, timeout=CLIENT_TIMEOUT_S)
+
+        # The client has no timeout by default: a stalled server would hang us forever.
+        return ollama, ollama.Client(host=host, timeout=CLIENT_TIMEOUT_S)
+    except ModuleNotFoundError as exc:
+        if exc.name in ("ollama", "httpx"):
+            raise
+        raise _setup_error(exc) from None  # e.g. a SOCKS proxy without socksio
+    except (ValueError, ImportError, OSError) as exc:
+        raise _setup_error(exc) from None
+    except Exception as exc:
+        if type(exc).__name__ != "InvalidURL":  # httpx's, for a proxy URL it cannot parse
+            raise
+        raise _setup_error(exc) from None
+
+
+def _setup_error(exc: Exception) -> UsageError:
+    """The client could not be built from this environment: OLLAMA_HOST, or (once one is set) a
+    proxy or certificate variable that httpx reads. Values are shown with any password masked."""
+    import re
+
+    text = re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:***@", str(exc))
+    # A file that cannot be read is a certificate setting; a URL, a scheme or a missing package a proxy's.
+    set_vars = [v for v in (_CERT_ENV if isinstance(exc, OSError) else _PROXY_ENV) if os.environ.get(v)]
+    if not set_vars:
+        return UsageError(f"the Ollama client cannot use OLLAMA_HOST={redact(os.environ.get('OLLAMA_HOST', ''))!r}: {text}",
+                          "set it as host:port, e.g. OLLAMA_HOST=127.0.0.1:11434")
+    shown = ", ".join(f"{v}={redact(os.environ[v])!r}" for v in set_vars)
+    return UsageError(f"the Ollama client cannot start with {shown}: {type(exc).__name__}: {text}",
+                      "fix or unset them: a proxy is scheme://host:port (a SOCKS one needs `pip install 'httpx[socks]'`), "
+                      "SSL_CERT_FILE names a certificate file; a local server needs no proxy (NO_PROXY=127.0.0.1,localhost)")
 
 
 RESUME_HINT = "run the same command again: Ollama keeps the finished layers and resumes the download"

@@ -1,0 +1,139 @@
+"""Run every case of the hostile-catalog mutator (tests/hostile.py `distinct_cases()`), not the
+sample CI draws, and hold each to the rule tests/test_hostile_catalog.py applies:
+
+  either `catalog validate` names the problem with its file and line and every other command exits
+  2 saying the catalog is invalid (with a hint), or validate says valid and every command works
+  (exit 0, or a usage refusal with a hint that is not about the catalog), with no internal error,
+  no traceback, strict JSON where --json, and no printed command a shell would split differently.
+
+The checks are the test module's own functions (imported, not restated), so the sweep and CI can
+never drift apart. Runs in-process like the tests' `cli` fixture, in private user directories.
+
+    .venv/bin/python scripts/hostile_sweep.py [--shard I/N] [--limit K] [--stride S] [--only SUBSTR] [--all]
+
+Prints a count per outcome (valid / invalid / fail) and every failing case id with its first
+failure; exit status 1 when any case fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+class Result:
+    """The shape the tests' `cli` fixture returns (tests/conftest.py Result)."""
+
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    def json(self):  # noqa: ANN201 - the fixture's interface
+        return json.loads(self.out)
+
+
+def run_cli(*args: str) -> Result:
+    """vlmselect.cli.main() in-process with sys.argv set: exit code, stdout and stderr."""
+    from vlmselect.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old = sys.argv
+    sys.argv = ["vlmselect", *args]
+    code = 0
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = old
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def isolate(base: Path) -> None:
+    """The environment tests/conftest.py's isolated_user gives every test (one shared cache dir)."""
+    env = {"VLMSELECT_CONFIG_DIR": base / "config", "VLMSELECT_DATA_DIR": base / "data",
+           "VLMSELECT_CACHE_DIR": base / "cache", "HF_HOME": base / "hf", "OLLAMA_MODELS": base / "ollama"}
+    for k, v in env.items():
+        os.environ[k] = str(v)
+    os.environ.update({"HF_HUB_OFFLINE": "1", "OLLAMA_HOST": "127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost",
+                       "NO_COLOR": "1", "COLUMNS": "200"})
+    for var in ("HF_HUB_CACHE", "CUDA_VISIBLE_DEVICES", "VLMSELECT_DEBUG", "VLMSELECT_LLAMA_SERVER",
+                "VLMSELECT_LLAMA_MTMD_CLI", "VLMSELECT_VLLM", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+                "http_proxy", "https_proxy", "all_proxy"):
+        os.environ.pop(var, None)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shard", default="0/1", help="I/N: run cases i, i+N, i+2N ... (0-based)")
+    ap.add_argument("--stride", type=int, default=1, help="of this shard's cases, every S-th (a stratified part)")
+    ap.add_argument("--limit", type=int, default=0, help="at most this many cases (0: all)")
+    ap.add_argument("--only", default="", help="only case ids containing this text")
+    ap.add_argument("--all", action="store_true", help="every (entry, path, mutation) of every base entry, not only the "
+                    "first entry per schema position (~29,000 cases: use --stride)")
+    ap.add_argument("--verbose", "-v", action="store_true", help="print each case as it runs")
+    args = ap.parse_args()
+    i, n = (int(x) for x in args.shard.split("/"))
+
+    import hostile
+    import test_hostile_catalog as t
+
+    if args.all:
+        cases = [(kind, desc, e) for kind, entries in hostile.bases().items() for desc, e in hostile.all_cases(kind, entries)]
+    else:
+        cases = hostile.distinct_cases()
+    total = len(cases)
+    picked = [(k, c) for k, c in enumerate(cases) if k % n == i and (not args.only or args.only in c[1])]
+    picked = picked[::args.stride]
+    if args.limit:
+        picked = picked[:args.limit]
+    print(f"{total} {'' if args.all else 'distinct '}cases; running {len(picked)} (shard {i}/{n}, stride {args.stride})", flush=True)
+
+    outcomes: Counter[str] = Counter()
+    failures: list[tuple[str, str]] = []
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="hostile-sweep-") as tmp:
+        base = Path(tmp)
+        isolate(base)
+        for done, (k, (kind, desc, entry)) in enumerate(picked, 1):
+            # A folder per case (like a test's tmp_path): the user folder and file names never collide.
+            case_dir = base / f"case{k}"
+            case_dir.mkdir()
+            os.environ["VLMSELECT_CONFIG_DIR"] = str(case_dir / "config")
+            t0 = time.monotonic()
+            try:
+                # Odd cases go through the user's catalog folder, even ones through --catalog (as the test alternates).
+                valid = t._entry_case(run_cli, case_dir, k, kind, desc, entry, use_user_dir=bool(k % 2))
+                outcomes["valid" if valid else "invalid"] += 1
+            except AssertionError as exc:
+                outcomes["fail"] += 1
+                failures.append((desc, str(exc)[:600]))
+            except Exception:  # a crash of the harness itself, or of code the cli boundary let through
+                outcomes["fail"] += 1
+                failures.append((desc, traceback.format_exc()[-800:]))
+            if args.verbose:
+                print(f"  {time.monotonic() - t0:5.2f}s {desc[:110]}", flush=True)
+            if done % 50 == 0:
+                el = time.monotonic() - start
+                print(f"  {done}/{len(picked)} in {el:.0f}s ({el / done:.2f} s/case) {dict(outcomes)}", flush=True)
+    elapsed = time.monotonic() - start
+    print(f"\nran {len(picked)} cases in {elapsed:.0f}s: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+    for desc, why in failures:
+        print(f"FAIL {desc}\n     {why.replace(chr(10), chr(10) + '     ')}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
