@@ -9,7 +9,7 @@ with $ per image for cost.
 """
 
 import datetime as dt
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from vlmselect import filters, ranking
 from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
@@ -43,7 +43,7 @@ class Request(NamedTuple):
     top: int = 5
     today: dt.date | None = None  # None: the real today
     # Smoke-test measurements on this machine: (model id, runner, quant) -> tokens/s that passed.
-    measured: dict | None = None
+    measured: dict[tuple[str, str, str], dict[str, Any]] | None = None
 
 
 class LocalPick(NamedTuple):
@@ -53,7 +53,7 @@ class LocalPick(NamedTuple):
     score: float
     why: str
     command: str
-    warnings: tuple = ()
+    warnings: tuple[str, ...] = ()
     quality_low: float = 0.0  # lower end of the 80 % interval, after the quantization's loss
     quality_high: float = 0.0
     q: Quality | None = None  # the fit behind it: evidence, prior, interval
@@ -115,10 +115,10 @@ class ApiPick(NamedTuple):
 class Recommendation(NamedTuple):
     request: Request
     hardware: HardwareProfile
-    local: list
-    api: list
-    excluded: list
-    notes: list
+    local: list[LocalPick]
+    api: list[ApiPick]
+    excluded: list[Excluded]
+    notes: list[str]
 
 
 # ---------------------------------------------------------------- quality
@@ -213,7 +213,7 @@ def _remote_code(p: LocalPick) -> bool:
     return bool(p.model.trust_remote_code and p.runner in ("transformers", "vllm"))
 
 
-def _tied(p):
+def _tied(p: LocalPick) -> LocalPick:
     return p._replace(why=p.why + "; statistical tie with its neighbours: ordered by speed") if p.tie else p
 
 
@@ -240,7 +240,7 @@ def recommend(catalog: Catalog, hw: HardwareProfile, req: Request) -> Recommenda
                 excluded.append(Excluded(m.id, "; ".join(filters.runner_available(m, r, req.as_of) or "" for r in runners),
                                          "as-of"))
                 continue
-            tried: dict = {}
+            tried: dict[tuple[str, str], tuple[MemoryEstimate, bool]] = {}
             pick = _best(m, able, hw, req, quals[m.id], tried)
             if pick is None:
                 excluded.append(filters.no_fit(m, hw, req.workload, able, req.as_of, tried))
@@ -295,9 +295,9 @@ FILTER_NAMES = {"as-of": "--as-of", "capability": "the task's needs", "licence":
                 "images": "--images", "memory": "memory", "retired": "retirement", "cost": "--max-cost-per-image"}
 
 
-def _emptied_by(excluded: list, ids: set) -> str:
+def _emptied_by(excluded: list[Excluded], ids: set[str]) -> str:
     """Which filters emptied a list, most first: '12 by --as-of, 3 by memory'."""
-    counts: dict = {}
+    counts: dict[str, int] = {}
     for e in excluded:
         if e.id in ids:
             counts[e.kind] = counts.get(e.kind, 0) + 1
@@ -335,7 +335,7 @@ def _filter(item: ModelSpec | ApiSpec, req: Request) -> Excluded | None:
     return None
 
 
-def _qualities(catalog: Catalog, req: Request) -> dict:
+def _qualities(catalog: Catalog, req: Request) -> dict[str, Quality]:
     """Each model's quality for the task; without a task (pull, estimate) every option of a model
     carries the same neutral quality, so its placement and quant alone decide."""
     if req.task is None:
@@ -347,7 +347,7 @@ def _qualities(catalog: Catalog, req: Request) -> dict:
 
 
 def _best(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, quality: Quality,
-          tried: dict | None = None) -> LocalPick | None:
+          tried: dict[tuple[str, str], tuple[MemoryEstimate, bool]] | None = None) -> LocalPick | None:
     """The one pick for a model: the same for recommend, estimate and pull."""
     options = _options(m, runners, hw, req, quality, req.priority in ("balanced", "quality"), tried)
     return _choose(options, req.priority) if options else None
@@ -372,7 +372,7 @@ def alternatives(catalog: Catalog, hw: HardwareProfile, req: Request, model_id: 
 
 
 def _options(m: ModelSpec, runners: list[str], hw: HardwareProfile, req: Request, quality: Quality,
-             prune: bool, tried: dict | None = None) -> list[LocalPick]:
+             prune: bool, tried: dict[tuple[str, str], tuple[MemoryEstimate, bool]] | None = None) -> list[LocalPick]:
     """Every placement of `m` over runners and quants. With `prune` (the priorities under which
     _choose keeps only the most bits among good GPU fits), a runner stops at its first good fit,
     and quants with fewer bits than a good fit already found are not tried: they would lose to it

@@ -229,8 +229,8 @@ def print_recommendation(rec: Recommendation, explain: bool, c: Console | None =
         t = Table(title="Hosted APIs")
         for col in ("#", "model", "provider", f"$/{unit(w)}", "status", "why"):
             t.add_column(col, overflow="fold")
-        for i, p in enumerate(rec.api, 1):
-            t.add_row(str(i), escape(p.api.name), p.api.provider, f"{p.cost.usd:.4f}", p.status, escape(p.why))
+        for i, a in enumerate(rec.api, 1):  # `a`: an ApiPick (`p` above is a LocalPick, for mypy)
+            t.add_row(str(i), escape(a.api.name), a.api.provider, f"{a.cost.usd:.4f}", a.status, escape(a.why))
         if rec.api:
             c.print(t)
         else:
@@ -265,9 +265,9 @@ def print_recommendation(rec: Recommendation, explain: bool, c: Console | None =
             from vlmselect import viz
 
             viz.print_bars(c, viz.bars_from_pick(p, rec.hardware), indent=4)
-        for p in rec.api:
-            c.print(f"- {p.api.id}: {p.cost.basis}")
-            _print_quality(c, p, None)
+        for a in rec.api:
+            c.print(f"- {a.api.id}: {a.cost.basis}")
+            _print_quality(c, a, None)
         if rec.excluded:
             c.print("\n[bold]Excluded[/bold]")
             for e in rec.excluded:
