@@ -213,6 +213,7 @@ FILES = {
     "boards_scores_a_list": lambda d: _write(d, "boards.yaml", _board("scores: [1, 2]")),
     "boards_id_a_list": lambda d: _write(d, "boards.yaml", _board("id: [1]")),
     "boards_score_nan": lambda d: _write(d, "boards.yaml", _board("scores: {qwen2-vl-7b: .nan}")),
+    "boards_score_huge_int": lambda d: _write(d, "boards.yaml", _board("scores: {qwen2-vl-7b: 1%s}" % ("0" * 400))),
 }
 VALID = {"bom", "crlf", "empty", "only_comments", "anchor_and_alias", "merge_key", "duplicate_id_across_files"}
 

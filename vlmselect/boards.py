@@ -8,13 +8,13 @@ a bad board with the rest of the catalog.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 from typing import Any
 
 BOARD_FIELDS = {"id": str, "benchmark": str, "version": str, "split": str, "metric": str, "by": str,
                 "harness": str, "source": str, "tasks": list, "scores": dict}
 MODES = ("plain", "thinking", "cot")  # as quality.MODE_WEIGHT
+SCORE_MAX = 1e12  # scores are percentages or points; NaN and infinities fail the range too
 
 
 def validate_boards(data: Any) -> list[str]:
@@ -45,7 +45,8 @@ def validate_boards(data: Any) -> list[str]:
         for table in ("scores", "unmatched"):  # a table of another type is reported above
             rows = b.get(table)
             for k, v in (rows.items() if isinstance(rows, dict) else ()):
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                # A comparison, not math.isfinite: that converts an int to a float, and 10**400 overflows.
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not -SCORE_MAX <= v <= SCORE_MAX:
                     problems.append(f"{where}: score of {k} must be a number")
     return problems
 
