@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 CONFIG: dict = {}  # filled in by vlmselect plan
 
@@ -37,7 +38,7 @@ def todo(src: Path, out: Path, limit: int | None) -> list[str]:
     return left[:limit] if limit else left
 
 
-def write_atomic(path: Path, record: dict) -> None:
+def write_atomic(path: Path, record: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(record), encoding="utf-8")
@@ -47,7 +48,7 @@ def write_atomic(path: Path, record: dict) -> None:
 class Engine:
     """One model replica (a Ray actor): loads the model once, answers batches of image paths."""
 
-    def __init__(self, config: dict, src: str, out: str):
+    def __init__(self, config: dict[str, Any], src: str, out: str) -> None:
         self.cfg, self.src, self.out = config, Path(src), Path(out)
         if config["engine"] == "vllm":
             from vllm import LLM, SamplingParams
@@ -89,7 +90,7 @@ class Engine:
             out.append(self.processor.decode(new, skip_special_tokens=True))
         return out
 
-    def __call__(self, batch: dict) -> dict:
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         paths = [str(p) for p in batch["path"]]
         start = time.time()
         answers = self._answers(paths)

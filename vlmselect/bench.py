@@ -13,8 +13,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vlmselect.errors import RuntimeFailure, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Scorer = Callable[[str], dict[str, Any]]  # an answer -> its score (card.score_card), with "passed"
 
 
 @dataclass
@@ -40,21 +46,21 @@ class Level:
     latency_p99_s: float | None
     ttft_p50_s: float | None
     passed: int
-    errors: list = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass
 class BenchResult:
     server: str
     model: str
-    levels: list
+    levels: list[Level]
     when: str
     gpu: str | None = None
     catalog_id: str | None = None
     record: str | None = None
     record_error: str | None = None  # why `record` is None after a run that was to be saved
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -66,7 +72,7 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(v[k], 4)
 
 
-def one_request(base: str, model: str, png: bytes, prompt: str, max_tokens: int, score) -> Reply:
+def one_request(base: str, model: str, png: bytes, prompt: str, max_tokens: int, score: Scorer) -> Reply:
     """One streamed request through the runners' OpenAI-compatible client; a failure is a failed Reply."""
     from vlmselect.runners.openai_compat import chat
 
@@ -79,7 +85,7 @@ def one_request(base: str, model: str, png: bytes, prompt: str, max_tokens: int,
 
 
 def run_level(base: str, model: str, png: bytes, prompt: str, max_tokens: int, concurrency: int,
-              requests: int, score) -> Level:
+              requests: int, score: Scorer) -> Level:
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         replies = list(pool.map(lambda _: one_request(base, model, png, prompt, max_tokens, score),
@@ -122,7 +128,7 @@ def bench_dir() -> Path:
     return data_dir() / "bench"
 
 
-def measured_rate(model_ids: set[str], gpu: str | None, concurrency: int) -> tuple[float, dict] | None:
+def measured_rate(model_ids: set[str], gpu: str | None, concurrency: int) -> tuple[float, dict[str, Any]] | None:
     """The newest recorded bench of one of `model_ids` on `gpu`: (images/hour at the highest concurrency
     measured up to `concurrency`, the record), or None."""
     d = bench_dir()
@@ -130,7 +136,7 @@ def measured_rate(model_ids: set[str], gpu: str | None, concurrency: int) -> tup
         return None
     from vlmselect.smoke import load_record, positive
 
-    best = None
+    best: tuple[float, dict[str, Any]] | None = None
     for f in sorted(d.glob("*.json")):
         rec = load_record(f)  # None for a file that is not a record: skipped, like one of another GPU
         names = {v for v in (rec.get("catalog_id"), rec.get("model")) if isinstance(v, str)} if rec else set()

@@ -8,8 +8,12 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vlmselect.errors import RuntimeFailure
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 CARD_TEXT = ["INVOICE 4711", "Date 2026-03-14", "Widgets 3 x 12.50", "Total 1234.50"]
 CARD_BARS = {"A": 3, "B": 7, "C": 5}
@@ -22,8 +26,8 @@ MAX_CER = 0.25  # text lines must match to within 25 % character error rate
 @dataclass
 class Card:
     png: bytes
-    text: list = field(default_factory=lambda: list(CARD_TEXT))
-    bars: dict = field(default_factory=lambda: dict(CARD_BARS))
+    text: list[str] = field(default_factory=lambda: list(CARD_TEXT))
+    bars: dict[str, int] = field(default_factory=lambda: dict(CARD_BARS))
     colour: str = CARD_COLOUR
 
 
@@ -90,7 +94,7 @@ def _edit(a: str, b: str) -> int:
     return prev[-1]
 
 
-def score_card(answer: str, card: Card) -> dict:
+def score_card(answer: str, card: Card) -> dict[str, Any]:
     cers = [line_cer(line, answer) for line in card.text]
     cer = sum(cers) / len(cers)
     a = answer.lower()
@@ -103,7 +107,7 @@ def score_card(answer: str, card: Card) -> dict:
             "bars_ok": bars, "colour_ok": colour}
 
 
-def score_expect(answer: str, expect: str) -> dict:
+def score_expect(answer: str, expect: str) -> dict[str, Any]:
     cer = line_cer(expect, answer)
     return {"score": round(1 - cer, 3), "passed": cer <= MAX_CER, "text_cer": round(cer, 3)}
 
@@ -124,7 +128,7 @@ def read_image(path: Path) -> bytes:
     return data
 
 
-def _pil():
+def _pil() -> ModuleType:  # PIL.Image
     try:
         from PIL import Image
     except ImportError:

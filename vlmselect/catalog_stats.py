@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+if TYPE_CHECKING:
+    from vlmselect.catalog import ApiSpec, Catalog, ModelSpec
 
 STALE_MONTHS = 6  # doctor warns when the shipped catalog's newest fact is older than this
 
@@ -16,13 +19,13 @@ STALE_MONTHS = 6  # doctor warns when the shipped catalog's newest fact is older
 class CatalogStats(NamedTuple):
     as_of: dt.date | None  # newest dated fact: a release, a price or status reading, a score's publication
     as_of_basis: str  # which fact gave it
-    counts: dict  # kind -> entries
-    newest_by_family: dict  # family -> {"id", "released"}
+    counts: dict[str, int]  # kind -> entries
+    newest_by_family: dict[str, dict[str, str]]  # family -> {"id", "released"}
     with_unverified: int  # entries listing fields taken on weaker evidence
     with_unknown: int  # entries with an estimator input no primary source gives
     entries: int
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat() if self.as_of else None, "as_of_basis": self.as_of_basis,
             "counts": dict(self.counts), "entries": self.entries,
@@ -40,11 +43,12 @@ def _date(v: Any) -> dt.date | None:
         return None
 
 
-def _dated_facts(m) -> list[tuple[dt.date, str]]:
+def _dated_facts(m: ModelSpec | ApiSpec) -> list[tuple[dt.date, str]]:
     """(date, what) for every dated fact of one entry, a scheduled retirement excepted (it is a plan)."""
     out = [(m.released, f"{m.id} released")]
-    if getattr(m, "price_as_of", None):
-        out.append((m.price_as_of, f"{m.id} price read"))
+    price_read = getattr(m, "price_as_of", None)  # APIs only
+    if price_read:
+        out.append((price_read, f"{m.id} price read"))
     status_read = _date((m.facts.get("status") or {}).get("as_of"))
     if status_read:  # a check of the provider's deprecations page is content as of that day
         out.append((status_read, f"{m.id} status read"))
@@ -55,18 +59,20 @@ def _dated_facts(m) -> list[tuple[dt.date, str]]:
     return out
 
 
-def catalog_stats(cat, only_files: set[str] | None = None, today: dt.date | None = None) -> CatalogStats:
+def catalog_stats(cat: Catalog, only_files: set[str] | None = None, today: dt.date | None = None) -> CatalogStats:
     """Stats over the models and APIs of `cat` (those from `only_files`, when given).
     Dates after `today` (a typo, or a date not reached yet) never count towards the as-of date."""
     today = today or dt.date.today()
-    items = [m for m in (*cat.models.values(), *cat.apis.values()) if only_files is None or m.origin in only_files]
+    every: tuple[ModelSpec | ApiSpec, ...] = (*cat.models.values(), *cat.apis.values())
+    items = [m for m in every if only_files is None or m.origin in only_files]
     dated = [(d, what) for m in items for d, what in _dated_facts(m) if d <= today]
     as_of, basis = max(dated) if dated else (None, "no dated facts")
-    newest: dict = {}
+    newest: dict[str, dict[str, str]] = {}
     for m in items:
         fam = m.family if m.kind == "local" else m.provider
         cur = newest.get(fam)
-        if cur is None or m.released > _date(cur["released"]):
+        # cur["released"] is an ISO date written below, so _date() gives a date
+        if cur is None or m.released > cast(dt.date, _date(cur["released"])):
             newest[fam] = {"id": m.id, "released": m.released.isoformat(), "kind": m.kind}
     counts = {"local": len([m for m in items if m.kind == "local"]), "api": len([m for m in items if m.kind == "api"])}
     if only_files is None:

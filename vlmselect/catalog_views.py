@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from vlmselect.catalog import Catalog, ModelSpec, TaskSpec, gb_to_gib
 from vlmselect.hardware.types import HardwareProfile
 from vlmselect.memory import Workload, estimate_memory
 from vlmselect.quant import QUANTS, quant
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from vlmselect.catalog import ApiSpec
+    from vlmselect.memory import MemoryEstimate
+    from vlmselect.quant import Quant
+    from vlmselect.recommend import LocalPick
+    from vlmselect.runtimes import Runtime
+
 # `models` reports each model at three precisions on one runner (llama.cpp: F16, Q8_0, Q4_K_M GGUF),
 # so the columns differ only by the weights, at the default workload.
 VRAM_COLUMNS = {"fp16": ("fp16", "llama.cpp"), "q8": ("q8_0", "llama.cpp"), "q4": ("q4_k_m", "llama.cpp")}
 
 
-def model_vram(m: ModelSpec, w: Workload | None = None) -> dict:
+def model_vram(m: ModelSpec, w: Workload | None = None) -> dict[str, float]:
     w = w or Workload()
     return {col: round(estimate_memory(m, QUANTS[q], runner, w).total_gib, 1)
             for col, (q, runner) in VRAM_COLUMNS.items()}
@@ -23,10 +33,10 @@ def model_vram(m: ModelSpec, w: Workload | None = None) -> dict:
 SEED_TOLERANCE = 0.25  # the seed's hand numbers are rough: flag only what is off by more than a quarter
 
 
-def seed_check(m) -> list[dict]:
+def seed_check(m: ModelSpec | ApiSpec) -> list[dict[str, Any]]:
     """Where the seed document's own numbers for this model disagree with the estimator."""
     seed = m.seed or {}
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     if m.kind != "local":
         return out
     v = model_vram(m)
@@ -45,7 +55,7 @@ def seed_check(m) -> list[dict]:
     return out
 
 
-def models_for_task(cat: Catalog, task: TaskSpec) -> list:
+def models_for_task(cat: Catalog, task: TaskSpec) -> list[ModelSpec | ApiSpec]:
     """Models and APIs that can do `task`, best task quality first (capability filter applied)."""
     from vlmselect.quality import for_task
     from vlmselect.recommend import capable
@@ -53,7 +63,7 @@ def models_for_task(cat: Catalog, task: TaskSpec) -> list:
     local = [m for m in cat.models.values() if capable(m, task) is None]
     apis = [a for a in cat.apis.values() if capable(a, task) is None]
     quals = for_task(cat, task)
-    key = lambda x: quals[x.id].low  # noqa: E731  the quality bound `recommend --priority quality` ranks by
+    key: Callable[[ModelSpec | ApiSpec], float] = lambda x: quals[x.id].low  # noqa: E731  the quality bound `recommend --priority quality` ranks by
     today = dt.date.today()
     order = {"active": 0, "deprecated": 1, "retired": 2}
     return (sorted(local, key=key, reverse=True)
@@ -65,7 +75,7 @@ def r_(v: float | None) -> float | None:
 
 
 def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str | None, w: Workload,
-                 hw: HardwareProfile, task: TaskSpec | None = None) -> dict:
+                 hw: HardwareProfile, task: TaskSpec | None = None) -> dict[str, Any]:
     """`estimate`: the breakdown for one model; placement and speed when the machine is known.
 
     Without --quant it shows what `recommend` would pick for this model (same placement, same
@@ -100,13 +110,13 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
             raise UsageError(f"{runner} cannot load {q.id}: {artifact_missing(m, q, runner)}",
                              f"{runner} takes: {', '.join(x for x in QUANTS if QUANTS[x].fmt in RUNNER_FORMATS[runner])}")
         fmt, bits, rnr = q.fmt, q.bits, runner
-        same = lambda p: p.runner == rnr and p.quant.fmt == fmt and p.quant.bits == bits  # noqa: E731 (bf16 ~ fp16)
+        same: Callable[[LocalPick], bool] = lambda p: p.runner == rnr and p.quant.fmt == fmt and p.quant.bits == bits  # noqa: E731 (bf16 ~ fp16)
         options = [p for p in alternatives(cat, hw, Request(task=task, workload=w, runner=runner), m.id) if same(p)]
         pick = options[0] if options else None
     rt = resolve(runner, w.runtime, m.family)  # a bad --kv-cache for this runner exits 2 here
     mem = pick.mem if pick else estimate_memory(m, q, runner, w)
     gpus = hw.usable_gpus
-    d = {
+    d: dict[str, Any] = {
         "id": m.id, "quant": q.id, "runner": runner, "context": mem.context_tokens, "images": w.images,
         "image_tokens": mem.image_tokens, "total_gib": round(mem.total_gib, 2), "parts_gib": mem.parts(),
         "basis": mem.basis, "weights_published": mem.weights_published,
@@ -171,7 +181,8 @@ def estimate_one(cat: Catalog, m: ModelSpec, quant_name: str | None, runner: str
     return d
 
 
-def _ollama_default_window(d: dict, notes: list, m, q, w, rt, mem, hw) -> None:
+def _ollama_default_window(d: dict[str, Any], notes: list[str], m: ModelSpec, q: Quant, w: Workload, rt: Runtime,
+                           mem: MemoryEstimate, hw: HardwareProfile) -> None:
     """What `ollama run` would allocate with no window set: Ollama's default depends on its version
     and, from 0.15.5, on the machine's total VRAM (runtimes default_context). The printed command sets
     OLLAMA_CONTEXT_LENGTH to the estimate's window, so this is what that setting avoids."""

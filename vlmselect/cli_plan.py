@@ -2,7 +2,7 @@
 
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -10,6 +10,9 @@ from vlmselect.cli_options import (CatalogOpt, ContextOpt, GpuCountOpt, GpuOpt, 
                            ResOpt, VramOpt, _catalog, _hardware, _workload,
                            FlashOpt, KvCacheOpt, RunnerVersionOpt, _runtime)
 from vlmselect.errors import UsageError
+
+if TYPE_CHECKING:
+    from vlmselect.catalog import Catalog
 
 
 def plan(
@@ -32,7 +35,7 @@ def plan(
     per_request: Annotated[Optional[int], typer.Option("--per-request", help="Images per request (default: the task's, else 1).", rich_help_panel="Workload")] = None,
     context: ContextOpt = 256, resolution: ResOpt = "1024x1024", max_new_tokens: NewTokOpt = 256,
     runner_version: RunnerVersionOpt = None, flash_attention: FlashOpt = None, kv_cache: KvCacheOpt = "f16",
-):
+) -> None:
     """Plan work at volume: images per hour per vLLM replica, GPUs and nodes for a deadline, $ per image vs APIs."""
     from vlmselect import plan as P
     from vlmselect import render_plan
@@ -91,7 +94,7 @@ def bench(
     gpu: GpuOpt = None,
     json_out: JsonOpt = False,
     catalog: CatalogOpt = None,
-):
+) -> None:
     """Measure a running server: images/s, tokens/s and latency at rising concurrency (recorded for plan)."""
     from vlmselect.bench import bench as run
 
@@ -123,7 +126,7 @@ def bench(
     c.print(f"recorded: {res.record}" if res.record else f"record {res.record_error}", markup=False)
 
 
-def _local_gpu_name(cat) -> str | None:
+def _local_gpu_name(cat: "Catalog") -> str | None:
     """The first GPU of this machine, for the record (a bench of a remote server should name --gpu)."""
     from vlmselect.hardware import probe
 

@@ -12,7 +12,7 @@ from vlmselect.cli_options import (CatalogOpt, CpuOnlyOpt, GpuCountOpt, GpuOpt, 
                            _hardware)
 
 
-def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None):
+def doctor(json_out: JsonOpt = False, catalog: CatalogOpt = None) -> None:
     """Check the GPU, driver, RAM, disk, Ollama, torch, bitsandbytes and transformers, each with a fix."""
     from vlmselect import render
     from vlmselect.doctor import run_checks
@@ -39,7 +39,7 @@ def pull(
     json_out: JsonOpt = False,
     catalog: CatalogOpt = None,
     gpu: GpuOpt = None, gpu_count: GpuCountOpt = 1, vram: VramOpt = None, ram: RamOpt = None, cpu_only: CpuOnlyOpt = False,
-):
+) -> None:
     """Download a model through Ollama or Hugging Face, after checking that it fits."""
     from vlmselect import render
     from vlmselect import render_runs as rr
@@ -96,7 +96,7 @@ def smoke(
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Tokens to generate.")] = 128,
     json_out: JsonOpt = False,
     catalog: CatalogOpt = None,
-):
+) -> None:
     """Prove a model works here: a generated test card, a scored answer, measured speed and VRAM."""
     from vlmselect import render
     from vlmselect import render_runs as rr

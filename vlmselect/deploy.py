@@ -9,22 +9,28 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vlmselect.errors import UsageError
 from vlmselect.memory import Workload
+
+if TYPE_CHECKING:
+    from vlmselect.catalog import ModelSpec
+    from vlmselect.plan import Plan
+    from vlmselect.quant import Quant
 
 BASE_PORT = 8000
 RAY_PORT = 6379
 
 
-def model_repo(m, quant) -> str:
+def model_repo(m: ModelSpec, quant: Quant) -> str:
     """The repository vLLM loads for this quant: the quantized repo for AWQ/GPTQ/FP8, else the model's."""
     if quant.fmt in ("awq", "gptq", "fp8"):
         return (m.runners.get(quant.fmt) or {}).get("repo") or m.hf_repo
     return m.hf_repo
 
 
-def serve_args(plan, w: Workload, port: int, tp: int, pp: int = 1) -> list[str]:
+def serve_args(plan: Plan, w: Workload, port: int, tp: int, pp: int = 1) -> list[str]:
     r = plan.replica
     args = ["vllm", "serve", model_repo(r.model, r.quant), "--max-model-len", str(r.mem.context_tokens),
             "--gpu-memory-utilization", "0.9", "--max-num-seqs", str(r.concurrency),
@@ -37,7 +43,7 @@ def serve_args(plan, w: Workload, port: int, tp: int, pp: int = 1) -> list[str]:
     return args + ["--host", "127.0.0.1", "--port", str(port)]
 
 
-def commands(plan, w: Workload, gpus_per_node: int) -> dict:
+def commands(plan: Plan, w: Workload, gpus_per_node: int) -> dict[str, list[str]]:
     """{'serve': [...], 'ray': [...], 'notes': [...]} for the plan's replicas."""
     r = plan.replica
     notes = []
@@ -68,7 +74,7 @@ def commands(plan, w: Workload, gpus_per_node: int) -> dict:
     return {"serve": serve, "ray": ray, "notes": notes}
 
 
-def pipeline_config(plan, w: Workload, prompt: str) -> dict:
+def pipeline_config(plan: Plan, w: Workload, prompt: str) -> dict[str, Any]:
     r = plan.replica
     return {
         "model": model_repo(r.model, r.quant), "engine": "vllm", "replicas": plan.replicas,
@@ -78,7 +84,7 @@ def pipeline_config(plan, w: Workload, prompt: str) -> dict:
     }
 
 
-def write_pipeline(path: Path, plan, w: Workload, prompt: str = "Transcribe all text in this image.") -> Path:
+def write_pipeline(path: Path, plan: Plan, w: Workload, prompt: str = "Transcribe all text in this image.") -> Path:
     """Write the Ray Data batch script with this plan's settings filled in."""
     from importlib.resources import files
 

@@ -14,10 +14,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
 from vlmselect.errors import VlmselectError
 from vlmselect.hardware import HardwareProfile, model_dirs, probe
 from vlmselect.runners.ollama import host_has_credentials, ollama_host, redact
+
+if TYPE_CHECKING:
+    from vlmselect.catalog import Catalog
 
 TORCH_TIMEOUT_S = 20.0
 OLLAMA_TIMEOUT_S = 1.5
@@ -33,7 +37,7 @@ class Check:
     detail: str
     hint: str = ""
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, str]:
         return {"name": self.name, "status": self.status, "detail": self.detail, "hint": self.hint}
 
 
@@ -162,7 +166,7 @@ print(json.dumps(out))
 """
 
 
-def _python_checks(hw: HardwareProfile, catalog) -> list[Check]:
+def _python_checks(hw: HardwareProfile, catalog: Catalog) -> list[Check]:
     out = []
     try:
         torch_version = metadata.version("torch")
@@ -263,7 +267,7 @@ def _package_checks() -> list[Check]:
     return out
 
 
-def _ver(s: str) -> tuple:
+def _ver(s: str) -> tuple[int, ...]:
     parts = []
     for p in str(s).split("."):
         digits = "".join(ch for ch in p if ch.isdigit())
@@ -311,7 +315,7 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
-def catalog_check(catalog, today: dt.date | None = None) -> Check:
+def catalog_check(catalog: Catalog, today: dt.date | None = None) -> Check:
     """The shipped catalog's age: models and prices move fast, so an old one recommends yesterday's models."""
     from vlmselect.catalog_stats import STALE_MONTHS, catalog_stats, months_before, shipped_files
 
@@ -338,11 +342,11 @@ class DoctorReport:
     def failed(self) -> bool:
         return any(c.status == "fail" for c in self.checks)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"hardware": self.hardware.to_json(), "checks": [c.to_json() for c in self.checks]}
 
 
-def run_checks(catalog, today: dt.date | None = None) -> DoctorReport:
+def run_checks(catalog: Catalog, today: dt.date | None = None) -> DoctorReport:
     hw = probe(catalog.gpu_by_name)
     checks = (_gpu_checks(hw) + _ram_disk_checks(hw) + _ollama_checks() + _engine_checks() + _package_checks()
               + _python_checks(hw, catalog) + [catalog_check(catalog, today)])

@@ -6,11 +6,14 @@ image-token rules (imagetokens.py), the estimator and the cost model.
 
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vlmselect.catalog import ApiSpec, ModelSpec
 from vlmselect.imagetokens import _closest_grid, api_image_tokens, model_image_tokens
 from vlmselect.memory import OLLAMA_QWEN_MAX_TOKENS, Workload
+
+if TYPE_CHECKING:
+    from vlmselect.quant import Quant
 
 # Gemini 3 media_resolution: tokens per image at each level. Google's media-resolution page
 # (https://ai.google.dev/gemini-api/docs/media-resolution, "Token counts"); the figures were read in
@@ -21,10 +24,10 @@ GEMINI3_MEDIA_TOKENS = {"low": 280, "medium": 560, "high": 1120}
 class Advice(NamedTuple):
     useful: tuple[int, int] | None  # largest useful WxH for an input of the user's aspect; None: no limit
     why: str  # the model's own limit that sets it
-    at_useful: dict  # {"tokens", and "memory_gib" (local) or "usd" (API)}
-    at_request: dict  # the same at --resolution
+    at_useful: dict[str, Any]  # {"tokens", and "memory_gib" (local) or "usd" (API)}
+    at_request: dict[str, Any]  # the same at --resolution
     resize_to: tuple[int, int] | None  # set when --resolution is larger than useful
-    cheaper: dict | None  # {"mode", "tokens", "usd", "when", "param"} where the provider has one
+    cheaper: dict[str, Any] | None  # {"mode", "tokens", "usd", "when", "param"} where the provider has one
     lines: list[str]  # what to print
 
 
@@ -98,7 +101,7 @@ def api_limit(a: ApiSpec, w: int, h: int) -> tuple[tuple[int, int] | None, str]:
     return None, f"{kind}: no size limit stated; the cost grows with the tiles"
 
 
-def _cheaper(a: ApiSpec, w: Workload) -> dict | None:
+def _cheaper(a: ApiSpec, w: Workload) -> dict[str, Any] | None:
     kind = a.image_tokens["rule"]
     if a.provider == "openai" and kind == "openai-tiles":
         t = int(a.image_tokens.get("base", 85))
@@ -116,7 +119,7 @@ def _usd(a: ApiSpec, tokens: int, w: Workload) -> float:
     return (tokens * a.input_per_mtok + w.max_new_tokens * a.output_per_mtok) / 1e6
 
 
-def advise(item, w: Workload, runner: str | None = None, quant=None) -> Advice:
+def advise(item: ModelSpec | ApiSpec, w: Workload, runner: str | None = None, quant: "Quant | None" = None) -> Advice:
     """Image-size advice for a local model (with the runner and quant it will run at) or an API."""
     if isinstance(item, ApiSpec):
         useful, why = api_limit(item, w.width, w.height)
@@ -126,7 +129,7 @@ def advise(item, w: Workload, runner: str | None = None, quant=None) -> Advice:
         req_tokens = tok(w.width, w.height)
         at_req = {"resolution": f"{w.width}x{w.height}", "tokens": req_tokens,
                   "usd": round(_usd(item, req_tokens, w), 6)}
-        at_use = {}
+        at_use: dict[str, Any] = {}
         if useful:
             use_tokens = tok(*useful)
             at_use = {"resolution": f"{useful[0]}x{useful[1]}", "tokens": use_tokens,
@@ -140,8 +143,8 @@ def advise(item, w: Workload, runner: str | None = None, quant=None) -> Advice:
         useful, why = local_limit(item, w.width, w.height, runner)
         cap = OLLAMA_QWEN_MAX_TOKENS if runner == "ollama" and item.image_tokens["rule"] == "qwen2-vl" else None
 
-        def cost(ww: int, hh: int) -> dict:
-            d = {"resolution": f"{ww}x{hh}", "tokens": model_image_tokens(item.image_tokens, ww, hh, cap).tokens}
+        def cost(ww: int, hh: int) -> dict[str, Any]:
+            d: dict[str, Any] = {"resolution": f"{ww}x{hh}", "tokens": model_image_tokens(item.image_tokens, ww, hh, cap).tokens}
             if quant is not None and runner:
                 d["memory_gib"] = round(estimate_memory(item, quant, runner, w._replace(width=ww, height=hh)).total_gib, 2)
             return d
@@ -153,7 +156,7 @@ def advise(item, w: Workload, runner: str | None = None, quant=None) -> Advice:
     return Advice(useful, why, at_use, at_req, resize, cheaper, _lines(useful, why, at_use, at_req, resize, cheaper))
 
 
-def _cost_text(d: dict) -> str:
+def _cost_text(d: dict[str, Any]) -> str:
     bits = [f"{d['tokens']} image tokens"]
     if "memory_gib" in d:
         bits.append(f"{d['memory_gib']:.2f} GiB in all")
@@ -162,7 +165,8 @@ def _cost_text(d: dict) -> str:
     return ", ".join(bits)
 
 
-def _lines(useful, why, at_use, at_req, resize, cheaper) -> list[str]:
+def _lines(useful: tuple[int, int] | None, why: str, at_use: dict[str, Any], at_req: dict[str, Any],
+           resize: tuple[int, int] | None, cheaper: dict[str, Any] | None) -> list[str]:
     out = []
     if useful:
         out.append(f"largest useful size: {useful[0]}x{useful[1]} ({why}); larger gains nothing")

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from vlmselect.catalog import Catalog, ModelSpec, gb_to_gib
 from vlmselect.errors import RuntimeFailure, UsageError
 from vlmselect.hardware import HardwareProfile, free_disk_gib, model_dirs
 from vlmselect.memory import Workload
 from vlmselect.quant import QUANTS, quant as parse_quant
+
+if TYPE_CHECKING:
+    from vlmselect.catalog import TaskSpec
+    from vlmselect.quant import Quant
 
 DISK_MARGIN_GIB = 1.0
 
@@ -22,7 +26,7 @@ class PullPlan:
     runner: str  # ollama | hf | llama.cpp | vllm
     quant: str
     artifact: str  # Ollama tag or HF repo id
-    files: list  # HF allow-patterns (hf, vllm) or the GGUF and mmproj file names (llama.cpp)
+    files: list[str]  # HF allow-patterns (hf, vllm) or the GGUF and mmproj file names (llama.cpp)
     size_gb: float | None
     vram_gib: float
     usable_gib: float | None
@@ -63,7 +67,7 @@ class PullResult:
 
 
 def plan_pull(cat: Catalog, hw: HardwareProfile, name: str, runner: str | None, quant_name: str | None,
-              task=None) -> PullPlan:
+              task: TaskSpec | None = None) -> PullPlan:
     """What to download: the pick `recommend` would make for this model (same placement, same
     quant preference), within the runner and quant asked for."""
     from vlmselect.placement import runners_for
@@ -133,7 +137,7 @@ def _pull_runner(runner: str | None) -> str | None:
     return r.value
 
 
-def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
+def _unplaceable(m: ModelSpec, want: str | None, q: Quant | None) -> PullPlan:
     """Nothing runs here: still say what the download would be, so --force can go ahead."""
     from vlmselect.memory import estimate_memory
 
@@ -153,8 +157,8 @@ def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
         if not tags:
             raise UsageError(f"{m.id} has no Ollama tag in the catalog", "try --runner hf")
         tag = next((t for t in tags if q is None or t.get("quant") == q.id), None)
-        if tag is None:
-            raise UsageError(f"{m.id} has no Ollama tag at {q.id}",
+        if tag is None:  # so q is not None: without one the first tag matches
+            raise UsageError(f"{m.id} has no Ollama tag at {cast('Quant', q).id}",
                              "tags: " + ", ".join(f"{t['tag']} ({t.get('quant')})" for t in tags))
         qq = QUANTS.get(tag.get("quant") or "", QUANTS["q4_k_m"])  # unknown quant: size it as the library default
         mem = estimate_memory(m, qq, "ollama", pull_workload(m))
@@ -166,7 +170,7 @@ def _unplaceable(m: ModelSpec, want: str | None, q) -> PullPlan:
                     mem.context_tokens)
 
 
-def gguf_artifact(m: ModelSpec, q: str) -> tuple[str, list, float | None]:
+def gguf_artifact(m: ModelSpec, q: str) -> tuple[str, list[str], float | None]:
     """(repo, [GGUF file, mmproj file], published GB of both) for llama.cpp at quant `q`."""
     g = m.runners.get("gguf") or {}
     f = (g.get("files") or {}).get(q)
@@ -182,7 +186,7 @@ HF_WEIGHT_FILES = ["*.safetensors", "*.safetensors.index.json"]
 HF_SIDE_FILES = ["*.json", "*.model", "*.txt", "*.jinja", "*.tiktoken", "*.py"]
 
 
-def hf_artifact(m: ModelSpec, q: str) -> tuple[str, list, float | None]:
+def hf_artifact(m: ModelSpec, q: str) -> tuple[str, list[str], float | None]:
     """(repo, allow_patterns, published GB) for the transformers runner at quant `q`."""
     qq = QUANTS[q]
     if qq.fmt in ("awq", "gptq", "fp8") and m.runners.get(qq.fmt):

@@ -17,17 +17,30 @@ image already carry the cost of running from RAM.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    from _typeshed import SupportsRichComparison
+
+    from vlmselect.quality import Quality
+    from vlmselect.quant import Quant
+    from vlmselect.recommend import ApiPick, LocalPick
+
+    Pick = TypeVar("Pick", LocalPick, ApiPick)
 
 TIE = 0.02  # quality-bound gap treated as a statistical tie (the bounds' own rounding is 0.01)
 BALANCE = 0.15  # quality-bound points per tenfold time per image in `balanced` (local)
 BALANCE_COST = 0.1  # quality-bound points per tenfold $ per image in `balanced` (APIs)
 
 
-def _secs(p) -> float:
+def _secs(p: LocalPick) -> float:
     return max(p.speed.seconds_per_image, 1e-3)
 
 
-def local_key(p, priority: str) -> float:
+def local_key(p: LocalPick, priority: str) -> float:
     """Higher is better; used to choose one placement per model and to order models."""
     low = p.quality_low
     if priority == "quality":
@@ -39,7 +52,7 @@ def local_key(p, priority: str) -> float:
     return low - BALANCE * math.log10(_secs(p))
 
 
-def api_key(p, priority: str) -> float:
+def api_key(p: ApiPick, priority: str) -> float:
     usd = max(p.cost.usd, 1e-7)
     if priority == "quality":
         return p.quality_low
@@ -50,13 +63,15 @@ def api_key(p, priority: str) -> float:
     return p.quality_low - BALANCE_COST * math.log10(usd * 1000)
 
 
-def order(picks: list, priority: str, key, tie_break) -> list:
+def order(picks: list[Pick], priority: str, key: Callable[[Pick, str], float],
+          tie_break: Callable[[Pick], SupportsRichComparison]) -> list[Pick]:
     """Sorted by `key`; under `quality`, runs of picks whose bounds are within TIE of the run's
     first are re-ordered by `tie_break` (faster / cheaper first) and marked `tie=True`."""
     ranked = sorted(picks, key=lambda p: key(p, priority), reverse=True)
     if priority != "quality":
         return ranked
-    out, i = [], 0
+    out: list[Pick] = []
+    i = 0
     while i < len(ranked):
         j = i + 1
         while j < len(ranked) and ranked[i].quality_low - ranked[j].quality_low < TIE:
@@ -67,7 +82,7 @@ def order(picks: list, priority: str, key, tie_break) -> list:
     return out
 
 
-def quant_note(q) -> str:
+def quant_note(q: Quant) -> str:
     """The quality cost of a quantization as the ranking applies it, with the published study
     it comes from (for --explain); "" for a lossless format."""
     from vlmselect.quant_quality import factor
@@ -78,7 +93,7 @@ def quant_note(q) -> str:
     return f"{q.id}: quality x{q.quality:g}, {f.basis} <{f.source}>"
 
 
-def quant_why(q) -> str:
+def quant_why(q: Quant) -> str:
     """The same, short, for `why`: `q4_k_m: quality x0.994 (llama.cpp LLaMA-3-8B scoreboard)`."""
     from vlmselect.quant_quality import factor
 
@@ -87,11 +102,12 @@ def quant_why(q) -> str:
     return f"{q.id}: quality x{q.quality:g} ({factor(q.id).short})"
 
 
-def explain_lines(q, quant=None) -> list[str]:
+def explain_lines(q: Quality, quant: Quant | None = None) -> list[str]:
     """The quality breakdown `--explain` prints for one pick."""
     # The figures `why`'s table and --json carry: after the quantization's loss, then what it was before.
     f = quant.quality if quant is not None and quant.quality < 1.0 else 1.0
-    after = f" after {quant.id} x{f:g} (16-bit: {q.estimate:.2f}, {q.low:.2f}-{q.high:.2f})" if f < 1.0 else ""
+    # f < 1.0 only with a quant
+    after = f" after {cast('Quant', quant).id} x{f:g} (16-bit: {q.estimate:.2f}, {q.low:.2f}-{q.high:.2f})" if f < 1.0 else ""
     lines = [f"{q.estimate * f:.2f} (80 % interval {q.low * f:.2f}-{q.high * f:.2f}; P(beats the task's median "
              f"evidenced model)){after}; prior from family/size/kind/generation {q.prior:.2f}; evidence, strongest first:"]
     if not q.evidence:

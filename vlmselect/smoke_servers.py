@@ -8,9 +8,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vlmselect.catalog import ModelSpec
 from vlmselect.errors import RuntimeFailure, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vlmselect.runners.openai_compat import ChatResult
 
 
 def gguf_paths(spec: ModelSpec | None, target: str, quant: str | None) -> tuple[Path, Path | None, str | None]:
@@ -68,7 +74,8 @@ def _context(spec: ModelSpec | None, path: Path | None, limit: int) -> int:
 
 
 def smoke_via_server(spec: ModelSpec | None, target: str, runner: str | None, quant: str | None, server: str | None,
-                     png: bytes, prompt: str, max_new_tokens: int, ready_timeout_s: float | None, c) -> dict:
+                     png: bytes, prompt: str, max_new_tokens: int, ready_timeout_s: float | None,
+                     c: Console) -> dict[str, Any]:
     from vlmselect.runners import openai_compat as oc
 
     if server is not None:
@@ -80,7 +87,7 @@ def smoke_via_server(spec: ModelSpec | None, target: str, runner: str | None, qu
     from vlmselect.runners.server import free_port
 
     port = free_port()
-    parse_memory: Callable[[str], dict]
+    parse_memory: Callable[[str], dict[str, Any]]
     if runner == "llama.cpp":
         from vlmselect.runners import llamacpp as lc
 
@@ -152,7 +159,8 @@ def _cpu_build(binary: str) -> bool:
     return not any(k in text for k in ("CUDA", "ROCm", "Metal", "Vulkan", "SYCL"))
 
 
-def _record(spec, target, runner, quant, res, server, served) -> dict:
+def _record(spec: ModelSpec | None, target: str, runner: str | None, quant: str | None, res: ChatResult,
+            server: str | None, served: str) -> dict[str, Any]:
     return {"id": spec.id if spec else target, "runner": runner, "quant": quant, "target": target, "server": server,
             "served_model": served, "answer": res.answer, "latency_s": round(res.latency_s, 3),
             "ttft_s": round(res.ttft_s, 3) if res.ttft_s is not None else None,

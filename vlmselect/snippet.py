@@ -9,13 +9,18 @@ import json
 import re
 import shlex
 from pathlib import PurePosixPath
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vlmselect.catalog import ApiSpec, ModelSpec, TaskSpec
 from vlmselect.errors import UsageError
 from vlmselect.imageadvice import Advice, advise
 from vlmselect.memory import Workload
 from vlmselect.snippet_templates import BOX_FORMATS, DEFAULT_URL, KEY_ENV, TEMPLATES, URL_ENV
+
+if TYPE_CHECKING:
+    from vlmselect.hardware.types import HardwareProfile
+    from vlmselect.quant import Quant
+    from vlmselect.video import FramePlan
 
 # The image types the chat APIs accept, by file suffix (IANA media types). A table, not `mimetypes`:
 # that reads the system's mime.types files, ~20 ms of every `recommend --json`.
@@ -32,11 +37,11 @@ class Snippet(NamedTuple):
     lang: str
     code: str
     prompt: str
-    env: tuple  # environment variables the code reads
+    env: tuple[str, ...]  # environment variables the code reads
     advice: Advice
-    notes: tuple = ()
+    notes: tuple[str, ...] = ()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"id": self.model_id, "target": self.target, "lang": self.lang, "code": self.code,
                 "prompt": self.prompt, "env": list(self.env), "notes": list(self.notes),
                 "image_advice": {"useful": "x".join(map(str, self.advice.useful)) if self.advice.useful else None,
@@ -46,7 +51,7 @@ class Snippet(NamedTuple):
                                  "cheaper": self.advice.cheaper}}
 
 
-def task_prompt(item, task: TaskSpec | None) -> tuple[str, str | None]:
+def task_prompt(item: ModelSpec | ApiSpec, task: TaskSpec | None) -> tuple[str, str | None]:
     """(prompt, note): the task's own prompt; for grounding, in the model's own box format."""
     prompt = (task.prompt if task and task.prompt else "Describe this image in detail.")
     if task is None or task.id != "grounding":
@@ -85,9 +90,10 @@ def default_runner(m: ModelSpec) -> str:
     raise UsageError(f"{m.id} has no runner artifact in the catalog", "see `vlmselect show " + m.id + "`")
 
 
-def build(item, task: TaskSpec | None, w: Workload, runner: str | None = None, lang: str = "python",
-          image: str = "image.jpg", quant=None, trust_remote_code: bool = False, server_command: str | None = None,
-          low_detail: bool = False, video: str = "video.mp4", hw=None) -> Snippet:
+def build(item: ModelSpec | ApiSpec, task: TaskSpec | None, w: Workload, runner: str | None = None, lang: str = "python",
+          image: str = "image.jpg", quant: "Quant | None" = None, trust_remote_code: bool = False,
+          server_command: str | None = None, low_detail: bool = False, video: str = "video.mp4",
+          hw: "HardwareProfile | None" = None) -> Snippet:
     """The snippet for a local model (on `runner`, at `quant`) or an API, sending `image` (or, for a
     video task, `video`: uploaded where the API takes video, else as sampled frames)."""
     if lang not in LANGS:
@@ -147,7 +153,7 @@ def build(item, task: TaskSpec | None, w: Workload, runner: str | None = None, l
     return Snippet(item.id, target, lang, code, prompt, env, adv, tuple(notes))
 
 
-def _frame_values(target: str, video: str, plan) -> dict:
+def _frame_values(target: str, video: str, plan: "FramePlan") -> dict[str, str]:
     from vlmselect.snippet_templates import FRAMES_BLOCK, FRAMES_IMPORTS
 
     block = re.sub(r"@(\w+)@", lambda mt: str({"n_frames": plan.frames, "frame_w": plan.width, "frame_h": plan.height,
@@ -160,7 +166,7 @@ def _frame_values(target: str, video: str, plan) -> dict:
     return v
 
 
-def _local_model_name(m: ModelSpec, runner: str, quant, trust_remote_code: bool) -> tuple[str, list]:
+def _local_model_name(m: ModelSpec, runner: str, quant: "Quant | None", trust_remote_code: bool) -> tuple[str, list[str]]:
     r = m.runners
     if runner == "ollama":
         tags = r.get("ollama") or []
@@ -190,8 +196,8 @@ def _local_model_name(m: ModelSpec, runner: str, quant, trust_remote_code: bool)
     return m.hf_repo, []
 
 
-def _values(target: str, model: str, prompt: str, w: Workload, image: str, adv: Advice, quant,
-            trust_remote_code: bool, low: bool, server_command: str | None) -> dict:
+def _values(target: str, model: str, prompt: str, w: Workload, image: str, adv: Advice,
+            quant: "Quant | None", trust_remote_code: bool, low: bool, server_command: str | None) -> dict[str, Any]:
     resize = adv.resize_to
     image_imports, image_block, mime = _image_block(image, resize, adv.why)
     v = {"model": repr(model), "prompt": repr(prompt), "image_block": image_block, "mime": mime,
@@ -225,13 +231,13 @@ def _values(target: str, model: str, prompt: str, w: Workload, image: str, adv: 
     return v
 
 
-def _curl_values(target: str, model: str, prompt: str, mime: str, w: Workload, image: str, resize, why: str,
-                 low: bool) -> dict:
+def _curl_values(target: str, model: str, prompt: str, mime: str, w: Workload, image: str,
+                 resize: tuple[int, int] | None, why: str, low: bool) -> dict[str, str]:
     img = "@IMAGE@"
     key = KEY_ENV.get(target)
     path = ""
     if target == "ollama":
-        body: dict = {"model": model, "stream": False, "messages": [{"role": "user", "content": prompt, "images": [img]}]}
+        body: dict[str, Any] = {"model": model, "stream": False, "messages": [{"role": "user", "content": prompt, "images": [img]}]}
         path, headers = "/api/chat", []
     elif target == "anthropic":
         body = {"model": model, "max_tokens": w.max_new_tokens, "messages": [{"role": "user", "content": [
@@ -244,7 +250,7 @@ def _curl_values(target: str, model: str, prompt: str, mime: str, w: Workload, i
             body["generationConfig"] = {"mediaResolution": "MEDIA_RESOLUTION_LOW"}
         path, headers = f"/v1beta/models/{model}:generateContent", [f"x-goog-api-key: ${key}"]
     else:  # chat completions: OpenAI, llama-server, vLLM
-        url: dict = {"url": f"data:{mime};base64,{img}"}
+        url: dict[str, str] = {"url": f"data:{mime};base64,{img}"}
         if target == "openai":
             url["detail"] = "low" if low else "high"
         body = {"model": model, "messages": [{"role": "user", "content": [

@@ -3,14 +3,22 @@
 
 from __future__ import annotations
 
-from vlmselect.catalog import ApiSpec, Catalog, TaskSpec
+from typing import TYPE_CHECKING, Any
+
+from vlmselect.catalog import ApiSpec, Catalog, ModelSpec, TaskSpec
 from vlmselect.memory import Workload
 from vlmselect.snippet import Snippet, build, default_runner
 
+if TYPE_CHECKING:
+    import datetime as dt
 
-def make_snippet(cat: Catalog, item, task: TaskSpec | None, w: Workload, hw, runner: str | None = None,
-                 lang: str = "python", image: str = "image.jpg", quant: str | None = None, low_detail: bool = False,
-                 trust_remote_code: bool = False, video: str = "video.mp4", today=None) -> Snippet:
+    from vlmselect.hardware.types import HardwareProfile
+
+
+def make_snippet(cat: Catalog, item: ModelSpec | ApiSpec, task: TaskSpec | None, w: Workload,
+                 hw: HardwareProfile | None, runner: str | None = None, lang: str = "python", image: str = "image.jpg",
+                 quant: str | None = None, low_detail: bool = False, trust_remote_code: bool = False,
+                 video: str = "video.mp4", today: dt.date | None = None) -> Snippet:
     if isinstance(item, ApiSpec):
         if quant:
             from vlmselect.errors import UsageError
@@ -37,7 +45,7 @@ def make_snippet(cat: Catalog, item, task: TaskSpec | None, w: Workload, hw, run
                  server_command=server, low_detail=low_detail, video=video, hw=hw)
 
 
-def _status_notes(api: ApiSpec, today=None, apis: dict | None = None) -> tuple[str, ...]:
+def _status_notes(api: ApiSpec, today: dt.date | None = None, apis: dict[str, ApiSpec] | None = None) -> tuple[str, ...]:
     """The snippet of a retired API would fail at the provider: say so, with the successor, rather than print it
     as if it worked (recommend already leaves retired APIs out)."""
     import datetime as dt
@@ -55,7 +63,7 @@ def _status_notes(api: ApiSpec, today=None, apis: dict | None = None) -> tuple[s
     return ()
 
 
-def api_next_step(api: ApiSpec, task: TaskSpec, w: Workload) -> dict:
+def api_next_step(api: ApiSpec, task: TaskSpec, w: Workload) -> dict[str, Any]:
     """recommend's next step for an API pick: the command, and the code it prints."""
     import shlex
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vlmselect.catalog import Arch, Catalog, ModelSpec
 from vlmselect.memory import Workload, estimate_memory
@@ -17,6 +17,10 @@ from vlmselect.quant import QUANTS
 from vlmselect.runtimes import KV_CACHE_TYPES, RuntimeOptions
 from vlmselect.speed import Placement, estimate_speed
 from vlmselect.units import GIB, MIB
+
+if TYPE_CHECKING:
+    from vlmselect.memory import MemoryEstimate
+    from vlmselect.quant import Quant
 
 MEASURED = Path(__file__).resolve().parent.parent / "benchmarks" / "measured.yaml"
 MAX_BYTES = 2_000_000  # the file is read with yaml.safe_load; refuse anything absurdly large
@@ -40,7 +44,7 @@ class Comparison(NamedTuple):
         return (self.estimate - self.measured) / self.measured
 
 
-def load_rows(path: Path = MEASURED) -> list[dict]:
+def load_rows(path: Path = MEASURED) -> list[dict[str, Any]]:
     import yaml
 
     data = path.read_bytes()
@@ -52,7 +56,7 @@ def load_rows(path: Path = MEASURED) -> list[dict]:
     return rows
 
 
-def model_for(row: dict, cat: Catalog) -> ModelSpec:
+def model_for(row: dict[str, Any], cat: Catalog) -> ModelSpec:
     """The catalog model, or one built from a catalog entry and a config.json (`spec`)."""
     spec = row.get("spec")
     if not spec:
@@ -65,7 +69,7 @@ def model_for(row: dict, cat: Catalog) -> ModelSpec:
                          params_text_b=total - (vision or 0), runners=spec.get("runners", base.runners))
 
 
-def workload_for(row: dict) -> Workload:
+def workload_for(row: dict[str, Any]) -> Workload:
     s = row.get("settings") or {}
     fa = s.get("flash_attention")
     kv = str(s.get("kv_cache", "f16"))
@@ -78,7 +82,7 @@ def workload_for(row: dict) -> Workload:
                     max_new_tokens=int(s.get("max_new_tokens", 0)), runtime=opts)
 
 
-def compare(row: dict, cat: Catalog) -> list[Comparison]:
+def compare(row: dict[str, Any], cat: Catalog) -> list[Comparison]:
     m = model_for(row, cat)
     q = QUANTS[row["quant"]]
     w = workload_for(row)
@@ -105,7 +109,8 @@ def compare(row: dict, cat: Catalog) -> list[Comparison]:
     return out
 
 
-def _e2e_speed(row, m, q, mem, w, cat: Catalog, gpus: int, decode_only: bool = False) -> float:
+def _e2e_speed(row: dict[str, Any], m: ModelSpec, q: Quant, mem: MemoryEstimate, w: Workload, cat: Catalog, gpus: int,
+               decode_only: bool = False) -> float:
     """New tokens / (prefill + decode) for a prompt of `context` text tokens, as the Qwen script times it;
     `decode_only`: the decode rate alone (Ollama's eval rate, llama-bench tg)."""
     g = cat.gpu(row["gpu"])
@@ -117,7 +122,7 @@ def _e2e_speed(row, m, q, mem, w, cat: Catalog, gpus: int, decode_only: bool = F
     return w.max_new_tokens / (sp.prefill_s + sp.decode_s)
 
 
-def compare_all(cat: Catalog, rows: list[dict] | None = None) -> list[Comparison]:
+def compare_all(cat: Catalog, rows: list[dict[str, Any]] | None = None) -> list[Comparison]:
     return [c for row in (rows if rows is not None else load_rows()) for c in compare(row, cat)]
 
 

@@ -7,7 +7,7 @@ These are plain NamedTuples built from validated entries (see `schema.py` for th
 
 import datetime as dt
 import re
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from vlmselect.errors import unknown
 from vlmselect.units import GB_PER_GIB, gb_to_gib
@@ -77,7 +77,7 @@ class ModelSpec(NamedTuple):
     benchmark_meta: dict[str, dict[str, Any]] = {}  # key -> provenance (by, mode, split, version, harness, date, note)
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> "Literal['local']":  # a Literal, so that `m.kind == "local"` narrows ModelSpec | ApiSpec
         return "local"
 
     @property
@@ -119,7 +119,7 @@ class ApiSpec(NamedTuple):
     benchmark_meta: dict[str, dict[str, Any]] = {}
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> "Literal['api']":
         return "api"
 
     def cap(self, name: str) -> int:

@@ -8,6 +8,7 @@ import re
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vlmselect.errors import UsageError
 from vlmselect.hardware.types import GpuInfo, GpuProcess, HardwareProfile
@@ -15,6 +16,11 @@ from vlmselect.hardware.types import GpuInfo, GpuProcess, HardwareProfile
 __all__ = ["GpuInfo", "GpuProcess", "HardwareProfile", "probe", "build_profile", "model_dirs"]
 
 from vlmselect.units import GIB
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from vlmselect.catalog import Catalog, GpuSpec
 TOOL_TIMEOUT_S = 1.5  # one fallback tool at most
 PROBE_BUDGET_S = 1.8  # all fallback tools together: the whole probe answers within ~2 s
 
@@ -61,7 +67,7 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _system() -> dict:
+def _system() -> dict[str, Any]:
     mem = _meminfo()
     if mem is None:  # not Linux: psutil knows every platform
         import psutil
@@ -75,7 +81,7 @@ def _system() -> dict:
     }
 
 
-def probe(bandwidth_lookup=None) -> HardwareProfile:
+def probe(bandwidth_lookup: Callable[[str], GpuSpec | None] | None = None) -> HardwareProfile:
     """Read this machine. Never raises: what could not be read is said in `notes`."""
     from vlmselect.hardware import fallbacks
     from vlmselect.hardware.nvml import NvmlUnavailable, probe_nvml
@@ -120,7 +126,7 @@ def probe(bandwidth_lookup=None) -> HardwareProfile:
                            notes=tuple(notes), probe_s=time.perf_counter() - start, **_system())
 
 
-def _with_preset(g: GpuInfo, lookup) -> GpuInfo:
+def _with_preset(g: GpuInfo, lookup: Callable[[str], GpuSpec | None] | None) -> GpuInfo:
     preset = lookup(g.name) if lookup else None
     if not preset:
         return g
@@ -149,7 +155,7 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _SPACES = re.compile(r"\s+")
 
 
-def ambiguous_gpu(catalog, typed: str, spec) -> list[str]:
+def ambiguous_gpu(catalog: Catalog, typed: str, spec: GpuSpec) -> list[str]:
     """The presets a typed name could mean when it leaves out the memory size: '4060 ti' (8 or 16 GB),
     'a100' (40 or 80 GB). Empty when the name is specific or its variants share one memory size."""
     def norm(s: str) -> str:
@@ -171,8 +177,9 @@ def ambiguous_gpu(catalog, typed: str, spec) -> list[str]:
     return []
 
 
-def build_profile(catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: float | None = None,
-                  ram: float | None = None, cpu_only: bool = False, probe_fn=None, system_fn=None) -> HardwareProfile:
+def build_profile(catalog: Catalog, *, gpu: str | None = None, gpu_count: int = 1, vram: float | None = None,
+                  ram: float | None = None, cpu_only: bool = False, probe_fn: Callable[[], HardwareProfile] | None = None,
+                  system_fn: Callable[[], dict[str, Any]] | None = None) -> HardwareProfile:
     """The hardware every fit judgement uses: a preset, a manual description, or the probe.
 
     A described machine (--gpu, --vram, --cpu-only) never probes and never reads this machine's

@@ -8,9 +8,18 @@ a placeholder row and the others still count.
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vlmselect.hardware.types import GpuInfo, GpuProcess
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from vlmselect.catalog import GpuSpec
+
+    # The catalog's preset for a probed device name. (`pynvml` is Any below: nvidia-ml-py ships no
+    # type information, and the tests hand in a fake module.)
+    BandwidthLookup = Callable[[str], GpuSpec | None] | None
 
 from vlmselect.units import GIB
 _LOST = object()  # handle placeholder: the GPU was lost before it could be opened
@@ -19,13 +28,13 @@ _LOST = object()  # handle placeholder: the GPU was lost before it could be open
 class NvmlUnavailable(Exception):
     """NVML could not start: `reason` says why in words a user can act on."""
 
-    def __init__(self, code: str, reason: str):
+    def __init__(self, code: str, reason: str) -> None:
         super().__init__(reason)
         self.code = code  # library_not_found | driver_not_loaded | no_permission | error
         self.reason = reason
 
 
-def _reason(pynvml, exc) -> tuple[str, str]:
+def _reason(pynvml: Any, exc: BaseException) -> tuple[str, str]:
     value = getattr(exc, "value", None)
     if value == pynvml.NVML_ERROR_LIBRARY_NOT_FOUND:
         return "library_not_found", "NVML library (libnvidia-ml.so.1) not found: no NVIDIA driver installed, or not visible in this container"
@@ -41,7 +50,7 @@ def _reason(pynvml, exc) -> tuple[str, str]:
     return "error", f"NVML error: {exc}"
 
 
-def _query(pynvml, fn, *args, default=None):
+def _query(pynvml: Any, fn: Callable[..., Any], *args: Any, default: Any = None) -> Any:
     """Call one NVML function; fields the driver cannot report come back as `default`."""
     try:
         return fn(*args)
@@ -128,7 +137,7 @@ def _migs(pynvml: Any, handle: Any) -> list[Mig]:
     return out
 
 
-def probe_nvml(bandwidth_lookup=None) -> tuple[list[GpuInfo], dict]:
+def probe_nvml(bandwidth_lookup: BandwidthLookup = None) -> tuple[list[GpuInfo], dict[str, str | None]]:
     """(GPUs, system facts) from NVML. Raises NvmlUnavailable when NVML cannot start."""
     try:
         import pynvml
@@ -147,8 +156,8 @@ def probe_nvml(bandwidth_lookup=None) -> tuple[list[GpuInfo], dict]:
             pass
 
 
-def _read_all(pynvml, bandwidth_lookup) -> tuple[list[GpuInfo], dict]:
-    system = {
+def _read_all(pynvml: Any, bandwidth_lookup: BandwidthLookup) -> tuple[list[GpuInfo], dict[str, str | None]]:
+    system: dict[str, str | None] = {
         "driver_version": _query(pynvml, pynvml.nvmlSystemGetDriverVersion),
         "cuda_driver_version": None,
     }
@@ -185,7 +194,7 @@ def _read_all(pynvml, bandwidth_lookup) -> tuple[list[GpuInfo], dict]:
     return gpus, system
 
 
-def _read_gpu(pynvml, index: int, handle, bandwidth_lookup) -> GpuInfo:
+def _read_gpu(pynvml: Any, index: int, handle: Any, bandwidth_lookup: BandwidthLookup) -> GpuInfo:
     if handle is None:
         return GpuInfo(index=index, name="unknown GPU", status="error", detail="NVML could not open this GPU")
     if handle is _LOST:

@@ -1,7 +1,7 @@
 """What vlmselect knows about a machine. `None` always means unknown."""
 
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class GpuProcess(NamedTuple):
@@ -24,7 +24,7 @@ class GpuInfo(NamedTuple):
     fp16_tflops: float | None = None
     bf16: bool | None = None
     unified_memory: bool = False
-    processes: tuple = ()
+    processes: tuple[GpuProcess, ...] = ()
     status: str = "ok"  # ok | lost | error
     detail: str = ""
 
@@ -39,8 +39,8 @@ class GpuInfo(NamedTuple):
         except ValueError:
             return None
 
-    def to_json(self) -> dict:
-        d = {
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
             "index": self.index, "name": self.name, "vendor": self.vendor, "uuid": self.uuid,
             "vram_total_gib": _r(self.vram_total_gib), "vram_free_gib": _r(self.vram_free_gib),
             "vram_used_gib": _r(self.vram_used_gib), "bandwidth_gbps": _r(self.bandwidth_gbps, 1),
@@ -57,26 +57,26 @@ class GpuInfo(NamedTuple):
 
 class HardwareProfile(NamedTuple):
     source: str  # nvml | nvidia-smi | rocm-smi | amdsmi | apple | preset | manual | none
-    gpus: tuple = ()
+    gpus: tuple[GpuInfo, ...] = ()
     ram_total_gib: float | None = None
     ram_available_gib: float | None = None
     cpu_name: str | None = None
     cpu_cores: int | None = None
     driver_version: str | None = None
     cuda_driver_version: str | None = None
-    disk_free_gib: dict = {}  # where models go -> free GiB
-    notes: tuple = ()  # what could not be read, and why
+    disk_free_gib: dict[str, float | None] = {}  # where models go -> free GiB
+    notes: tuple[str, ...] = ()  # what could not be read, and why
     probe_s: float | None = None
 
     @property
     def usable_gpus(self) -> list[GpuInfo]:
         return [g for g in self.gpus if g.usable]
 
-    def with_(self, **kw) -> "HardwareProfile":
+    def with_(self, **kw: Any) -> "HardwareProfile":
         return self._replace(**kw)
 
-    def to_json(self) -> dict:
-        d = {
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
             "source": self.source,
             "gpus": [g.to_json() for g in self.gpus],
             "ram_total_gib": _r(self.ram_total_gib),

@@ -11,11 +11,15 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from pathlib import Path
 
 from vlmselect.errors import RuntimeFailure, UsageError
 from vlmselect.units import GIB
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+    from rich.console import Console
 
 TOKEN_HINT = "accept the licence on the model page, then set HF_TOKEN (or run `hf auth login`)"
 EXTRAS_HINT = "install the Hugging Face extras: pip install 'vlmselect[hf]' (torch, transformers, accelerate, bitsandbytes)"
@@ -57,7 +61,7 @@ def missing_packages(quant: str) -> list[str]:
     return [n for n in need if absent(n)]
 
 
-def download(repo: str, allow_patterns: list[str], console=None) -> Path:
+def download(repo: str, allow_patterns: list[str], console: Console | None = None) -> Path:
     """snapshot_download with only the files the runner needs; resumes interrupted downloads."""
     try:
         from huggingface_hub import snapshot_download
@@ -122,7 +126,7 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def download_files(repo: str, filenames: list[str], console=None) -> list[Path]:
+def download_files(repo: str, filenames: list[str], console: Console | None = None) -> list[Path]:
     """hf_hub_download of each file (a GGUF and its mmproj): resumes partial downloads; with
     HF_HUB_OFFLINE=1, or when the Hub is unreachable, it answers from the cache."""
     try:
@@ -198,9 +202,10 @@ def resolve_local(target: str) -> Path | None:
     return None
 
 
-def read_config(path: Path) -> dict:
+def read_config(path: Path) -> dict[str, Any]:
     with open(path / "config.json", encoding="utf-8") as f:
-        return json.load(f)
+        config: dict[str, Any] = json.load(f)  # a model's config.json is a JSON object
+        return config
 
 
 def safetensors_bytes(path: Path) -> int:
@@ -237,7 +242,7 @@ def load(path: Path, quant: str, *, trust_remote_code: bool, model_class: str | 
         dtype = torch.float16
     # transformers renamed torch_dtype to dtype in 4.56.
     dtype_key = "dtype" if _version(transformers.__version__) >= (4, 56) else "torch_dtype"
-    kwargs: dict = {dtype_key: dtype, "trust_remote_code": trust_remote_code}
+    kwargs: dict[str, Any] = {dtype_key: dtype, "trust_remote_code": trust_remote_code}
     if quant in ("nf4", "int8"):
         from transformers import BitsAndBytesConfig
 
@@ -276,7 +281,7 @@ def load(path: Path, quant: str, *, trust_remote_code: bool, model_class: str | 
     return Loaded(model, processor, "cuda" if cuda else "cpu", str(dtype).replace("torch.", ""), time.perf_counter() - start)
 
 
-def _version(v: str) -> tuple:
+def _version(v: str) -> tuple[int, ...]:
     return tuple(int(x) for x in v.split(".")[:2] if x.isdigit())
 
 
@@ -291,7 +296,7 @@ class Generation:
     torch_allocated_gib: float | None  # torch.cuda.max_memory_allocated: live tensors only
 
 
-def generate(loaded: Loaded, image, prompt: str, max_new_tokens: int) -> Generation:
+def generate(loaded: Loaded, image: Image, prompt: str, max_new_tokens: int) -> Generation:
     import torch
     from transformers.generation.streamers import BaseStreamer
 
@@ -310,16 +315,16 @@ def generate(loaded: Loaded, image, prompt: str, max_new_tokens: int) -> Generat
     class _FirstToken(BaseStreamer):
         """Time of the first generated token: generate() first puts the prompt, then each new token."""
 
-        def __init__(self):
+        def __init__(self) -> None:
             self.calls = 0
             self.first: float | None = None
 
-        def put(self, value):
+        def put(self, value: torch.Tensor) -> None:
             self.calls += 1
             if self.calls == 2 and self.first is None:
                 self.first = time.perf_counter()
 
-        def end(self):
+        def end(self) -> None:
             pass
 
     streamer = _FirstToken()
@@ -350,7 +355,7 @@ def generate(loaded: Loaded, image, prompt: str, max_new_tokens: int) -> Generat
     return Generation(answer, latency, ttft, n, tps, vram, allocated)
 
 
-def memory_now() -> dict:
+def memory_now() -> dict[str, float]:
     """GPU memory peaks so far in this process (for the record of a failed run); {} without CUDA."""
     import sys
 

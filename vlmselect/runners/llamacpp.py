@@ -13,8 +13,12 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vlmselect.errors import RuntimeFailure
+
+if TYPE_CHECKING:
+    from vlmselect.runners.server import ManagedServer
 
 ENV_BINARY = "VLMSELECT_LLAMA_SERVER"
 INSTALL_HINT = ("install llama.cpp (https://github.com/ggml-org/llama.cpp: a release archive, `brew install llama.cpp`, "
@@ -70,7 +74,7 @@ def command_line(model: str | Path, mmproj: str | Path | None, *, ctx: int, ngl:
 
 
 def start(binary: str, model: Path, mmproj: Path | None, *, ctx: int, ngl: int, port: int,
-          extra: tuple[str, ...] = ()):
+          extra: tuple[str, ...] = ()) -> ManagedServer:
     from vlmselect.runners.server import ManagedServer
 
     argv = serve_argv(model, mmproj, ctx=ctx, ngl=ngl, port=port, binary=binary,
@@ -88,22 +92,22 @@ _FA = re.compile(r"llama_context: flash_attn\s*=\s*(\w+)")
 _TEXT_FUNCS = ("load_tensors", "llama_kv_cache", "sched_reserve", "llama_context", "llama_model_load")
 
 
-def parse_memory(log: str) -> dict:
+def parse_memory(log: str) -> dict[str, Any]:
     """llama.cpp's own report, in MiB: text model weights, KV cache, compute and output buffers,
     and the mmproj's (clip) weights and compute buffer. The last report of each buffer wins (the
     context re-reserves its compute buffer after warm-up)."""
-    text: dict[tuple, float] = {}
-    clip: dict[tuple, float] = {}
+    text: dict[tuple[str, str, str, int], float] = {}
+    clip: dict[tuple[str, str, str, int], float] = {}
     for n, (fn, dev, kind, mib) in enumerate(_BUF.findall(log)):
         target = text if fn.startswith(_TEXT_FUNCS) else clip
         # Each KV cache is allocated once (a sliding-window model has two): all of them count.
         target[(fn, dev, kind, n if kind == "KV" else 0)] = float(mib)
 
-    def total(d, kind):
+    def total(d: dict[tuple[str, str, str, int], float], kind: str) -> float | None:
         vals = [v for (_, _, k, _), v in d.items() if k == kind]
         return round(sum(vals), 2) if vals else None
 
-    out = {"model_mib": total(text, "model"), "kv_mib": total(text, "KV"), "compute_mib": total(text, "compute"),
+    out: dict[str, Any] = {"model_mib": total(text, "model"), "kv_mib": total(text, "KV"), "compute_mib": total(text, "compute"),
            "output_mib": total(text, "output"), "mmproj_compute_mib": total(clip, "compute")}
     m = _CLIP_MODEL.search(log)
     out["mmproj_model_mib"] = float(m.group(1)) if m else None

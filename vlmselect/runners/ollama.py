@@ -8,8 +8,14 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vlmselect.errors import RuntimeFailure, UsageError
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from ollama import Client, ProgressResponse
 
 CLIENT_TIMEOUT_S = 600.0  # per network read: pulls stream a line at least every few seconds
 START_HINT = "start the server with `ollama serve` (install: https://ollama.com/download), or set OLLAMA_HOST"
@@ -72,7 +78,7 @@ _PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_pro
 _CERT_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
-def _client():
+def _client() -> tuple[ModuleType, Client]:
     host = ollama_host()  # first: a bad OLLAMA_HOST is the user's to fix (exit 2 with a hint)
     try:
         # Importing the package builds its default client from OLLAMA_HOST (ollama/__init__.py).
@@ -117,7 +123,7 @@ _BROKEN = {"ReadError", "ReadTimeout", "WriteError", "WriteTimeout", "RemoteProt
            "NetworkError", "TimeoutException", "ProtocolError", "TransportError"}
 
 
-def _fail(ollama, exc: Exception, what: str) -> RuntimeFailure:
+def _fail(ollama: ModuleType, exc: Exception, what: str) -> RuntimeFailure:
     names = {c.__name__ for c in type(exc).__mro__}
     host = ollama_host()
     # Non-streaming calls raise ConnectionError; streaming ones a bare httpx.ConnectError.
@@ -156,7 +162,7 @@ def pull(tag: str, on_progress: Callable[[str, LayerProgress | None], None]) -> 
     """Pull `tag`, calling `on_progress(status, layer)` for every line of Ollama's stream."""
     ollama, client = _client()
     try:
-        stream: Iterator = client.pull(tag, stream=True)
+        stream: Iterator[ProgressResponse] = client.pull(tag, stream=True)
         last = None
         for part in stream:
             status = getattr(part, "status", None) or ""

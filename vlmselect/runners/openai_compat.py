@@ -13,8 +13,12 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from vlmselect.errors import RuntimeFailure, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 READ_TIMEOUT_S = 600.0
 
@@ -51,7 +55,7 @@ def is_ready(base: str, timeout: float = 2.0) -> bool:
     return False
 
 
-def wait_ready(base: str, timeout_s: float, alive=lambda: True, what: str = "the server") -> float:
+def wait_ready(base: str, timeout_s: float, alive: Callable[[], bool] = lambda: True, what: str = "the server") -> float:
     """Poll until ready; seconds it took. `alive()` False (the process died) stops the wait early."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout_s:
@@ -86,7 +90,7 @@ class ChatResult:
     completion_tokens: int | None
     prompt_tokens: int | None
     tokens_per_s: float | None
-    server_timings: dict | None  # llama-server's own `timings` block, when it sends one
+    server_timings: dict[str, Any] | None  # llama-server's own `timings` block, when it sends one
 
 
 def chat(base: str, model: str, prompt: str, image_png: bytes, max_tokens: int) -> ChatResult:
@@ -102,7 +106,7 @@ def chat(base: str, model: str, prompt: str, image_png: bytes, max_tokens: int) 
     req = urllib.request.Request(base + "/v1/chat/completions", data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json", "Accept": "text/event-stream"})
     pieces: list[str] = []
-    usage: dict = {}
+    usage: dict[str, Any] = {}
     timings = None
     ttft = None
     chunks = 0

