@@ -9,7 +9,7 @@ sample CI draws, and hold each to the rule tests/test_hostile_catalog.py applies
 The checks are the test module's own functions (imported, not restated), so the sweep and CI can
 never drift apart. Runs in-process like the tests' `cli` fixture, in private user directories.
 
-    .venv/bin/python scripts/hostile_sweep.py [--shard I/N] [--limit K] [--stride S] [--only SUBSTR] [--all]
+    .venv/bin/python scripts/hostile_sweep.py [--shard I/N] [--limit K] [--stride S] [--only SUBSTR] [--all | --boards]
 
 Prints a count per outcome (valid / invalid / fail) and every failing case id with its first
 failure; exit status 1 when any case fails.
@@ -83,6 +83,8 @@ def main() -> int:
     ap.add_argument("--only", default="", help="only case ids containing this text")
     ap.add_argument("--all", action="store_true", help="every (entry, path, mutation) of every base entry, not only the "
                     "first entry per schema position (~29,000 cases: use --stride)")
+    ap.add_argument("--boards", action="store_true", help="mutate the first shipped board of boards.yaml instead "
+                    "(~680 cases; a boards.yaml among the user's files is validated with the catalog)")
     ap.add_argument("--verbose", "-v", action="store_true", help="print each case as it runs")
     args = ap.parse_args()
     i, n = (int(x) for x in args.shard.split("/"))
@@ -90,7 +92,13 @@ def main() -> int:
     import hostile
     import test_hostile_catalog as t
 
-    if args.all:
+    if args.boards:
+        import yaml
+
+        board = yaml.safe_load((hostile.SHIPPED / "boards.yaml").read_text(encoding="utf-8"))[0]
+        cases = [("boards", f"boards:{board['id']}:{'.'.join(map(str, path))}:{name}", hostile.mutate(board, path, new))
+                 for path, value in hostile.paths(board) for name, new in hostile.mutations(value)]
+    elif args.all:
         cases = [(kind, desc, e) for kind, entries in hostile.bases().items() for desc, e in hostile.all_cases(kind, entries)]
     else:
         cases = hostile.distinct_cases()
@@ -99,7 +107,7 @@ def main() -> int:
     picked = picked[::args.stride]
     if args.limit:
         picked = picked[:args.limit]
-    print(f"{total} {'' if args.all else 'distinct '}cases; running {len(picked)} (shard {i}/{n}, stride {args.stride})", flush=True)
+    print(f"{total} {'' if args.all or args.boards else 'distinct '}cases; running {len(picked)} (shard {i}/{n}, stride {args.stride})", flush=True)
 
     outcomes: Counter[str] = Counter()
     failures: list[tuple[str, str]] = []
@@ -114,8 +122,13 @@ def main() -> int:
             os.environ["VLMSELECT_CONFIG_DIR"] = str(case_dir / "config")
             t0 = time.monotonic()
             try:
-                # Odd cases go through the user's catalog folder, even ones through --catalog (as the test alternates).
-                valid = t._entry_case(run_cli, case_dir, k, kind, desc, entry, use_user_dir=bool(k % 2))
+                if kind == "boards":  # not entries: validate, then `models --json` (test_hostile_catalog.check_catalog)
+                    p = case_dir / "boards.yaml"
+                    p.write_text(hostile.dump([entry]), encoding="utf-8")
+                    valid = t.check_catalog(run_cli, p, None, "x", desc)
+                else:
+                    # Odd cases go through the user's catalog folder, even ones through --catalog (as the test alternates).
+                    valid = t._entry_case(run_cli, case_dir, k, kind, desc, entry, use_user_dir=bool(k % 2))
                 outcomes["valid" if valid else "invalid"] += 1
             except AssertionError as exc:
                 outcomes["fail"] += 1

@@ -5,7 +5,8 @@ path: a key removed, a value of the wrong type, empty, zero / negative / huge / 
 numbers, far dates, unicode, control characters, very long text and shell metacharacters. The
 tests (test_hostile_catalog.py) hold each command to one rule: either `catalog validate` names
 the problem with its file and line and every other command exits 2 saying the catalog is
-invalid, or validate says valid and every command works.
+invalid, or validate says valid and every command works. CI runs a sample; scripts/hostile_sweep.py
+runs every distinct case (~3,700, about 15 min on 2 cores) and, with --all, every base entry's (~29,000).
 """
 
 from __future__ import annotations

@@ -166,6 +166,13 @@ def _shared_blocks() -> str:
     return text
 
 
+def _board(change: str) -> str:
+    """One board of the shipped boards.yaml, with one field replaced (`key: value`)."""
+    board = yaml.safe_load((hostile.SHIPPED / "boards.yaml").read_text(encoding="utf-8"))[0]
+    key, value = change.split(": ", 1)
+    return hostile.dump([dict(board, **{key: yaml.safe_load(value)})])
+
+
 def _write(d: Path, name: str, data: str | bytes) -> None:
     (d / name).write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
 
@@ -202,6 +209,11 @@ FILES = {
     "dev_null": lambda d: os.symlink("/dev/null", d / "n-models.yaml"),
     "unknown_kind_empty": lambda d: _write(d, "notes.yaml", ""),
     "bool_top_key": lambda d: _write(d, "mixed.yaml", "models: []\ntrue: 1\n"),
+    # A boards.yaml among the user's files is checked too: once AttributeError / TypeError in the check.
+    "boards_scores_a_list": lambda d: _write(d, "boards.yaml", _board("scores: [1, 2]")),
+    "boards_id_a_list": lambda d: _write(d, "boards.yaml", _board("id: [1]")),
+    "boards_score_nan": lambda d: _write(d, "boards.yaml", _board("scores: {qwen2-vl-7b: .nan}")),
+    "boards_score_huge_int": lambda d: _write(d, "boards.yaml", _board("scores: {qwen2-vl-7b: 1%s}" % ("0" * 400))),
 }
 VALID = {"bom", "crlf", "empty", "only_comments", "anchor_and_alias", "merge_key", "duplicate_id_across_files"}
 

@@ -14,6 +14,7 @@ from typing import Any
 BOARD_FIELDS = {"id": str, "benchmark": str, "version": str, "split": str, "metric": str, "by": str,
                 "harness": str, "source": str, "tasks": list, "scores": dict}
 MODES = ("plain", "thinking", "cot")  # as quality.MODE_WEIGHT
+SCORE_MAX = 1e12  # scores are percentages or points; NaN and infinities fail the range too
 
 
 def validate_boards(data: Any) -> list[str]:
@@ -29,18 +30,24 @@ def validate_boards(data: Any) -> list[str]:
         for f, t in BOARD_FIELDS.items():
             if not isinstance(b.get(f), t):
                 problems.append(f"{where}: {f} must be a {t.__name__}")
-        if b.get("id") in seen:
-            problems.append(f"{where}: duplicate id")
-        seen.add(b.get("id"))
+        if isinstance(b.get("id"), str):  # (a list as id is reported above, and is unhashable)
+            if b["id"] in seen:
+                problems.append(f"{where}: duplicate id")
+            seen.add(b["id"])
         if not isinstance(b.get("date"), (dt.date, str)):
             problems.append(f"{where}: date must be a date")
         if not str(b.get("source", "")).startswith("http"):
             problems.append(f"{where}: source must be a URL")
         if b.get("mode", "plain") not in MODES:  # a board whose every row is a thinking run says so
             problems.append(f"{where}: mode must be one of {', '.join(MODES)}")
-        for k, v in list((b.get("scores") or {}).items()) + list((b.get("unmatched") or {}).items()):
-            if not isinstance(v, (int, float)) or isinstance(v, bool):
-                problems.append(f"{where}: score of {k} must be a number")
+        if not isinstance(b.get("unmatched") or {}, dict):
+            problems.append(f"{where}: unmatched must be a dict")
+        for table in ("scores", "unmatched"):  # a table of another type is reported above
+            rows = b.get(table)
+            for k, v in (rows.items() if isinstance(rows, dict) else ()):
+                # A comparison, not math.isfinite: that converts an int to a float, and 10**400 overflows.
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not -SCORE_MAX <= v <= SCORE_MAX:
+                    problems.append(f"{where}: score of {k} must be a number")
     return problems
 
 
