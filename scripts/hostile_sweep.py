@@ -18,60 +18,24 @@ failure; exit status 1 when any case fails.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import os
 import sys
 import tempfile
 import time
 import traceback
 from collections import Counter
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-
-class Result:
-    """The shape the tests' `cli` fixture returns (tests/conftest.py Result)."""
-
-    def __init__(self, code: int, out: str, err: str):
-        self.code, self.out, self.err = code, out, err
-
-    def json(self):  # noqa: ANN201 - the fixture's interface
-        return json.loads(self.out)
-
-
-def run_cli(*args: str) -> Result:
-    """vlmselect.cli.main() in-process with sys.argv set: exit code, stdout and stderr."""
-    from vlmselect.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.argv
-    sys.argv = ["vlmselect", *args]
-    code = 0
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = old
-    return Result(code, out.getvalue(), err.getvalue())
+from clirun import UNSET, run_cli, user_env  # noqa: E402  (the tests' own runner and environment)
 
 
 def isolate(base: Path) -> None:
     """The environment tests/conftest.py's isolated_user gives every test (one shared cache dir)."""
-    env = {"VLMSELECT_CONFIG_DIR": base / "config", "VLMSELECT_DATA_DIR": base / "data",
-           "VLMSELECT_CACHE_DIR": base / "cache", "HF_HOME": base / "hf", "OLLAMA_MODELS": base / "ollama"}
-    for k, v in env.items():
-        os.environ[k] = str(v)
-    os.environ.update({"HF_HUB_OFFLINE": "1", "OLLAMA_HOST": "127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost",
-                       "NO_COLOR": "1", "COLUMNS": "200"})
-    for var in ("HF_HUB_CACHE", "CUDA_VISIBLE_DEVICES", "VLMSELECT_DEBUG", "VLMSELECT_LLAMA_SERVER",
-                "VLMSELECT_LLAMA_MTMD_CLI", "VLMSELECT_VLLM", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-                "http_proxy", "https_proxy", "all_proxy"):
+    os.environ.update(user_env(base, base / "cache"))
+    for var in UNSET:
         os.environ.pop(var, None)
 
 

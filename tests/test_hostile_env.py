@@ -374,30 +374,12 @@ def test_an_ollama_host_http_refuses_is_a_warning(cli, monkeypatch):
 @pytest.mark.parametrize("columns", ["0", "100000"])
 def test_on_a_terminal_columns_that_are_no_width_give_the_terminals_width(columns):
     # On a terminal rich takes COLUMNS as written: COLUMNS=0 once printed nothing at all, exit 0.
-    import fcntl
     import re
-    import struct
-    import subprocess
-    import sys
-    import termios
 
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))  # 100 columns wide
-    p = subprocess.Popen([sys.executable, "-m", "vlmselect", "show", "qwen2-vl-7b"], stdout=slave,
-                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=dict(os.environ, COLUMNS=columns))
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(master)
-    assert p.wait(timeout=60) == 0, p.stderr.read()
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))
+    from probe import run_on_terminal
+
+    out = run_on_terminal("show", "qwen2-vl-7b", env={"COLUMNS": columns}, size=(40, 100))  # 100 columns wide
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
     assert "Qwen2-VL 7B" in text and max(len(line) for line in text.splitlines()) <= 100, text[:500]
 
 

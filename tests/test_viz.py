@@ -3,8 +3,6 @@ verdict, 80 columns on a terminal, plain ASCII off one, and well-formed SVG."""
 
 from __future__ import annotations
 
-import os
-import pty
 import re
 import subprocess
 import sys
@@ -12,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from probe import RUN_AS_MAIN
+from probe import RUN_AS_MAIN, run_on_terminal
 
 from vlmselect.viz import FREE, MARGIN, SEGS
 
@@ -186,26 +184,6 @@ def test_bad_sweeps_are_usage_errors(cli, bad):
 
 
 # ---------------------------------------------------------------- terminals
-
-
-def run_on_terminal(*args, env: dict, drop: tuple = ()) -> str:
-    """The CLI with stdout on a pseudo-terminal (as a user sees it); returns what it drew."""
-    master, slave = pty.openpty()
-    e = {k: v for k, v in dict(os.environ, **env).items() if k not in drop}
-    p = subprocess.Popen([sys.executable, "-m", "vlmselect", *args], stdout=slave, stderr=subprocess.PIPE, env=e)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    assert p.wait(timeout=120) == 0, p.stderr.read().decode()
-    return b"".join(chunks).decode()
 
 
 TERMINAL_CASES = [

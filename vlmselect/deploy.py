@@ -48,8 +48,9 @@ def commands(plan: Plan, w: Workload, gpus_per_node: int) -> dict[str, list[str]
     r = plan.replica
     notes = []
     if r.model.trust_remote_code:
-        notes.append(f"{r.model.id} runs the repository's own code: add --trust-remote-code after reviewing "
-                     f"https://huggingface.co/{r.model.hf_repo}")
+        from vlmselect.commands import trust_note
+
+        notes.append(trust_note(r.model))  # the same words as recommend's and estimate's next steps
     if r.tp <= gpus_per_node:
         per_node = gpus_per_node // r.tp
         serve = []

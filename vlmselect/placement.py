@@ -267,7 +267,7 @@ def place(m: ModelSpec, q: Quant, runner: str, hw: HardwareProfile, w: Workload,
     gpus = [g for g in usable if gpu_unsupported(g, q, runner) is None]
     ram = usable_ram(hw)
     margin = 1 + _margin(runner)
-    need = mem.total_gib * margin  # need_gib(mem)
+    need = need_gib(mem)
     if not usable:
         if runner in ("ollama", "llama.cpp", "transformers") and need <= ram:
             if runner == "transformers" and q.fmt != "fp":
